@@ -1,0 +1,18 @@
+# coarse2fine: the whole study as one DAG. `snakemake --cores all` builds every figure and table
+# for the configuration in config/config.yaml (or --configfile config/imagenet.yaml).
+from snakemake.utils import min_version
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/data.smk"
+
+
+rule all:
+    input:
+        all_targets(),
+    default_target: True

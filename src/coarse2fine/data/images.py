@@ -1,0 +1,67 @@
+"""Reading images safely: every failure is an ImageReadError that names the file and the cause."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
+# Guard against decompression bombs while allowing large photographs.
+MAX_PIXELS = 100_000_000
+
+
+class ImageReadError(ValueError):
+    """An image file that cannot be decoded (missing, truncated, corrupt or unsupported)."""
+
+
+def to_rgb(image: Image.Image, path: Path | str = "<image>") -> Image.Image:
+    """Convert to 8-bit RGB by a fixed rule: grayscale is replicated, alpha is composited on
+    white (what a viewer shows), 16-bit samples are scaled to 8 bits, palettes are expanded."""
+    mode = image.mode
+    if mode in ("I;16", "I;16B", "I;16L", "I"):
+        array = np.asarray(image, dtype=np.float64)
+        peak = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
+        array = np.clip(np.round(array / peak * 255.0), 0, 255).astype(np.uint8)
+        image = Image.fromarray(array, mode="L")
+        mode = "L"
+    if mode == "P":
+        image = image.convert("RGBA")
+        mode = "RGBA"
+    if mode in ("RGBA", "LA", "PA"):
+        rgba = image.convert("RGBA")
+        background = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(background, rgba).convert("RGB")
+    if mode in ("RGB", "L", "1", "CMYK", "YCbCr"):
+        return image.convert("RGB")
+    raise ImageReadError(f"{path}: unsupported image mode {mode!r}")
+
+
+def open_rgb(path: Path | str) -> Image.Image:
+    """Open, fully decode and convert an image to RGB, or raise ImageReadError naming it."""
+    path = Path(path)
+    if not path.is_file():
+        raise ImageReadError(f"{path}: no such file")
+    try:
+        with Image.open(path) as image:
+            if image.width * image.height > MAX_PIXELS:
+                raise ImageReadError(f"{path}: {image.width}x{image.height} exceeds {MAX_PIXELS} pixels")
+            image.load()  # decodes everything: a truncated file fails here, not later
+            return to_rgb(image, path)
+    except ImageReadError:
+        raise
+    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
+
+
+def image_to_tensor(image: Image.Image):
+    """RGB PIL image -> float tensor (1, 3, H, W) in [0, 1]."""
+    import torch
+
+    array = np.array(image, dtype=np.uint8, copy=True)
+    return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+
+
+def list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
