@@ -1,1 +1,27 @@
+"""The `.c2f` bitstream: container format, model identity, encode/decode, checkpoints.
 
+Format specification: docs/bitstream.md. Every reader error is a BitstreamError.
+"""
+
+from .checkpoint import load_codec
+from .codec_io import DecodedImage, decode_bitstream, encode_image, to_uint8
+from .container import (
+    FORMAT_VERSION,
+    MAGIC,
+    MAX_PIXELS,
+    MAX_SIDE,
+    Bitstream,
+    Header,
+    parse_bitstream,
+    parse_header,
+    truncate_to_level,
+)
+from .errors import BitstreamError, CheckpointError
+from .identity import compute_model_identity, model_identity
+
+__all__ = [
+    "FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "MAX_SIDE",
+    "Bitstream", "BitstreamError", "CheckpointError", "DecodedImage", "Header",
+    "compute_model_identity", "decode_bitstream", "encode_image", "load_codec", "model_identity",
+    "parse_bitstream", "parse_header", "to_uint8", "truncate_to_level",
+]

@@ -52,7 +52,7 @@ def labels() -> list[str]:
 @functools.lru_cache(maxsize=1)
 def val_ground_truth() -> dict[str, int]:
     """Official ILSVRC-2012 validation ground truth: file stem -> class index."""
-    return {str(k): int(v) for k, v in _package_json("val_image_to_1k_label.json").items()}
+    return {str(k).split(".")[0]: int(v) for k, v in _package_json("val_image_to_1k_label.json").items()}
 
 
 def main(argv=None) -> int:

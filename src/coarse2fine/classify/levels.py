@@ -1,0 +1,77 @@
+"""Predictions at every level of a class hierarchy by prob-sum (the paper's rule).
+
+A coarse level maps each of the 1000 classes to a cluster. The probability of a cluster is the
+sum of the softmax probabilities of its classes; the predicted cluster is the most probable one.
+This is not the same as the cluster of the top-1 class: many weakly scored classes of one
+cluster can outweigh a single strong class of another. The finest level is the class itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+NUM_CLASSES = 1000
+
+
+def check_level_map(level_map, num_classes: int = NUM_CLASSES) -> torch.Tensor:
+    """A (num_classes,) integer tensor of cluster ids 0..K-1, or a ValueError naming the problem."""
+    level_map = torch.as_tensor(np.asarray(level_map))
+    if level_map.ndim != 1 or level_map.numel() != num_classes:
+        raise ValueError(f"a level map must have one cluster id per class: shape {tuple(level_map.shape)}, expected ({num_classes},)")
+    if level_map.dtype.is_floating_point or level_map.dtype == torch.bool:
+        raise ValueError(f"a level map must hold integer cluster ids, got {level_map.dtype}")
+    if int(level_map.min()) < 0:
+        raise ValueError("a level map holds a negative cluster id")
+    return level_map.long()
+
+
+def cluster_probabilities(probs: torch.Tensor, level_map, num_clusters: int | None = None) -> torch.Tensor:
+    """Sum class probabilities (N, 1000) into cluster probabilities (N, K)."""
+    level_map = check_level_map(level_map, probs.shape[-1]).to(probs.device)
+    k = int(level_map.max()) + 1 if num_clusters is None else int(num_clusters)
+    if k <= int(level_map.max()):
+        raise ValueError(f"num_clusters={k} but the level map uses cluster id {int(level_map.max())}")
+    out = probs.new_zeros(probs.shape[0], k)
+    return out.index_add_(1, level_map, probs)
+
+
+@dataclass(frozen=True)
+class LevelPredictions:
+    """Per image: the top-1 class, and the prob-sum cluster at each coarse level (coarse first)."""
+
+    predicted_class: np.ndarray  # (N,)
+    predicted_clusters: list[np.ndarray]  # one (N,) array per coarse level
+    cluster_confidence: list[np.ndarray]  # summed probability of the predicted cluster
+
+    @property
+    def num_levels(self) -> int:
+        """Coarse levels plus the finest (class) level."""
+        return len(self.predicted_clusters) + 1
+
+    def at_level(self, level: int) -> np.ndarray:
+        """Prediction at level 1..num_levels; the last level is the class index."""
+        if not 1 <= level <= self.num_levels:
+            raise ValueError(f"level {level} outside 1..{self.num_levels}")
+        return self.predicted_class if level == self.num_levels else self.predicted_clusters[level - 1]
+
+
+def prob_sum_predictions(logits: torch.Tensor, level_maps) -> LevelPredictions:
+    """Prob-sum predictions at every coarse level given by `level_maps` (coarse to fine)."""
+    if logits.ndim != 2 or logits.shape[1] != NUM_CLASSES:
+        raise ValueError(f"expected logits of shape (N, {NUM_CLASSES}), got {tuple(logits.shape)}")
+    probs = torch.softmax(logits.double(), dim=1)
+    clusters, confidence = [], []
+    for level_map in level_maps:
+        p, idx = cluster_probabilities(probs, level_map).max(dim=1)
+        clusters.append(idx.cpu().numpy())
+        confidence.append(p.cpu().numpy())
+    return LevelPredictions(probs.argmax(dim=1).cpu().numpy(), clusters, confidence)
+
+
+def true_clusters(class_idx, level_maps) -> list[np.ndarray]:
+    """The true cluster at each coarse level for true class indices."""
+    class_idx = np.asarray(class_idx, dtype=np.int64)
+    return [check_level_map(m).numpy()[class_idx] for m in level_maps]

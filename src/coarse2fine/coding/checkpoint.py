@@ -1,0 +1,52 @@
+"""Load a trained codec from its checkpoint, ready for entropy coding."""
+
+from __future__ import annotations
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .errors import CheckpointError
+from .identity import forget_model_identity, model_identity
+
+# Keys under which a checkpoint may hold the codec's state_dict (first found wins).
+STATE_DICT_KEYS = ("state_dict", "codec")
+
+
+def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
+    """Rebuild the codec via build_codec(**codec_config), load its weights, update its tables.
+
+    The checkpoint is read with torch.load(weights_only=True); anything that is not a dict
+    with `codec_config` and a state_dict (under `state_dict` or `codec`) is a CheckpointError.
+    The returned codec is in eval mode, its CDF tables rebuilt by update(force=True) and its
+    model identity (the one streams record) computed.
+    """
+    from coarse2fine.models import build_codec
+
+    path = Path(checkpoint_path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        payload = torch.load(path, map_location="cpu", weights_only=True)
+    except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
+        raise CheckpointError(f"{path}: cannot read checkpoint ({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or not isinstance(payload.get("codec_config"), dict):
+        raise CheckpointError(f"{path}: not a codec checkpoint (no codec_config dict)")
+    state_key = next((k for k in STATE_DICT_KEYS if isinstance(payload.get(k), dict)), None)
+    if state_key is None:
+        raise CheckpointError(f"{path}: no codec state_dict (looked for keys {', '.join(STATE_DICT_KEYS)})")
+    try:
+        codec = build_codec(**payload["codec_config"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"{path}: codec_config does not build a codec ({exc})") from exc
+    try:
+        codec.load_state_dict(payload[state_key])
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not fit the codec its config builds ({exc})") from exc
+    codec.eval()
+    codec.update(force=True)
+    forget_model_identity(codec)
+    model_identity(codec)
+    return codec

@@ -1,0 +1,137 @@
+"""Images <-> `.c2f` streams through a codec's compress/decompress (CompressAI rANS).
+
+Encoding pads the image to the codec's multiple (replicate padding), codes it, and writes the
+original size so decoding crops back. Decoding validates the whole container first (magic,
+version, CRCs, limits, model identity, the codec's layout) and only then hands segments to
+the entropy decoder; each payload is given zero padding that bounds how far CompressAI's
+rANS decoder can read on a corrupt-but-CRC-valid payload (see docs/bitstream.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from coarse2fine.models.padding import crop_to_size, pad_to_multiple
+
+from .container import MAX_PIXELS, MAX_SIDE, Bitstream, Header, parse_bitstream
+from .errors import BitstreamError
+from .identity import model_identity
+
+# The backbone contract: y is at 4x the resolution of the hyper-latent z.
+LATENT_TO_HYPER = 4
+_WORD = 4
+_GUARD_BYTES = 256
+
+
+@dataclass(frozen=True)
+class DecodedImage:
+    image: torch.Tensor  # (1, 3, H, W) in [0, 1], cropped to the original size
+    latents: torch.Tensor  # the decoded latent y_hat (blocks after `level` are zero)
+    level: int
+    header: Header
+
+
+def _check_image(x: torch.Tensor) -> None:
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"expected one RGB image as a (1, 3, H, W) tensor, got {shape}")
+    height, width = x.shape[-2:]
+    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE) or height * width > MAX_PIXELS:
+        raise ValueError(f"image of {width}x{height} exceeds the coding limits ({MAX_SIDE} per side, {MAX_PIXELS} pixels)")
+    if not x.is_floating_point() or not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
+        raise ValueError("image values must be finite floats in [0, 1]")
+
+
+def header_for(codec, width: int, height: int) -> Header:
+    return Header(model_identity(codec), int(width), int(height), int(codec.pad_multiple),
+                  tuple(int(c) for c in codec.level_blocks))
+
+
+@torch.no_grad()
+def encode_image(codec, x: torch.Tensor) -> bytes:
+    """A `.c2f` stream holding every level of image x (1, 3, H, W) in [0, 1]."""
+    _check_image(x)
+    height, width = x.shape[-2:]
+    padded, _ = pad_to_multiple(x, codec.pad_multiple)
+    header = header_for(codec, width, height)
+    enc = codec.compress(padded)
+    strings = enc["strings"]
+    expected_shape = tuple(s // codec.pad_multiple for s in header.padded_size)
+    if tuple(enc["shape"]) != expected_shape:
+        raise RuntimeError(f"codec returned hyper-latent shape {tuple(enc['shape'])}, the format assumes {expected_shape}")
+    if len(strings) != 1 + header.num_levels_total:
+        raise RuntimeError(f"codec returned {len(strings)} string groups for {header.num_levels_total} levels plus the hyper-latent")
+    return Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
+
+
+def check_compatible(codec, header: Header) -> None:
+    """Raise BitstreamError unless `codec` is the model the stream was written with."""
+    expected = model_identity(codec)
+    if header.model_id != expected:
+        raise BitstreamError(
+            f"wrong model: the stream was written by model {header.model_id.hex()}, "
+            f"this codec is {expected.hex()} (other config, weights or entropy tables)"
+        )
+    if header.pad_multiple != codec.pad_multiple or header.level_channels != tuple(codec.level_blocks):
+        # unreachable unless identities collide; kept so a layout mismatch never reaches the decoder
+        raise BitstreamError(f"stream layout {header.level_channels}/{header.pad_multiple} does not match the codec")
+
+
+def _guarded(payload: bytes, symbols: int) -> bytes:
+    # A valid rANS payload is consumed exactly and never read past its end; a corrupt one can
+    # make the decoder read on (one word per symbol, more in bypass mode). Zeros bound that
+    # read inside memory we own; they change nothing for a valid payload.
+    return payload + bytes(_WORD * symbols + 16 * len(payload) + _GUARD_BYTES)
+
+
+def _symbol_counts(codec, header: Header) -> tuple[int, list[int]]:
+    z_h, z_w = (s // header.pad_multiple for s in header.padded_size)
+    z_channels = int(getattr(getattr(codec, "entropy_bottleneck", None), "channels", max(header.level_channels)))
+    y_positions = z_h * z_w * LATENT_TO_HYPER**2
+    return z_channels * z_h * z_w, [c * y_positions for c in header.level_channels]
+
+
+@torch.no_grad()
+def decode_bitstream(codec, data: bytes, level: int | None = None) -> DecodedImage:
+    """Decode `data` at `level` (default: every level present), cropped to the original size."""
+    stream = parse_bitstream(data)
+    header = stream.header
+    check_compatible(codec, header)
+    if level is None:
+        level = stream.num_levels
+    if not isinstance(level, int) or not 1 <= level <= stream.num_levels:
+        raise BitstreamError(f"level {level} is not in this stream (it holds levels 1..{stream.num_levels})")
+    hyper_symbols, level_symbols = _symbol_counts(codec, header)
+    strings = [[_guarded(stream.hyper, hyper_symbols)]]
+    strings += [[_guarded(p, n)] for p, n in zip(stream.levels[:level], level_symbols)]
+    z_shape = tuple(s // header.pad_multiple for s in header.padded_size)
+    out = codec.decompress(strings, z_shape)
+    x_hat = out["x_hat"]
+    # Garbage latents can overflow the synthesis transform; the image must still be an image.
+    x_hat = torch.nan_to_num(x_hat.float(), nan=0.0, posinf=1.0, neginf=0.0).clamp_(0, 1)
+    return DecodedImage(crop_to_size(x_hat, (header.height, header.width)), out["y_hat"], level, header)
+
+
+@torch.no_grad()
+def estimated_bits(codec, x: torch.Tensor) -> list[float]:
+    """The likelihood estimate of the bits of levels 1..L (cumulative, hyper-latent included).
+
+    This is the rate the paper reports; it sits beside the actual file sizes so the coding
+    overhead (container, rANS flush, table quantisation) stays visible.
+    """
+    _check_image(x)
+    padded, _ = pad_to_multiple(x, codec.pad_multiple)
+    likelihoods = codec.eval()(padded)["likelihoods"]
+    bits = -torch.log2(likelihoods["z"]).sum().item()
+    cumulative = []
+    for level_likelihoods in likelihoods["y"]:
+        bits += -torch.log2(level_likelihoods).sum().item()
+        cumulative.append(bits)
+    return cumulative
+
+
+def to_uint8(x: torch.Tensor) -> torch.Tensor:
+    """(1, 3, H, W) in [0, 1] -> (H, W, 3) uint8, the form decoded images are saved and compared in."""
+    return x[0].clamp(0, 1).mul(255).round().to(torch.uint8).permute(1, 2, 0).contiguous()

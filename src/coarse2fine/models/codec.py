@@ -1,0 +1,113 @@
+"""The coarse-to-fine codec: one latent, ordered level blocks, a reconstruction per prefix."""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from compressai.entropy_models import EntropyBottleneck
+from compressai.models import CompressionModel
+
+from .entropy import LevelBlockEntropyModel
+from .registry import BACKBONES, register_codec
+
+MIN_LEVELS, MAX_LEVELS = 2, 4
+
+
+@register_codec("c2f")
+class CoarseToFineCodec(CompressionModel):
+    """Hyperprior codec whose latent channels form `level_blocks`; see docs/models.md.
+
+    forward(x) -> {"x_hat": [recon from blocks 1..k for k = 1..L], "likelihoods": {"z", "y": [...]}}
+    compress(x) -> {"strings": [z, level 1, ..., level L], "shape": z size, "y_hat": coded latents}
+    decompress(strings[: 1 + n], shape) -> {"x_hat": recon from the first n levels, "y_hat"}
+    """
+
+    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, level_blocks=(32, 32, 32),
+                 slices_per_block: int = 1, delta: bool = True, lrp: bool = False,
+                 param_width: int | None = None, delta_width: int | None = None, delta_depth: int = 3,
+                 mean_grid_bits: int = 8, backbone_options: dict | None = None):
+        super().__init__()
+        level_blocks = [int(b) for b in level_blocks]
+        if not MIN_LEVELS <= len(level_blocks) <= MAX_LEVELS:
+            raise ValueError(f"level_blocks needs {MIN_LEVELS} to {MAX_LEVELS} blocks, got {level_blocks}")
+        if sum(level_blocks) != M:
+            raise ValueError(f"level_blocks {level_blocks} sum to {sum(level_blocks)}, not the latent width M={M}")
+        if slices_per_block < 1 or any(b < slices_per_block for b in level_blocks):
+            raise ValueError(f"slices_per_block={slices_per_block} must be >= 1 and <= every block in {level_blocks}")
+        if backbone not in BACKBONES:
+            raise KeyError(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
+        backbone_options = dict(backbone_options or {})
+        self.config = {
+            "name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M), "level_blocks": level_blocks,
+            "slices_per_block": int(slices_per_block), "delta": bool(delta), "lrp": bool(lrp),
+            "param_width": param_width, "delta_width": delta_width, "delta_depth": int(delta_depth),
+            "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options,
+        }
+        transforms = BACKBONES[backbone](N, M, **backbone_options)
+        self.g_a, self.g_s, self.h_a, self.h_s = transforms.g_a, transforms.g_s, transforms.h_a, transforms.h_s
+        self.pad_multiple = transforms.downsampling
+        self.level_blocks = level_blocks
+        self.num_levels = len(level_blocks)
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy = LevelBlockEntropyModel(
+            M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
+            delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)
+
+    # -- helpers ----------------------------------------------------------------------------
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if h % self.pad_multiple or w % self.pad_multiple:
+            raise ValueError(f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
+                             "pad it first (coarse2fine.models.pad_to_multiple)")
+
+    def prefix_latents(self, y_hat: torch.Tensor, levels: int) -> torch.Tensor:
+        """y_hat with every block after the first `levels` set to zero."""
+        keep = sum(self.level_blocks[:levels])
+        mask = torch.zeros(1, y_hat.shape[1], 1, 1, dtype=y_hat.dtype, device=y_hat.device)
+        mask[:, :keep] = 1
+        return y_hat * mask
+
+    # -- training ---------------------------------------------------------------------------
+    def forward(self, x: torch.Tensor) -> dict:
+        self._check_input(x)
+        y = self.g_a(x)
+        z = self.h_a(y)
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        y_hat, y_likelihoods = self.entropy(y, self.h_s(z_hat))
+        # One synthesis pass over all prefixes stacked on the batch axis.
+        prefixes = torch.cat([self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)])
+        x_hats = list(self.g_s(prefixes).chunk(self.num_levels))
+        return {"x_hat": x_hats, "likelihoods": {"z": z_likelihoods, "y": y_likelihoods}}
+
+    # -- coding -----------------------------------------------------------------------------
+    def _exact_parameter_path(self):
+        # Entropy parameters are computed in float64 on both sides (see docs/models.md).
+        return copy.deepcopy(self.h_s).double(), copy.deepcopy(self.entropy).double()
+
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor) -> dict:
+        self._check_input(x)
+        y = self.g_a(x)
+        z = self.h_a(y)
+        z_strings = self.entropy_bottleneck.compress(z)
+        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        h_s, entropy = self._exact_parameter_path()
+        level_strings, y_hat = entropy.encode_slices(y, h_s(z_hat.double()))
+        return {"strings": [z_strings, *level_strings], "shape": tuple(z.shape[-2:]), "y_hat": y_hat.float()}
+
+    @torch.no_grad()
+    def decompress(self, strings: list, shape) -> dict:
+        levels = len(strings) - 1
+        if not 1 <= levels <= self.num_levels:
+            raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} level strings, "
+                             f"got {len(strings)} lists")
+        batch = len(strings[0])
+        if any(len(s) != batch for s in strings):
+            raise ValueError(f"every level needs one string per image ({batch}); got {[len(s) for s in strings]}")
+        z_hat = self.entropy_bottleneck.decompress(strings[0], tuple(shape))
+        h_s, entropy = self._exact_parameter_path()
+        y_hat = entropy.decode_slices(strings[1:], h_s(z_hat.double())).float()
+        return {"x_hat": self.g_s(y_hat).clamp_(0, 1), "y_hat": y_hat, "levels": levels}

@@ -1,0 +1,195 @@
+"""The level-block entropy model: a channel-wise autoregressive Gaussian conditional over
+ordered level blocks of the latent.
+
+The M latent channels are split into level blocks (e.g. 32/32/32, paper 128/96/96); block k
+carries what level k of the hierarchy adds. Each block may be cut into finer slices. Slice j
+is coded with a Gaussian whose mean and scale come from the hyperprior features and from all
+slices decoded before it, so a decoder holding only blocks 1..k can decode them without
+anything from later blocks. Optional parts:
+- delta networks (blocks 2..L): refine the mean and scale of later blocks from the context
+  and the base parameters; their last layer is zero-initialised, so training starts from the
+  plain model; mean += d_mu, scale *= exp(0.5 * tanh(d_sigma)) (a bounded correction);
+- latent residual prediction (Minnen & Singh 2020): y_hat += 0.5 * tanh(lrp(context)).
+
+Coding (`encode_slices` / `decode_slices`) is written to be bit-exact across machines and
+thread counts; see docs/models.md, "Deterministic entropy parameters".
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from compressai.ans import BufferedRansEncoder, RansDecoder
+from compressai.entropy_models import GaussianConditional
+from compressai.layers import conv3x3
+from compressai.ops import quantize_ste
+from torch import nn
+
+
+@dataclass(frozen=True)
+class Slice:
+    level: int  # 0-based index of the level block that holds the slice
+    start: int  # first latent channel
+    end: int  # one past the last latent channel
+
+    @property
+    def channels(self) -> int:
+        return self.end - self.start
+
+
+def plan_slices(level_blocks: list[int], slices_per_block: int) -> list[Slice]:
+    """Cut every level block into `slices_per_block` near-equal channel slices, in order."""
+    slices, start = [], 0
+    for level, size in enumerate(level_blocks):
+        bounds = [start + size * i // slices_per_block for i in range(slices_per_block + 1)]
+        slices += [Slice(level, a, b) for a, b in zip(bounds[:-1], bounds[1:])]
+        start += size
+    return slices
+
+
+def _param_net(in_ch: int, width: int, out_ch: int) -> nn.Sequential:
+    return nn.Sequential(
+        conv3x3(in_ch, width), nn.GELU(), conv3x3(width, max(width // 2, out_ch)), nn.GELU(),
+        conv3x3(max(width // 2, out_ch), out_ch),
+    )
+
+
+class DeltaNet(nn.Module):
+    """Refines (mean, scale) of one slice of a later block; identity at initialisation."""
+
+    def __init__(self, in_ch: int, width: int, out_ch: int, depth: int = 3):
+        super().__init__()
+        layers: list[nn.Module] = []
+        ch = in_ch + 2 * out_ch
+        for _ in range(depth - 1):
+            layers += [conv3x3(ch, width), nn.GELU()]
+            ch = width
+        last = conv3x3(ch, 2 * out_ch)
+        nn.init.zeros_(last.weight)
+        nn.init.zeros_(last.bias)
+        self.net = nn.Sequential(*layers, last)
+
+    def forward(self, context: torch.Tensor, mean: torch.Tensor, scale: torch.Tensor):
+        d_mean, d_scale = self.net(torch.cat([context, mean, scale], dim=1)).chunk(2, dim=1)
+        return mean + d_mean, scale * torch.exp(0.5 * torch.tanh(d_scale))
+
+
+class LevelBlockEntropyModel(nn.Module):
+    def __init__(self, M: int, level_blocks: list[int], slices_per_block: int = 1, delta: bool = True,
+                 lrp: bool = False, param_width: int | None = None, delta_width: int | None = None,
+                 delta_depth: int = 3, mean_grid_bits: int = 8):
+        super().__init__()
+        self.M, self.level_blocks = M, list(level_blocks)
+        self.slices = plan_slices(self.level_blocks, slices_per_block)
+        self.lrp = lrp
+        self.mean_grid = float(2**mean_grid_bits)
+        width = param_width or M
+        # hyper features: M channels for the means, M for the scales
+        self.mean_nets = nn.ModuleList(_param_net(M + s.start, width, s.channels) for s in self.slices)
+        self.scale_nets = nn.ModuleList(_param_net(M + s.start, width, s.channels) for s in self.slices)
+        self.lrp_nets = nn.ModuleList(_param_net(M + s.end, width, s.channels) for s in self.slices) if lrp else None
+        self.delta_nets = nn.ModuleDict(
+            {str(j): DeltaNet(2 * M + s.start, delta_width or width, s.channels, delta_depth)
+             for j, s in enumerate(self.slices) if s.level > 0}
+        ) if delta else None
+        self.gaussian_conditional = GaussianConditional(None)
+
+    # -- shared by training and coding -----------------------------------------------------
+    def slice_parameters(self, j: int, hyper: torch.Tensor, decoded: list[torch.Tensor]):
+        """(mean, scale) of slice j from the hyper features and the slices decoded before it."""
+        hyper_mean, hyper_scale = hyper.chunk(2, dim=1)
+        prev = list(decoded[:j])
+        mean = self.mean_nets[j](torch.cat([hyper_mean, *prev], dim=1))
+        scale = self.scale_nets[j](torch.cat([hyper_scale, *prev], dim=1))
+        if self.delta_nets is not None and str(j) in self.delta_nets:
+            scale = self.gaussian_conditional.lower_bound_scale(scale)
+            mean, scale = self.delta_nets[str(j)](torch.cat([hyper, *prev], dim=1), mean, scale)
+        return mean, scale
+
+    def residual_prediction(self, j: int, hyper: torch.Tensor, decoded: list[torch.Tensor]) -> torch.Tensor:
+        hyper_mean = hyper.chunk(2, dim=1)[0]
+        return 0.5 * torch.tanh(self.lrp_nets[j](torch.cat([hyper_mean, *decoded[: j + 1]], dim=1)))
+
+    def forward(self, y: torch.Tensor, hyper: torch.Tensor):
+        """Training/evaluation pass: (y_hat, [likelihoods of each level block])."""
+        decoded, likelihoods = [], [[] for _ in self.level_blocks]
+        for j, s in enumerate(self.slices):
+            y_slice = y[:, s.start : s.end]
+            mean, scale = self.slice_parameters(j, hyper, decoded)
+            _, lik = self.gaussian_conditional(y_slice, scale, means=mean)
+            decoded.append(quantize_ste(y_slice - mean) + mean)
+            if self.lrp:
+                decoded[j] = decoded[j] + self.residual_prediction(j, hyper, decoded)
+            likelihoods[s.level].append(lik)
+        return torch.cat(decoded, dim=1), [torch.cat(liks, dim=1) for liks in likelihoods]
+
+    # -- coding ------------------------------------------------------------------------------
+    def _on_grid(self, t: torch.Tensor) -> torch.Tensor:
+        return torch.round(t * self.mean_grid) / self.mean_grid
+
+    def _tables(self):
+        gc = self.gaussian_conditional
+        if gc._quantized_cdf.numel() == 0:
+            raise RuntimeError("entropy tables are empty: call codec.update(force=True) before coding")
+        return gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist()
+
+    @torch.no_grad()
+    def encode_slices(self, y: torch.Tensor, hyper: torch.Tensor) -> tuple[list[list[bytes]], torch.Tensor]:
+        """Encode y into one rANS string per (level block, image). Returns (strings, y_hat).
+
+        Call on a float64 copy of the model (the codec does): see docs/models.md.
+        """
+        cdf, cdf_lengths, offsets = self._tables()
+        batch = y.shape[0]
+        encoders = [[BufferedRansEncoder() for _ in range(batch)] for _ in self.level_blocks]
+        decoded = []
+        for j, s in enumerate(self.slices):
+            mean, scale = self.slice_parameters(j, hyper, decoded)
+            mean = self._on_grid(mean)
+            indexes = self.gaussian_conditional.build_indexes(scale)
+            symbols = torch.round(y[:, s.start : s.end].to(mean.dtype) - mean).int()
+            for b in range(batch):
+                encoders[s.level][b].encode_with_indexes(
+                    symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)
+            decoded.append(self._dequantise(j, symbols, mean, hyper, decoded))
+        strings = [[enc.flush() for enc in level] for level in encoders]
+        return strings, torch.cat(decoded, dim=1)
+
+    @torch.no_grad()
+    def decode_slices(self, strings: list[list[bytes]], hyper: torch.Tensor) -> torch.Tensor:
+        """Decode the first len(strings) level blocks; later blocks of y_hat stay zero."""
+        cdf, cdf_lengths, offsets = self._tables()
+        batch, (height, width) = hyper.shape[0], hyper.shape[-2:]
+        levels = len(strings)
+        decoders = []
+        for level_strings in strings:
+            row = []
+            for b in range(batch):
+                dec = RansDecoder()
+                dec.set_stream(level_strings[b])
+                row.append(dec)
+            decoders.append(row)
+        decoded = []
+        for j, s in enumerate(self.slices):
+            if s.level >= levels:
+                break
+            mean, scale = self.slice_parameters(j, hyper, decoded)
+            mean = self._on_grid(mean)
+            indexes = self.gaussian_conditional.build_indexes(scale)
+            values = [decoders[s.level][b].decode_stream(indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)
+                      for b in range(batch)]
+            symbols = torch.tensor(values, dtype=torch.int32).reshape(batch, s.channels, height, width)
+            decoded.append(self._dequantise(j, symbols, mean, hyper, decoded))
+        y_hat = hyper.new_zeros(batch, self.M, height, width)
+        filled = sum(self.level_blocks[:levels])
+        y_hat[:, :filled] = torch.cat(decoded, dim=1)
+        return y_hat
+
+    def _dequantise(self, j, symbols, mean, hyper, decoded):
+        # symbols + grid mean is exact in float; the LRP term is put on the same grid so later
+        # slices see identical inputs on the encoder and the decoder.
+        y_hat = symbols.to(mean.dtype) + mean
+        if self.lrp:
+            y_hat = y_hat + self._on_grid(self.residual_prediction(j, hyper, [*decoded, y_hat]))
+        return y_hat

@@ -1,0 +1,123 @@
+"""The coarse-to-fine loss of the paper, per level k of L:
+
+    bpp_k (z + blocks 1..k) + lambda_k * 255^2 * w_k * MSE_k + gamma_k * task_k
+
+task_k is the negative log of the summed softmax probability of the true cluster ("prob-sum")
+for the coarse levels and label-smoothed cross-entropy over the classes for the finest; the
+frozen classifier sees the level-k reconstruction resized to its input size, and its
+gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
+loss (`rd_only`), and no classifier is needed.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+TASK_LEVEL_MODES = ("all", "random")
+IGNORE_LABEL = -1  # an image without a label contributes no task loss
+
+
+class C2FLoss(nn.Module):
+    def __init__(self, lambdas, mse_weights, task_weights, classifier: nn.Module | None = None,
+                 level_maps=(), label_smoothing: float = 0.1, classifier_size: int = 224,
+                 task_levels: str = "all", seed: int = 0):
+        """`level_maps[i]` maps each of the 1000 classes to its cluster at coarse level i+1.
+
+        task_levels="random" applies the task loss to one level drawn per step (scaled by L so
+        its expectation equals the all-levels loss): about 1/L of the classifier's cost.
+        """
+        super().__init__()
+        self.lambdas, self.mse_weights, self.task_weights = map(lambda v: [float(a) for a in v],
+                                                                 (lambdas, mse_weights, task_weights))
+        self.num_levels = len(self.lambdas)
+        if not (len(self.mse_weights) == len(self.task_weights) == self.num_levels >= 2):
+            raise ValueError(f"lambdas, mse_weights and task_weights need one value per level (>= 2 levels); "
+                             f"got {len(self.lambdas)}, {len(self.mse_weights)}, {len(self.task_weights)}")
+        if len(level_maps) != self.num_levels - 1:
+            raise ValueError(f"{self.num_levels} levels need {self.num_levels - 1} coarse level maps, "
+                             f"got {len(level_maps)}")
+        if task_levels not in TASK_LEVEL_MODES:
+            raise ValueError(f"task_levels must be one of {TASK_LEVEL_MODES}, got {task_levels!r}")
+        self.uses_task = any(g != 0 for g in self.task_weights)
+        if self.uses_task and classifier is None:
+            raise ValueError("a task weight is non-zero but no classifier was given")
+        self.classifier = classifier
+        if classifier is not None:
+            for p in classifier.parameters():
+                p.requires_grad_(False)
+            classifier.eval()
+        self.label_smoothing, self.classifier_size, self.task_levels = label_smoothing, classifier_size, task_levels
+        self._generator = torch.Generator().manual_seed(seed)
+        for i, level_map in enumerate(level_maps):
+            level_map = np.asarray(level_map)
+            if level_map.shape != (1000,) or level_map.min() < 0:
+                raise ValueError(f"level map {i + 1} must give a cluster >= 0 to each of 1000 classes, "
+                                 f"got shape {level_map.shape}")
+            members = torch.zeros(int(level_map.max()) + 1, 1000)
+            members[torch.as_tensor(level_map, dtype=torch.long), torch.arange(1000)] = 1
+            self.register_buffer(f"class_map_{i}", torch.as_tensor(level_map, dtype=torch.long), persistent=False)
+            # log-membership (clusters, classes): 0 for members, -inf otherwise
+            self.register_buffer(f"log_members_{i}", torch.log(members), persistent=False)
+
+    def train(self, mode: bool = True):
+        super().train(mode)
+        if self.classifier is not None:
+            self.classifier.eval()  # frozen: batch-norm statistics must not move
+        return self
+
+    def cluster_log_probs(self, logits: torch.Tensor, level: int) -> torch.Tensor:
+        """log of the summed class probabilities of every cluster at coarse `level` (0-based)."""
+        log_p = logits.log_softmax(dim=1)
+        return torch.logsumexp(log_p[:, None, :] + getattr(self, f"log_members_{level}")[None], dim=2)
+
+    def task_terms(self, x_hat: torch.Tensor, labels: torch.Tensor, level: int):
+        view = F.interpolate(x_hat.clamp(0, 1), size=(self.classifier_size,) * 2, mode="bilinear",
+                             align_corners=False)
+        logits = self.classifier(view)
+        known = labels != IGNORE_LABEL
+        if level == self.num_levels - 1:
+            task = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing, ignore_index=IGNORE_LABEL)
+            correct = logits.argmax(1) == labels
+        else:
+            targets = getattr(self, f"class_map_{level}")[labels.clamp(min=0)]
+            log_cluster = self.cluster_log_probs(logits, level)
+            nll = -log_cluster.gather(1, targets[:, None]).squeeze(1)
+            task = nll[known].mean() if known.any() else nll.sum() * 0
+            correct = log_cluster.argmax(1) == targets
+        accuracy = correct[known].float().mean().item() if known.any() else math.nan
+        return task, accuracy
+
+    def forward(self, out: dict, x: torch.Tensor, labels: torch.Tensor | None = None) -> dict:
+        x_hats, likelihoods = out["x_hat"], out["likelihoods"]
+        if len(x_hats) != self.num_levels or len(likelihoods["y"]) != self.num_levels:
+            raise ValueError(f"the loss is set up for {self.num_levels} levels, the codec output has {len(x_hats)}")
+        if self.uses_task and labels is None:
+            raise ValueError("the task loss needs labels (class indices, -1 for unknown)")
+        num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
+        bits = lambda lik: torch.log(lik).sum() / (-math.log(2) * num_pixels)  # noqa: E731
+        rate = bits(likelihoods["z"])
+        if self.uses_task and self.task_levels == "random":
+            task_set, task_scale = {int(torch.randint(self.num_levels, (1,), generator=self._generator))}, self.num_levels
+        else:
+            task_set, task_scale = set(range(self.num_levels)), 1
+        terms, total = {}, x.new_zeros(())
+        for k in range(self.num_levels):
+            rate = rate + bits(likelihoods["y"][k])
+            mse = F.mse_loss(x_hats[k], x)
+            total = total + rate + self.lambdas[k] * 255**2 * self.mse_weights[k] * mse
+            with torch.no_grad():
+                psnr = 10 * torch.log10(1 / F.mse_loss(x_hats[k].clamp(0, 1), x).clamp(min=1e-10))
+            task, accuracy = x.new_tensor(math.nan), math.nan
+            if self.uses_task and k in task_set and self.task_weights[k] != 0:
+                task, accuracy = self.task_terms(x_hats[k], labels.to(x.device).long(), k)
+                total = total + task_scale * self.task_weights[k] * task
+            level = k + 1
+            terms.update({f"bpp_{level}": rate.item(), f"mse_{level}": mse.item(), f"psnr_{level}": psnr.item(),
+                          f"task_{level}": float(task.detach()), f"acc_{level}": accuracy})
+        terms["loss"] = total
+        return terms

@@ -1,0 +1,152 @@
+"""TIC backbone (Lu, Guo, Ma, DCC 2022, "Transformer-based Image Compression"), from the paper.
+
+Analysis and synthesis interleave strided (transposed) convolutions with residual Swin
+transformer blocks (RSTB): window self-attention with relative position bias, alternate
+blocks shifted by half a window, a conv at the end of each RSTB and a skip around it. The
+hyperprior transforms are built the same way. Paper scale: N=192, M=320, window 8,
+depths 2/4/6 in g_a (mirrored in g_s) and 2/2 in h_a/h_s.
+
+Feature maps smaller than a window (z of a small crop) or not a multiple of it are padded to
+whole windows; the padded positions are masked out as attention keys so they never leak
+into real positions.
+"""
+
+from __future__ import annotations
+
+import torch
+from compressai.models.utils import conv, deconv
+from torch import nn
+from torch.nn import functional as F
+
+from .backbones import Transforms
+from .registry import register_backbone
+
+_MASKED = -100.0  # added to attention logits of keys a query must not see (as in Swin)
+
+
+def _relative_position_index(window: int) -> torch.Tensor:
+    coords = torch.stack(torch.meshgrid(torch.arange(window), torch.arange(window), indexing="ij")).flatten(1)
+    rel = (coords[:, :, None] - coords[:, None, :]).permute(1, 2, 0) + (window - 1)
+    return rel[..., 0] * (2 * window - 1) + rel[..., 1]
+
+
+class WindowAttention(nn.Module):
+    """Multi-head self-attention inside non-overlapping windows, relative position bias."""
+
+    def __init__(self, dim: int, window: int, heads: int):
+        super().__init__()
+        if dim % heads:
+            raise ValueError(f"attention width {dim} is not divisible by {heads} heads")
+        self.window, self.heads = window, heads
+        self.scale = (dim // heads) ** -0.5
+        self.qkv = nn.Linear(dim, 3 * dim)
+        self.proj = nn.Linear(dim, dim)
+        self.bias_table = nn.Parameter(torch.zeros((2 * window - 1) ** 2, heads))
+        nn.init.trunc_normal_(self.bias_table, std=0.02)
+        self.register_buffer("bias_index", _relative_position_index(window), persistent=False)
+
+    def forward(self, tokens: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+        # tokens: (B * windows, w*w, C); mask: (windows, w*w, w*w) additive
+        bw, n, c = tokens.shape
+        qkv = self.qkv(tokens).reshape(bw, n, 3, self.heads, c // self.heads).permute(2, 0, 3, 1, 4)
+        q, k, v = qkv[0], qkv[1], qkv[2]
+        logits = (q * self.scale) @ k.transpose(-2, -1)
+        bias = self.bias_table[self.bias_index.reshape(-1)].reshape(n, n, -1).permute(2, 0, 1)
+        windows = mask.shape[0]
+        logits = logits.view(bw // windows, windows, self.heads, n, n) + bias[None, None] + mask[None, :, None]
+        attn = logits.view(bw, self.heads, n, n).softmax(dim=-1)
+        return self.proj((attn @ v).transpose(1, 2).reshape(bw, n, c))
+
+
+def _to_windows(x: torch.Tensor, w: int) -> torch.Tensor:
+    b, h, wd, c = x.shape
+    return x.view(b, h // w, w, wd // w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(-1, w * w, c)
+
+
+def _from_windows(tokens: torch.Tensor, w: int, b: int, h: int, wd: int) -> torch.Tensor:
+    c = tokens.shape[-1]
+    return tokens.view(b, h // w, wd // w, w, w, c).permute(0, 1, 3, 2, 4, 5).reshape(b, h, wd, c)
+
+
+def _attention_mask(h: int, w: int, hp: int, wp: int, window: int, shift: int, device) -> torch.Tensor:
+    """Additive mask (windows, n, n): keys from another shifted region or from padding are hidden."""
+    region = torch.zeros(1, hp, wp, 1, device=device)
+    if shift:
+        cuts = (slice(0, -window), slice(-window, -shift), slice(-shift, None))
+        label = 0
+        for hs in cuts:
+            for ws in cuts:
+                region[:, hs, ws, :] = label
+                label += 1
+    padding = torch.ones(1, hp, wp, 1, device=device)
+    padding[:, :h, :w] = 0
+    if shift:
+        padding = torch.roll(padding, shifts=(-shift, -shift), dims=(1, 2))
+    region_w = _to_windows(region, window).squeeze(-1)
+    padding_w = _to_windows(padding, window).squeeze(-1)
+    hidden = (region_w[:, None, :] != region_w[:, :, None]) | (padding_w[:, None, :] > 0)
+    return hidden.float() * _MASKED
+
+
+class SwinBlock(nn.Module):
+    def __init__(self, dim: int, heads: int, window: int, shifted: bool, mlp_ratio: float = 2.0):
+        super().__init__()
+        self.window, self.shifted = window, shifted
+        self.norm1 = nn.LayerNorm(dim)
+        self.attn = WindowAttention(dim, window, heads)
+        self.norm2 = nn.LayerNorm(dim)
+        hidden = int(dim * mlp_ratio)
+        self.mlp = nn.Sequential(nn.Linear(dim, hidden), nn.GELU(), nn.Linear(hidden, dim))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:  # x: (B, H, W, C)
+        b, h, w, _ = x.shape
+        win = self.window
+        shift = win // 2 if self.shifted and max(h, w) > win else 0
+        y = self.norm1(x)
+        hp, wp = -(-h // win) * win, -(-w // win) * win
+        y = F.pad(y, (0, 0, 0, wp - w, 0, hp - h))
+        if shift:
+            y = torch.roll(y, shifts=(-shift, -shift), dims=(1, 2))
+        mask = _attention_mask(h, w, hp, wp, win, shift, x.device).to(x.dtype)
+        y = _from_windows(self.attn(_to_windows(y, win), mask), win, b, hp, wp)
+        if shift:
+            y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
+        x = x + y[:, :h, :w]
+        return x + self.mlp(self.norm2(x))
+
+
+class RSTB(nn.Module):
+    """Residual Swin transformer block on (B, C, H, W) feature maps."""
+
+    def __init__(self, dim: int, depth: int, heads: int, window: int):
+        super().__init__()
+        self.blocks = nn.ModuleList(SwinBlock(dim, heads, window, shifted=bool(i % 2)) for i in range(depth))
+        self.conv = nn.Conv2d(dim, dim, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        t = x.permute(0, 2, 3, 1)
+        for block in self.blocks:
+            t = block(t)
+        return x + self.conv(t.permute(0, 3, 1, 2))
+
+
+@register_backbone("tic")
+def tic_backbone(N: int, M: int, window: int = 8, heads: int | None = None,
+                 depths: tuple[int, ...] = (2, 4, 6), hyper_depths: tuple[int, ...] = (2, 2)) -> Transforms:
+    # Paper: 8 heads at N=192 (24 channels per head); keep ~24 per head at other widths.
+    heads = heads or max(1, N // 24)
+    while N % heads:
+        heads -= 1
+
+    def rstb(depth: int) -> RSTB:
+        return RSTB(N, depth, heads, window)
+
+    d1, d2, d3 = depths
+    g_a = nn.Sequential(conv(3, N), rstb(d1), conv(N, N), rstb(d2), conv(N, N), rstb(d3), conv(N, M))
+    g_s = nn.Sequential(deconv(M, N), rstb(d3), deconv(N, N), rstb(d2), deconv(N, N), rstb(d1), deconv(N, 3))
+    e1, e2 = hyper_depths
+    h_a = nn.Sequential(conv(M, N, kernel_size=3, stride=1), rstb(e1), conv(N, N, kernel_size=3),
+                        rstb(e2), conv(N, N, kernel_size=3))
+    h_s = nn.Sequential(deconv(N, N, kernel_size=3), rstb(e2), deconv(N, N, kernel_size=3), rstb(e1),
+                        conv(N, 2 * M, kernel_size=3, stride=1))
+    return Transforms(g_a, g_s, h_a, h_s, downsampling=64)

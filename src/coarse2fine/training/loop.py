@@ -1,0 +1,249 @@
+"""One training job: build (or resume) the codec, run the steps, log, checkpoint, finish.
+
+The same function runs the shared rate-distortion warm-up (no classifier, no hierarchy) and
+every (codec, hierarchy, rate point) fine-tune that starts from it. Everything that decides
+what a step computes is a function of (settings, step): the batch (see data.py), the learning
+rate (step decay) and the random state (saved in the checkpoint), so a job killed at any point
+and rerun resumes from its last checkpoint and ends after the same number of steps.
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from . import checkpoint as ckpt
+from . import distributed
+from .data import RandomCropDataset, _mix, step_loader
+from .settings import TrainSettings
+
+log = logging.getLogger("coarse2fine.training")
+
+
+def resume_path(out: Path) -> Path:
+    """Where a job keeps its periodic checkpoint: beside, never as, its declared output, so a
+    workflow manager that deletes the outputs of a failed job leaves the resume point alone."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}.resume{out.suffix}")
+
+
+def split_parameters(codec: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """Main parameters and the entropy bottlenecks' quantiles (CompressAI's aux parameters)."""
+    main, aux = [], []
+    for name, p in codec.named_parameters():
+        if p.requires_grad:
+            (aux if name.endswith(".quantiles") else main).append(p)
+    return main, aux
+
+
+def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
+    from coarse2fine.classify import load_classifier
+    from coarse2fine.models import C2FLoss
+
+    if level_maps is None:
+        # No hierarchy (the warm-up): no task loss reads the maps, so one cluster per level will do.
+        level_maps = [np.zeros(1000, dtype=np.int64)] * (settings.num_levels - 1)
+    classifier = load_classifier(settings.classifier).to(device) if settings.classifier else None
+    return C2FLoss(
+        lambdas=settings.lambdas, mse_weights=settings.mse_weights, task_weights=settings.task_weights,
+        classifier=classifier, level_maps=level_maps, label_smoothing=settings.label_smoothing,
+        classifier_size=settings.classifier_size, task_levels=settings.task_levels, seed=seed,
+    ).to(device)
+
+
+def load_level_maps(hierarchy: Path | None, num_levels: int):
+    """The coarse levels' class -> cluster maps; the finest level is the 1000 classes."""
+    if hierarchy is None:
+        return None
+    from coarse2fine.hierarchy import load_hierarchy
+
+    h = load_hierarchy(hierarchy)
+    if h.num_levels != num_levels:
+        raise ValueError(f"hierarchy {hierarchy} has {h.num_levels} levels (K = {list(h.ks)}) but the codec has {num_levels} level blocks")
+    return list(h.level_maps)
+
+
+@torch.no_grad()
+def monitor_accuracy(loss_fn, out: dict, labels: torch.Tensor) -> dict[str, float]:
+    """Top-1 per level of the current batch's reconstructions, for jobs whose loss computes
+    none (rate-distortion only): the classifier runs without gradients, once per log row."""
+    return {f"acc_{k + 1}": loss_fn.task_terms(x_hat.detach(), labels.long(), k)[1]
+            for k, x_hat in enumerate(out["x_hat"])}
+
+
+def _scalar_terms(terms: dict[str, Any]) -> dict[str, float]:
+    return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()
+            if (torch.is_tensor(v) and v.numel() == 1) or isinstance(v, (int, float))}
+
+
+def write_log(rows: list[dict[str, float]], path: Path) -> None:
+    """The whole log so far, rewritten atomically (rows are few: one per log interval)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    columns = list(dict.fromkeys(k for row in rows for k in row))
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=columns)
+        writer.writeheader()
+        writer.writerows(rows)
+    tmp.replace(path)
+
+
+def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
+          hierarchy: Path | None = None, init: Path | None = None, progress: bool = True) -> dict[str, Any]:
+    """Runs (or resumes) one job; returns the final checkpoint's metadata."""
+    from coarse2fine.models import build_codec
+
+    runtime = distributed.start(settings.device)
+    torch.set_num_threads(settings.threads)
+    out, log_csv = Path(out), Path(log_csv)
+    state_path = resume_path(out)
+    settings_dict = settings.to_dict()
+
+    torch.manual_seed(settings.seed)
+    codec = build_codec(**settings.codec)
+    codec_config, level_blocks = dict(codec.config), list(codec.level_blocks)
+    if codec.num_levels != settings.num_levels:
+        raise ValueError(f"codec {settings.codec['name']} has {codec.num_levels} levels but the settings give {settings.num_levels} lambdas")
+    if settings.crop % codec.pad_multiple:
+        raise ValueError(f"crop {settings.crop} is not a multiple of the codec's pad multiple {codec.pad_multiple}")
+    level_maps = load_level_maps(hierarchy, codec.num_levels)
+    if settings.uses_task_loss and level_maps is None and codec.num_levels > 1:
+        raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
+
+    init_id = None
+    if init is not None:
+        start_from = ckpt.load(init)
+        diffs = ckpt.layout_difference(start_from, codec_config, level_blocks)
+        if diffs:
+            raise ckpt.CheckpointMismatch(f"cannot start from {init}: it holds another codec ({'; '.join(diffs)})")
+        codec.load_state_dict(start_from["codec"])
+        init_id = f"{Path(init).as_posix()}@step{start_from['step']}"
+
+    codec.to(runtime.device).train()
+    main_params, aux_params = split_parameters(codec)
+    optimizer = torch.optim.Adam(main_params, lr=settings.lr)
+    aux_optimizer = torch.optim.Adam(aux_params, lr=settings.aux_lr)
+
+    loss_fn = build_loss(settings, level_maps, runtime.device, seed=_mix(settings.seed, runtime.rank, 2))
+    step, rows = 0, []
+    if state_path.exists():
+        saved = ckpt.load(state_path)
+        ckpt.check_resumable(state_path, saved, settings_dict, init_id, codec_config, level_blocks)
+        codec.load_state_dict(saved["codec"])
+        optimizer.load_state_dict(saved["optimizer"])
+        aux_optimizer.load_state_dict(saved["aux_optimizer"])
+        step, rows = int(saved["step"]), list(saved["log"])
+        if runtime.world_size == 1:
+            ckpt.set_rng_state(saved["rng"])
+            loss_fn._generator.set_state(saved["rng"]["task_level"])
+        if runtime.is_main:
+            log.info("resuming %s from step %d of %d", state_path, step, settings.steps)
+    if step == 0 or runtime.world_size > 1:
+        # Each rank draws its own quantisation noise; seeded by (seed, rank, step) so a
+        # distributed resume is repeatable too (single-process resumes restore the saved state).
+        torch.manual_seed(_mix(settings.seed, runtime.rank, step, 1))
+        loss_fn._generator.manual_seed(_mix(settings.seed, runtime.rank, step, 2))
+    # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
+    monitor = not settings.uses_task_loss and settings.classifier is not None and level_maps is not None
+    model = codec
+    if runtime.distributed:
+        model = nn.parallel.DistributedDataParallel(codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
+
+    dataset = RandomCropDataset(manifest, ("train",), settings.crop, settings.seed, settings.cache_images)
+    if runtime.is_main and dataset.dropped_unlabelled:
+        log.info("left out %d unlabelled training images", dataset.dropped_unlabelled)
+    loader = step_loader(dataset, settings.batch_size, step, settings.steps, settings.seed,
+                         runtime.rank, runtime.world_size, settings.workers)
+    steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
+
+    def save_state(at_step: int) -> None:
+        if runtime.is_main:
+            ckpt.save_atomic({
+                "format": ckpt.FORMAT, "kind": "resume", "codec_config": codec_config, "level_blocks": level_blocks,
+                "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": at_step,
+                "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
+                "aux_optimizer": aux_optimizer.state_dict(), "log": rows,
+                "rng": {**ckpt.rng_state(), "task_level": loss_fn._generator.get_state()},
+            }, state_path)
+        distributed.barrier(runtime)
+
+    sums: dict[str, float] = {}
+    counts: dict[str, int] = {}
+    interval_steps, interval_start = 0, time.perf_counter()
+    bar = tqdm(total=settings.steps, initial=step, disable=not (progress and runtime.is_main),
+               desc=out.parent.as_posix(), mininterval=5.0, dynamic_ncols=True)
+    for x, labels in loader:
+        x, labels = x.to(runtime.device, non_blocking=True), labels.to(runtime.device)
+        for group in optimizer.param_groups:
+            group["lr"] = settings.lr_at(step, settings.lr)
+        for group in aux_optimizer.param_groups:
+            group["lr"] = settings.lr_at(step, settings.aux_lr)
+        optimizer.zero_grad(set_to_none=True)
+        aux_optimizer.zero_grad(set_to_none=True)
+        out = model(x)
+        terms = loss_fn(out, x, labels)
+        aux_loss = codec.aux_loss()
+        # The aux loss reaches only the quantiles (CompressAI detaches the density there), so
+        # one backward serves both optimisers and DDP sees every parameter used once.
+        (terms["loss"] + aux_loss).backward()
+        if not math.isfinite(float(terms["loss"])):
+            raise FloatingPointError(f"loss became {float(terms['loss'])} at step {step + 1}; lower lr (now {settings.lr_at(step, settings.lr)})")
+        if settings.grad_clip > 0:
+            torch.nn.utils.clip_grad_norm_(main_params, settings.grad_clip)
+        optimizer.step()
+        aux_optimizer.step()
+        step += 1
+        bar.update(1)
+
+        log_now = step % settings.log_every == 0 or step == settings.steps
+        values = {**_scalar_terms(terms), "aux_loss": float(aux_loss.detach())}
+        if monitor and log_now:
+            values.update(monitor_accuracy(loss_fn, out, labels))
+        for k, v in values.items():  # NaN: not measured this step (e.g. a level without task loss)
+            if math.isfinite(v):
+                sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
+            else:
+                sums.setdefault(k, 0.0), counts.setdefault(k, 0)
+        interval_steps += 1
+        if log_now:
+            means = {k: sums[k] / counts[k] if counts[k] else math.nan for k in sums}
+            means = distributed.mean_across_ranks(means, runtime)
+            row = {"step": step, "epoch": round(step / steps_per_epoch, 3), "lr": settings.lr_at(step - 1, settings.lr),
+                   **{k: round(v, 6) for k, v in means.items()},
+                   "sec_per_step": round((time.perf_counter() - interval_start) / interval_steps, 4)}
+            rows.append(row)
+            if runtime.is_main:
+                write_log(rows, log_csv)
+                bar.set_postfix({k: round(row[k], 3) for k in ("loss", "bpp_1") if k in row})
+            sums, counts, interval_steps, interval_start = {}, {}, 0, time.perf_counter()
+        if step % settings.checkpoint_every == 0 and step < settings.steps:
+            save_state(step)
+    bar.close()
+    if step != settings.steps:
+        raise RuntimeError(f"the loader ended at step {step}, expected {settings.steps}")
+
+    codec.eval()
+    codec.update(force=True)  # entropy tables for real coding, saved with the final weights
+    final = {
+        "format": ckpt.FORMAT, "kind": "final", "codec_config": codec_config, "level_blocks": level_blocks,
+        "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": step,
+        "hierarchy": None if hierarchy is None else Path(hierarchy).as_posix(),
+        "entropy_tables_ready": True, "codec": codec.state_dict(), "log": rows,
+    }
+    if runtime.is_main:
+        write_log(rows, log_csv)
+        ckpt.save_atomic(final, out)
+        state_path.unlink(missing_ok=True)
+    distributed.barrier(runtime)
+    distributed.stop(runtime)
+    return {k: v for k, v in final.items() if k != "codec"}

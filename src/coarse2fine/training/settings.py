@@ -1,0 +1,122 @@
+"""The settings of one training job, as the Snakemake rule hands them over (one JSON object).
+
+A job is one (codec, hierarchy, rate point) fine-tune, or the shared rate-distortion warm-up.
+The rule resolves the config into the per-job values (lambdas already scaled by the rate
+point), so the JSON is exactly what the job depends on: change it and only that job reruns.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import MISSING, asdict, dataclass, field, fields
+from typing import Any
+
+
+class SettingsError(ValueError):
+    """Training settings that cannot describe a job."""
+
+
+@dataclass(frozen=True)
+class TrainSettings:
+    codec: dict[str, Any]  # keyword arguments of coarse2fine.models.build_codec
+    lambdas: list[float]  # per level, already scaled by the rate point
+    mse_weights: list[float]  # per level (paper: 0.33 / 0.67 / 1.0)
+    task_weights: list[float]  # per level (paper: 0.5 / 1 / 2); all zero = rate-distortion only
+    steps: int
+    batch_size: int = 8
+    crop: int = 128
+    lr: float = 1e-4
+    aux_lr: float = 1e-3
+    lr_milestones: list[float] = field(default_factory=lambda: [0.7, 0.9])  # fractions of steps
+    lr_decay: float = 0.2
+    grad_clip: float = 1.0
+    classifier: str | None = "efficientnet_lite0"  # None: no classifier at all (warm-up)
+    classifier_size: int = 224
+    label_smoothing: float = 0.1
+    task_levels: str = "all"  # all (paper) | random: the task loss on one level per step, ~1/L of its cost
+    checkpoint_every: int = 50
+    log_every: int = 10
+    seed: int = 42
+    threads: int = 2
+    workers: int = 0
+    device: str = "auto"  # auto | cpu | cuda
+    cache_images: bool = True
+
+    def __post_init__(self):
+        if "name" not in self.codec:
+            raise SettingsError("codec settings need a 'name' (the registry name for build_codec)")
+        n = len(self.lambdas)
+        for key in ("mse_weights", "task_weights"):
+            if len(getattr(self, key)) != n:
+                raise SettingsError(f"{key} has {len(getattr(self, key))} entries but lambdas has {n}: one per level")
+        blocks = self.codec.get("level_blocks")
+        if blocks is not None and len(blocks) != n:
+            raise SettingsError(f"codec level_blocks {blocks} give {len(blocks)} levels but lambdas has {n}")
+        for key in ("steps", "batch_size", "crop", "checkpoint_every", "log_every", "threads"):
+            if getattr(self, key) < 1:
+                raise SettingsError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if any(w > 0 for w in self.task_weights) and not self.classifier:
+            raise SettingsError(f"task_weights {self.task_weights} need a classifier, but classifier is empty")
+        if self.task_levels not in ("all", "random"):
+            raise SettingsError(f"task_levels must be all or random, got {self.task_levels!r}")
+        if self.device not in ("auto", "cpu", "cuda"):
+            raise SettingsError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if not all(0 < m < 1 for m in self.lr_milestones):
+            raise SettingsError(f"lr_milestones are fractions of the steps in (0, 1), got {self.lr_milestones}")
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.lambdas)
+
+    @property
+    def uses_task_loss(self) -> bool:
+        return any(w > 0 for w in self.task_weights)
+
+    def lr_at(self, step: int, base: float) -> float:
+        """Step decay of the paper: x lr_decay at each milestone fraction of the run."""
+        passed = sum(step >= round(m * self.steps) for m in self.lr_milestones)
+        return base * self.lr_decay**passed
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "TrainSettings":
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise SettingsError(f"unknown training settings {unknown}; known: {sorted(known)}")
+        required = [f.name for f in fields(cls) if f.default is MISSING and f.default_factory is MISSING]
+        missing = [name for name in required if name not in data]
+        if missing:
+            raise SettingsError(f"training settings lack {missing}")
+        return cls(**data)
+
+    @classmethod
+    def from_json(cls, text: str) -> "TrainSettings":
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SettingsError(f"training settings are not valid JSON: {exc}") from exc
+        if not isinstance(data, dict):
+            raise SettingsError("training settings must be a JSON object")
+        return cls.from_dict(data)
+
+
+# Settings that may differ between a checkpoint and the job resuming it without changing
+# what the job computes (where and how fast it runs, how often it reports).
+RESUME_NEUTRAL = {"checkpoint_every", "log_every", "threads", "workers", "device", "cache_images"}
+
+
+def settings_difference(saved: dict[str, Any], current: dict[str, Any], ignore=frozenset()) -> list[str]:
+    """Human-readable differences 'key: saved -> current' between two settings dicts."""
+    out = []
+    for key in sorted(set(saved) | set(current)):
+        if key in ignore:
+            continue
+        a, b = saved.get(key, "<absent>"), current.get(key, "<absent>")
+        if isinstance(a, dict) and isinstance(b, dict):
+            out += [f"{key}.{d}" for d in settings_difference(a, b)]
+        elif a != b:
+            out.append(f"{key}: {a!r} -> {b!r}")
+    return out

@@ -1,0 +1,124 @@
+# Training: one shared rate-distortion warm-up per codec architecture, then one fine-tune per
+# (codec, hierarchy, rate point) that starts from it. A rate point multiplies every lambda.
+
+TRAIN = config["train"]
+CODECS = config["codecs"]
+
+
+def train_hierarchies():
+    names = TRAIN.get("hierarchies")
+    if names:
+        return list(names)
+    built = globals().get("hierarchy_names")
+    if built is None:
+        raise ValueError("train.hierarchies is null and the hierarchy stage defines no hierarchy_names(); name them in config")
+    return list(built())[:1]
+
+
+def warmup_name(codec):
+    """Codecs with the same architecture share one warm-up, named after the first of them."""
+    architecture = CODECS[codec]["architecture"]
+    return next(name for name, spec in CODECS.items() if spec["architecture"] == architecture)
+
+
+def _job_settings(architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier):
+    keys = ("classifier_size", "label_smoothing", "mse_weights", "batch_size", "crop", "aux_lr",
+            "lr_milestones", "lr_decay", "grad_clip", "log_every", "workers", "device", "cache_images")
+    return {
+        **{k: TRAIN[k] for k in keys},
+        "codec": architecture,
+        "lambdas": [lam * rate_point for lam in TRAIN["lambdas"]],
+        "task_weights": task_weights,
+        "steps": steps,
+        "lr": lr,
+        "checkpoint_every": checkpoint_every,
+        "classifier": classifier,
+        "seed": config["seed"],
+    }
+
+
+def warmup_settings(name):
+    warm = TRAIN["warmup"]
+    zeros = [0.0] * len(TRAIN["lambdas"])
+    return _job_settings(CODECS[name]["architecture"], warm["rate_point"], zeros, warm["steps"], warm["lr"],
+                         warm["checkpoint_every"], None)
+
+
+def finetune_settings(codec, rp):
+    spec = CODECS[codec]
+    return _job_settings(spec["architecture"], TRAIN["rate_points"][int(rp)], spec["task_weights"], TRAIN["steps"],
+                         TRAIN["lr"], TRAIN["checkpoint_every"], TRAIN["classifier"])
+
+
+def warmup_checkpoint(wildcards):
+    if TRAIN["warmup"]["steps"] == 0:
+        return []
+    return f"results/checkpoints/warmup/{warmup_name(wildcards.codec)}/model.pt"
+
+
+def train_launcher(kind):
+    """One process, or torchrun with one process per GPU (DDP) when a rule asks for > 1 GPU."""
+    gpus = TRAIN["resources"][kind]["gpus"]
+    if gpus > 1:
+        return f"{PY} -m torch.distributed.run --standalone --nproc_per_node {gpus} -m coarse2fine.training"
+    return f"{PY} -m coarse2fine.training"
+
+
+rule train_warmup:
+    input:
+        manifest=MANIFEST,
+    output:
+        model="results/checkpoints/warmup/{warmup}/model.pt",
+        log="results/checkpoints/warmup/{warmup}/log.csv",
+    params:
+        settings=lambda w: as_json(warmup_settings(w.warmup)),
+        launcher=train_launcher("warmup"),
+    log:
+        "results/logs/train/warmup_{warmup}.log",
+    wildcard_constraints:
+        warmup="|".join(CODECS) or "none",
+    threads: TRAIN["resources"]["warmup"]["threads"]
+    resources:
+        mem_mb=TRAIN["resources"]["warmup"]["mem_mb"],
+        runtime=TRAIN["resources"]["warmup"]["runtime"],
+        gpu=TRAIN["resources"]["warmup"]["gpus"],
+    shell:
+        "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
+        " --output {output.model} --log {output.log} > {log} 2>&1"
+
+
+rule train_codec:
+    input:
+        manifest=MANIFEST,
+        hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
+        init=warmup_checkpoint,
+    output:
+        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
+        log="results/checkpoints/{codec}/{hierarchy}/rp{rp}/log.csv",
+    params:
+        settings=lambda w: as_json(finetune_settings(w.codec, w.rp)),
+        init=lambda w, input: f"--init {input.init}" if input.init else "",
+        launcher=train_launcher("finetune"),
+    log:
+        "results/logs/train/{codec}_{hierarchy}_rp{rp}.log",
+    wildcard_constraints:
+        codec="|".join(CODECS) or "none",
+        rp=r"\d+",
+    threads: TRAIN["resources"]["finetune"]["threads"]
+    resources:
+        mem_mb=TRAIN["resources"]["finetune"]["mem_mb"],
+        runtime=TRAIN["resources"]["finetune"]["runtime"],
+        gpu=TRAIN["resources"]["finetune"]["gpus"],
+    shell:
+        "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --hierarchy {input.hierarchy}"
+        " {params.init} --threads {threads} --output {output.model} --log {output.log} > {log} 2>&1"
+
+
+def train_targets():
+    return [
+        f"results/checkpoints/{codec}/{hierarchy}/rp{rp}/{name}"
+        for codec in CODECS
+        for hierarchy in train_hierarchies()
+        for rp in range(len(TRAIN["rate_points"]))
+        for name in ("model.pt", "log.csv")
+    ]
