@@ -64,7 +64,7 @@ def load_level_maps(hierarchy: Path | None, num_levels: int):
     """The coarse levels' class -> cluster maps; the finest level is the 1000 classes."""
     if hierarchy is None:
         return None
-    from coarse2fine.hierarchy import load_hierarchy
+    from coarse2fine.hierarchy.assignments import load_hierarchy
 
     h = load_hierarchy(hierarchy)
     if h.num_levels != num_levels:
