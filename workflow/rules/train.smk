@@ -22,7 +22,7 @@ def warmup_name(codec):
 
 
 def _job_settings(architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier):
-    keys = ("classifier_size", "label_smoothing", "mse_weights", "batch_size", "crop", "aux_lr",
+    keys = ("classifier_size", "label_smoothing", "task_levels", "mse_weights", "batch_size", "crop", "aux_lr",
             "lr_milestones", "lr_decay", "grad_clip", "log_every", "workers", "device", "cache_images")
     return {
         **{k: TRAIN[k] for k in keys},
@@ -40,8 +40,11 @@ def _job_settings(architecture, rate_point, task_weights, steps, lr, checkpoint_
 def warmup_settings(name):
     warm = TRAIN["warmup"]
     zeros = [0.0] * len(TRAIN["lambdas"])
-    return _job_settings(CODECS[name]["architecture"], warm["rate_point"], zeros, warm["steps"], warm["lr"],
-                         warm["checkpoint_every"], None)
+    settings = _job_settings(CODECS[name]["architecture"], warm["rate_point"], zeros, warm["steps"], warm["lr"],
+                             warm["checkpoint_every"], None)
+    for unused in ("classifier_size", "label_smoothing", "task_levels"):  # no classifier in the warm-up
+        del settings[unused]
+    return settings
 
 
 def finetune_settings(codec, rp):
@@ -84,7 +87,7 @@ rule train_warmup:
         gpu=TRAIN["resources"]["warmup"]["gpus"],
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
-        " --output {output.model} --log {output.log} > {log} 2>&1"
+        " --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
 rule train_codec:
@@ -111,7 +114,7 @@ rule train_codec:
         gpu=TRAIN["resources"]["finetune"]["gpus"],
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --hierarchy {input.hierarchy}"
-        " {params.init} --threads {threads} --output {output.model} --log {output.log} > {log} 2>&1"
+        " {params.init} --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
 def train_targets():

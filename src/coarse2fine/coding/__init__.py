@@ -4,7 +4,7 @@ Format specification: docs/bitstream.md. Every reader error is a BitstreamError.
 """
 
 from .checkpoint import load_codec
-from .codec_io import DecodedImage, decode_bitstream, encode_image, to_uint8
+from .codec_io import DecodedImage, EncodedImage, compress_image, decode_bitstream, encode_image, estimated_bits, to_uint8
 from .container import (
     FORMAT_VERSION,
     MAGIC,
@@ -21,7 +21,7 @@ from .identity import compute_model_identity, model_identity
 
 __all__ = [
     "FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "MAX_SIDE",
-    "Bitstream", "BitstreamError", "CheckpointError", "DecodedImage", "Header",
-    "compute_model_identity", "decode_bitstream", "encode_image", "load_codec", "model_identity",
+    "Bitstream", "BitstreamError", "CheckpointError", "DecodedImage", "EncodedImage", "Header",
+    "compress_image", "compute_model_identity", "decode_bitstream", "estimated_bits", "encode_image", "load_codec", "model_identity",
     "parse_bitstream", "parse_header", "to_uint8", "truncate_to_level",
 ]

@@ -49,9 +49,20 @@ def header_for(codec, width: int, height: int) -> Header:
                   tuple(int(c) for c in codec.level_blocks))
 
 
-@torch.no_grad()
+@dataclass(frozen=True)
+class EncodedImage:
+    data: bytes  # the .c2f stream, every level
+    latents: torch.Tensor  # the quantised latent y_hat the encoder coded (all levels)
+
+
 def encode_image(codec, x: torch.Tensor) -> bytes:
     """A `.c2f` stream holding every level of image x (1, 3, H, W) in [0, 1]."""
+    return compress_image(codec, x).data
+
+
+@torch.no_grad()
+def compress_image(codec, x: torch.Tensor) -> EncodedImage:
+    """Like encode_image, keeping the encoder's latents to check decoding against."""
     _check_image(x)
     height, width = x.shape[-2:]
     padded, _ = pad_to_multiple(x, codec.pad_multiple)
@@ -63,7 +74,8 @@ def encode_image(codec, x: torch.Tensor) -> bytes:
         raise RuntimeError(f"codec returned hyper-latent shape {tuple(enc['shape'])}, the format assumes {expected_shape}")
     if len(strings) != 1 + header.num_levels_total:
         raise RuntimeError(f"codec returned {len(strings)} string groups for {header.num_levels_total} levels plus the hyper-latent")
-    return Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
+    data = Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
+    return EncodedImage(data, enc["y_hat"])
 
 
 def check_compatible(codec, header: Header) -> None:

@@ -77,11 +77,11 @@ class Header:
             raise BitstreamError(f"model identity must be {MODEL_ID_BYTES} bytes, got {len(self.model_id)}")
         if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
             raise BitstreamError(f"absurd image dimensions {self.width}x{self.height} (each side must be 1..{MAX_SIDE})")
+        if not 1 <= self.pad_multiple <= MAX_PAD_MULTIPLE:
+            raise BitstreamError(f"absurd pad multiple {self.pad_multiple} (must be 1..{MAX_PAD_MULTIPLE})")
         ph, pw = self.padded_size
         if ph * pw > MAX_PIXELS:
             raise BitstreamError(f"absurd image dimensions {self.width}x{self.height}: more than {MAX_PIXELS} pixels once padded")
-        if not 1 <= self.pad_multiple <= MAX_PAD_MULTIPLE:
-            raise BitstreamError(f"absurd pad multiple {self.pad_multiple} (must be 1..{MAX_PAD_MULTIPLE})")
         if not 1 <= len(self.level_channels) <= MAX_LEVELS:
             raise BitstreamError(f"absurd level count {len(self.level_channels)} (must be 1..{MAX_LEVELS})")
         bad = [c for c in self.level_channels if not 1 <= c <= MAX_CHANNELS]

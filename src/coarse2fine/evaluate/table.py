@@ -78,6 +78,7 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
                 part[f"pred_L{level}"] = predicted
                 part[f"correct_L{level}"] = np.where(known, (predicted == truth[level - 1]).astype(float), np.nan)
             part["wu_palmer"] = wu_palmer(pred.predicted_class, np.where(known, true_idx, -1))
+            part["views_dir"] = str(view_dir)  # recon_file is relative to <views_dir>/recon
             parts.append(part)
     if not parts:
         raise ValueError("no views to tabulate")

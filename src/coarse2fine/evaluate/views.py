@@ -9,7 +9,8 @@ hierarchy more costs no classifier pass.
 
 Output folder: views.csv (one row per image x view), logits.npz (one (rows, 1000) float32
 array per classifier, rows in views.csv order), classifiers.json (used and skipped, with the
-reason), recon/ (the evaluation crops of the first few images, for the reconstruction grid).
+reason), recon/ (the evaluation crops of the first few images, for the reconstruction grid;
+views.csv names each in its recon_file column, relative to recon/).
 """
 
 from __future__ import annotations
@@ -54,18 +55,18 @@ class DecodedView:
     bpp_estimated: float = math.nan
 
 
-# A provider: (image stem, original RGB image) -> decoded views.
+# A provider: (image path as in the manifest, original RGB image) -> decoded views.
 Provider = Callable[[str, Image.Image], Iterable[DecodedView]]
 
 
-def reference_provider(stem: str, image: Image.Image) -> Iterator[DecodedView]:
+def reference_provider(path: str, image: Image.Image) -> Iterator[DecodedView]:
     yield DecodedView(REFERENCE_CODEC, "original", None, image_to_tensor(image), None)
 
 
 def anchor_provider(name: str, settings: dict | None = None) -> Provider:
     anchor = build_anchor(name, settings)
 
-    def provide(stem: str, image: Image.Image) -> Iterator[DecodedView]:
+    def provide(path: str, image: Image.Image) -> Iterator[DecodedView]:
         for view in anchor.views(image):
             yield DecodedView(name, view.rate_point, None, image_to_tensor(view.decoded), view.num_bytes)
 
@@ -74,7 +75,7 @@ def anchor_provider(name: str, settings: dict | None = None) -> Provider:
 
 def build_provider(spec: dict) -> Provider:
     """From settings: {"kind": "reference"} | {"kind": "anchor", "name": .., "settings": {..}} |
-    {"kind": "learned", "codec": .., "bitstreams": dir, "checkpoint": path, "rate_point": ..}."""
+    {"kind": "learned", "codec": .., "rate_point": .., "model": checkpoint, "streams": dir, "sizes": csv}."""
     kind = spec.get("kind")
     if kind == "reference":
         return reference_provider
@@ -127,7 +128,7 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
         original = open_rgb(Path(root) / item.path)
         x = image_to_tensor(original)
         stem = Path(item.path).stem
-        views = list(provider(stem, original))
+        views = list(provider(item.path, original))
         for view in views:
             if view.image.shape != x.shape:
                 raise ValueError(f"{item.path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, original is {tuple(x.shape)}")
@@ -145,10 +146,14 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
             })
             if recon_dir is not None and i < reconstructions:
                 level = "" if view.level is None else f"_level{view.level}"
-                save_reconstruction(view, recon_size, Path(recon_dir) / stem / f"{view.codec}_{view.rate_point}{level}.png")
+                name = f"{stem}/{view.codec}_{view.rate_point}{level}.png"
+                save_reconstruction(view, recon_size, Path(recon_dir) / name)
+                rows[-1]["recon_file"] = name
         for name, value in classify_views(views, classifiers).items():
             logits[name].append(value)
     frame = pd.DataFrame(rows)
+    if "recon_file" not in frame:
+        frame["recon_file"] = None
     frame["level"] = frame["level"].astype("Int64") if len(frame) else frame.get("level")
     return frame, {k: np.concatenate(v) if v else np.zeros((0, 1000), np.float32) for k, v in logits.items()}
 
@@ -166,7 +171,7 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
     provider = build_provider(settings["provider"])
     classifiers, skipped = load_classifiers(list(settings["classifiers"]))
     output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
+    (output_dir / "recon").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     frame, logits = evaluate_views(table, root, provider, classifiers, output_dir / "recon", int(settings.get("reconstructions", 0)))
     seconds = time.perf_counter() - start

@@ -71,6 +71,20 @@ def check_hierarchy(spec: dict) -> dict:
     return spec
 
 
+def build_settings(spec: dict) -> dict:
+    """The settings that determine a hierarchy's outputs (a rule's param): keys that do not
+    apply to its method are dropped, so that editing them reruns nothing."""
+    keep = {"name", "method", "ks"}
+    if spec["method"] in ("kmeans", "nested"):
+        keep |= {"embedder", "prompt", "seeds"} | ({"clip"} if spec.get("embedder") == "clip" else set())
+    elif spec["method"] == "file":
+        keep |= {"paths"}
+    # Every method uses the first seed for its random-partition baseline.
+    settings = {k: v for k, v in spec.items() if k in keep}
+    settings["seeds"] = list(spec.get("seeds", [0, 1, 2, 3, 4]))
+    return settings
+
+
 def check_config(config: dict) -> dict:
     """Check a whole (schema-validated) hierarchy config; returns it unchanged."""
     hierarchies = config.get("hierarchies") or []

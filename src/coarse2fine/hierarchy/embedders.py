@@ -106,7 +106,8 @@ def compute_embeddings(settings: dict, path: str | Path) -> np.ndarray:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, embeddings=embeddings, wnids=np.array(table["wnid"]), prompts=np.array(prompts),
+    np.savez(tmp, embeddings=embeddings, wnids=np.array(table["wnid"].tolist(), dtype=str),
+             prompts=np.array(prompts, dtype=str),
              settings=json.dumps(settings, sort_keys=True))
     tmp.replace(path)
     return embeddings

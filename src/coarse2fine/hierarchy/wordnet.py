@@ -119,7 +119,9 @@ def main(argv=None) -> int:
     parser.add_argument("--target", type=Path, default=None)
     args = parser.parse_args(argv)
     if args.install:
+        # Copies only what is missing or changed, so a repeated set-up costs milliseconds.
         print(install_from_debian(args.target) if DEBIAN_WORDNET.exists() else wordnet().root)
+        return 0
     wn = wordnet()
     print(f"WordNet {wn.get_version()}: {len(list(wn.all_synsets('n')))} noun synsets")
     return 0

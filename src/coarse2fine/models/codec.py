@@ -104,6 +104,8 @@ class CoarseToFineCodec(CompressionModel):
         if not 1 <= levels <= self.num_levels:
             raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} level strings, "
                              f"got {len(strings)} lists")
+        if len(shape) != 2 or any(int(v) < 1 for v in shape):
+            raise ValueError(f"the hyper-latent shape must be two positive sizes, got {tuple(shape)}")
         batch = len(strings[0])
         if any(len(s) != batch for s in strings):
             raise ValueError(f"every level needs one string per image ({batch}); got {[len(s) for s in strings]}")

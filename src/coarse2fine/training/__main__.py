@@ -2,7 +2,7 @@
 
     python -m coarse2fine.training --settings '{...}' --manifest data/sample/manifest.csv \\
         [--hierarchy results/hierarchy/<name>/assignments.csv] [--init warmup/model.pt] \\
-        --output results/checkpoints/<codec>/<hierarchy>/rp0/model.pt --log .../log.csv
+        --output results/checkpoints/<codec>/<hierarchy>/rp0/model.pt --log-csv .../log.csv
 
 Under torchrun (`torchrun --nproc_per_node G -m coarse2fine.training ...`) it trains with DDP.
 """
@@ -25,7 +25,7 @@ def main(argv=None) -> int:
     parser.add_argument("--hierarchy", type=Path, help="assignments.csv of the hierarchy (needed by task losses)")
     parser.add_argument("--init", type=Path, help="checkpoint to start from (the shared warm-up)")
     parser.add_argument("--output", type=Path, required=True, help="final checkpoint (model.pt)")
-    parser.add_argument("--log", type=Path, required=True, help="CSV log, one row per log interval")
+    parser.add_argument("--log-csv", type=Path, required=True, help="CSV log, one row per log interval (not --log: torchrun would take that as its own)")
     parser.add_argument("--threads", type=int, help="torch threads (overrides the settings; not part of what the job computes)")
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
     args = parser.parse_args(argv)
@@ -36,7 +36,7 @@ def main(argv=None) -> int:
             settings = TrainSettings.from_dict({**settings.to_dict(), "threads": args.threads})
     except SettingsError as exc:
         parser.error(str(exc))
-    meta = train(settings, args.manifest, args.output, args.log, args.hierarchy, args.init, progress=not args.no_progress)
+    meta = train(settings, args.manifest, args.output, args.log_csv, args.hierarchy, args.init, progress=not args.no_progress)
     last = meta["log"][-1] if meta["log"] else {}
     logging.getLogger("coarse2fine.training").info(
         "finished %s after %d steps: %s", args.output, meta["step"],

@@ -22,7 +22,7 @@ from coarse2fine.data.manifest import read_manifest
 
 def _mix(*values: int) -> int:
     """One 63-bit seed from several integers (SeedSequence spreads them well)."""
-    return int(np.random.SeedSequence([int(v) & 0xFFFFFFFF for v in values]).generate_state(2, np.uint32).view(np.uint64)[0] >> 1)
+    return int(np.random.SeedSequence([int(v) & 0xFFFFFFFF for v in values]).generate_state(1, np.uint64)[0]) >> 1
 
 
 def load_rgb(path: Path) -> torch.Tensor:
@@ -117,5 +117,7 @@ def step_loader(dataset: RandomCropDataset, batch_size: int, start_step: int, st
                 rank: int = 0, world_size: int = 1, workers: int = 0) -> DataLoader:
     """Batches for steps start..stop-1 in the fixed order (see StepSampler)."""
     sampler = StepSampler(len(dataset), batch_size, start_step, stop_step, seed, rank, world_size)
+    # Its own generator: creating the iterator must not draw from the global RNG, whose state
+    # the checkpoint restores for the quantisation noise.
     return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      persistent_workers=False, drop_last=False)
+                      persistent_workers=False, drop_last=False, generator=torch.Generator().manual_seed(seed))

@@ -190,14 +190,14 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
             group["lr"] = settings.lr_at(step, settings.aux_lr)
         optimizer.zero_grad(set_to_none=True)
         aux_optimizer.zero_grad(set_to_none=True)
-        out = model(x)
-        terms = loss_fn(out, x, labels)
+        outputs = model(x)
+        terms = loss_fn(outputs, x, labels)
         aux_loss = codec.aux_loss()
         # The aux loss reaches only the quantiles (CompressAI detaches the density there), so
         # one backward serves both optimisers and DDP sees every parameter used once.
         (terms["loss"] + aux_loss).backward()
-        if not math.isfinite(float(terms["loss"])):
-            raise FloatingPointError(f"loss became {float(terms['loss'])} at step {step + 1}; lower lr (now {settings.lr_at(step, settings.lr)})")
+        if not math.isfinite(float(terms["loss"].detach())):
+            raise FloatingPointError(f"loss became {float(terms['loss'].detach())} at step {step + 1}; lower lr (now {settings.lr_at(step, settings.lr)})")
         if settings.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(main_params, settings.grad_clip)
         optimizer.step()
@@ -208,7 +208,7 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         log_now = step % settings.log_every == 0 or step == settings.steps
         values = {**_scalar_terms(terms), "aux_loss": float(aux_loss.detach())}
         if monitor and log_now:
-            values.update(monitor_accuracy(loss_fn, out, labels))
+            values.update(monitor_accuracy(loss_fn, outputs, labels))
         for k, v in values.items():  # NaN: not measured this step (e.g. a level without task loss)
             if math.isfinite(v):
                 sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
@@ -238,7 +238,7 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         "format": ckpt.FORMAT, "kind": "final", "codec_config": codec_config, "level_blocks": level_blocks,
         "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": step,
         "hierarchy": None if hierarchy is None else Path(hierarchy).as_posix(),
-        "entropy_tables_ready": True, "codec": codec.state_dict(), "log": rows,
+        "entropy_tables_ready": True, "world_size": runtime.world_size, "codec": codec.state_dict(), "log": rows,
     }
     if runtime.is_main:
         write_log(rows, log_csv)

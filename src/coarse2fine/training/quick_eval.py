@@ -21,7 +21,7 @@ from coarse2fine.models import crop_to_size, pad_to_multiple
 
 from .checkpoint import load_codec
 from .data import load_rgb
-from .loop import build_loss, load_level_maps
+from .loop import _scalar_terms, build_loss, load_level_maps
 from .settings import TrainSettings
 
 
@@ -52,7 +52,7 @@ def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, split
         # bits of the padded latent per pixel of the image: what a bitstream of it would cost
         out["x_hat"] = [crop_to_size(x_hat, original) for x_hat in out["x_hat"]]
         terms = loss_fn(out, x, torch.tensor([label]))
-        rows.append({k: float(v) for k, v in terms.items() if torch.is_tensor(v) and v.numel() == 1})
+        rows.append({k: v for k, v in _scalar_terms(terms).items() if k != "loss"})
     means = pd.DataFrame(rows).mean().to_dict()
     return {"images": len(rows), **means}
 
