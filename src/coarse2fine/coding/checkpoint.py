@@ -18,10 +18,12 @@ STATE_DICT_KEYS = ("state_dict", "codec")
 def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
     """Rebuild the codec via build_codec(**codec_config), load its weights, update its tables.
 
+    Integer CDF tables shipped in the checkpoint are used as they are (every decoder then codes
+    with the very tables the encoder used; docs/models.md, "Deterministic entropy parameters");
+    a checkpoint without them (or flagged `entropy_tables_ready: False`) gets update(force=True).
     The checkpoint is read with torch.load(weights_only=True); anything that is not a dict
     with `codec_config` and a state_dict (under `state_dict` or `codec`) is a CheckpointError.
-    The returned codec is in eval mode, its CDF tables rebuilt by update(force=True) and its
-    model identity (the one streams record) computed.
+    The returned codec is in eval mode with its model identity (the one streams record) computed.
     """
     from coarse2fine.models import build_codec
 
@@ -46,7 +48,16 @@ def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the codec its config builds ({exc})") from exc
     codec.eval()
-    codec.update(force=True)
+    if not _has_entropy_tables(payload, state_key):
+        codec.update(force=True)
     forget_model_identity(codec)
     model_identity(codec)
     return codec
+
+
+def _has_entropy_tables(payload: dict, state_key: str) -> bool:
+    if "entropy_tables_ready" in payload:
+        return bool(payload["entropy_tables_ready"])
+    state = payload[state_key]
+    tables = [v for k, v in state.items() if k.endswith("_quantized_cdf")]
+    return bool(tables) and all(t.numel() > 0 for t in tables)

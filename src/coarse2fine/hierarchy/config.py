@@ -76,7 +76,9 @@ def build_settings(spec: dict) -> dict:
     apply to its method are dropped, so that editing them reruns nothing."""
     keep = {"name", "method", "ks"}
     if spec["method"] in ("kmeans", "nested"):
-        keep |= {"embedder", "prompt", "seeds"} | ({"clip"} if spec.get("embedder") == "clip" else set())
+        keep |= {"embedder", "prompt", "n_init"} | ({"clip"} if spec.get("embedder") == "clip" else set())
+    elif spec["method"] == "wordnet_depth":
+        keep |= {"wordnet_cut"}
     elif spec["method"] == "file":
         keep |= {"paths"}
     # Every method uses the first seed for its random-partition baseline.

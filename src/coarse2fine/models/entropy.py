@@ -179,7 +179,8 @@ class LevelBlockEntropyModel(nn.Module):
             indexes = self.gaussian_conditional.build_indexes(scale)
             values = [decoders[s.level][b].decode_stream(indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)
                       for b in range(batch)]
-            symbols = torch.tensor(values, dtype=torch.int32).reshape(batch, s.channels, height, width)
+            symbols = torch.tensor(values, dtype=torch.int32, device=hyper.device).reshape(
+                batch, s.channels, height, width)
             decoded.append(self._dequantise(j, symbols, mean, hyper, decoded))
         y_hat = hyper.new_zeros(batch, self.M, height, width)
         filled = sum(self.level_blocks[:levels])

@@ -22,6 +22,10 @@ TASK_LEVEL_MODES = ("all", "random")
 IGNORE_LABEL = -1  # an image without a label contributes no task loss
 
 
+def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
+    return torch.log(likelihoods).sum() / -math.log(2)
+
+
 class C2FLoss(nn.Module):
     def __init__(self, lambdas, mse_weights, task_weights, classifier: nn.Module | None = None,
                  level_maps=(), label_smoothing: float = 0.1, classifier_size: int = 224,
@@ -32,8 +36,9 @@ class C2FLoss(nn.Module):
         its expectation equals the all-levels loss): about 1/L of the classifier's cost.
         """
         super().__init__()
-        self.lambdas, self.mse_weights, self.task_weights = map(lambda v: [float(a) for a in v],
-                                                                 (lambdas, mse_weights, task_weights))
+        self.lambdas = [float(v) for v in lambdas]
+        self.mse_weights = [float(v) for v in mse_weights]
+        self.task_weights = [float(v) for v in task_weights]
         self.num_levels = len(self.lambdas)
         if not (len(self.mse_weights) == len(self.task_weights) == self.num_levels >= 2):
             raise ValueError(f"lambdas, mse_weights and task_weights need one value per level (>= 2 levels); "
@@ -99,15 +104,15 @@ class C2FLoss(nn.Module):
         if self.uses_task and labels is None:
             raise ValueError("the task loss needs labels (class indices, -1 for unknown)")
         num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
-        bits = lambda lik: torch.log(lik).sum() / (-math.log(2) * num_pixels)  # noqa: E731
-        rate = bits(likelihoods["z"])
+        rate = _bits(likelihoods["z"]) / num_pixels
         if self.uses_task and self.task_levels == "random":
-            task_set, task_scale = {int(torch.randint(self.num_levels, (1,), generator=self._generator))}, self.num_levels
+            drawn = int(torch.randint(self.num_levels, (1,), generator=self._generator))
+            task_set, task_scale = {drawn}, self.num_levels
         else:
             task_set, task_scale = set(range(self.num_levels)), 1
         terms, total = {}, x.new_zeros(())
         for k in range(self.num_levels):
-            rate = rate + bits(likelihoods["y"][k])
+            rate = rate + _bits(likelihoods["y"][k]) / num_pixels
             mse = F.mse_loss(x_hats[k], x)
             total = total + rate + self.lambdas[k] * 255**2 * self.mse_weights[k] * mse
             with torch.no_grad():

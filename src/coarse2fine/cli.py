@@ -1,0 +1,223 @@
+"""`c2f`: encode, decode, inspect and classify `.c2f` progressive bitstreams.
+
+    c2f encode IMAGE -o FILE.c2f --model CKPT
+    c2f decode FILE.c2f -o OUT.png --model CKPT [--level N]
+    c2f info FILE.c2f [--json]
+    c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
+
+A stream records the identity of its model (a hash), not a path, so decode and classify take
+--model; a stream written by another model fails with a clear message. Subcommands live in
+the COMMANDS table: adding one is one entry there.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+def _set_threads(args) -> None:
+    import torch
+
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
+
+
+def _read_stream(path: Path) -> bytes:
+    from coarse2fine.coding import BitstreamError
+
+    if not path.is_file():
+        raise BitstreamError(f"{path}: no such file")
+    return path.read_bytes()
+
+
+# -- encode -----------------------------------------------------------------------------------
+def _encode_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("image", type=Path, help="input image (any size; grayscale, RGBA, 16-bit converted to 8-bit RGB)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="the .c2f file to write")
+    p.add_argument("--model", type=Path, required=True, help="codec checkpoint (model.pt)")
+
+
+def _encode(args) -> int:
+    from coarse2fine.coding import encode_image, load_codec, parse_bitstream
+    from coarse2fine.data.images import image_to_tensor, open_rgb
+
+    _set_threads(args)
+    x = image_to_tensor(open_rgb(args.image))
+    codec = load_codec(args.model)
+    data = encode_image(codec, x)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_bytes(data)
+    stream = parse_bitstream(data)
+    pixels = stream.header.pixels
+    rates = ", ".join(f"L{k}: {size} B {size * 8 / pixels:.4f} bpp" for k, size in enumerate(stream.segment_sizes(), 1))
+    print(f"{args.output}: {stream.header.width}x{stream.header.height}, {stream.num_levels} levels ({rates})")
+    return 0
+
+
+# -- decode -----------------------------------------------------------------------------------
+def _decode_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stream", type=Path, help="a .c2f file (a prefix cut at a level boundary is fine)")
+    p.add_argument("-o", "--output", type=Path, required=True, help="PNG to write (8-bit RGB)")
+    p.add_argument("--model", type=Path, required=True, help="the codec checkpoint the stream was written with")
+    p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
+
+
+def _decode(args) -> int:
+    from PIL import Image
+
+    from coarse2fine.coding import decode_bitstream, load_codec, to_uint8
+
+    _set_threads(args)
+    data = _read_stream(args.stream)
+    decoded = decode_bitstream(load_codec(args.model), data, args.level)
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB").save(args.output, format="PNG")
+    print(f"{args.output}: level {decoded.level} of {decoded.header.num_levels_total}, {decoded.header.width}x{decoded.header.height}")
+    return 0
+
+
+# -- info -------------------------------------------------------------------------------------
+def _info_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stream", type=Path, help="a .c2f file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def stream_info(data: bytes) -> dict:
+    """What `c2f info` shows: header fields and, per level present, bytes and actual bpp."""
+    from coarse2fine.coding import FORMAT_VERSION, parse_bitstream
+
+    stream = parse_bitstream(data)
+    h = stream.header
+    cumulative = stream.segment_sizes()
+    return {
+        "format_version": FORMAT_VERSION, "model_id": h.model_id.hex(), "width": h.width, "height": h.height,
+        "padded": list(h.padded_size), "pad_multiple": h.pad_multiple, "levels_present": stream.num_levels,
+        "levels_total": h.num_levels_total, "file_bytes": len(data), "hyper_bytes": len(stream.hyper),
+        "levels": [
+            {"level": k, "channels": h.level_channels[k - 1], "segment_bytes": len(p), "bytes": size,
+             "bpp": size * 8 / h.pixels}
+            for k, (p, size) in enumerate(zip(stream.levels, cumulative), 1)
+        ],
+    }
+
+
+def _info(args) -> int:
+    info = stream_info(_read_stream(args.stream))
+    if args.json:
+        print(json.dumps(info, indent=2))
+        return 0
+    print(f"{args.stream}: c2f v{info['format_version']}, model {info['model_id']}")
+    print(f"image {info['width']}x{info['height']} (coded {info['padded'][1]}x{info['padded'][0]}), "
+          f"levels {info['levels_present']} of {info['levels_total']}, {info['file_bytes']} bytes, hyper-latent {info['hyper_bytes']} bytes")
+    print(f"{'level':>5} {'channels':>8} {'segment B':>10} {'total B':>9} {'bpp':>8}")
+    for row in info["levels"]:
+        print(f"{row['level']:>5} {row['channels']:>8} {row['segment_bytes']:>10} {row['bytes']:>9} {row['bpp']:>8.4f}")
+    return 0
+
+
+# -- classify ---------------------------------------------------------------------------------
+def _classify_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("stream", type=Path, help="a .c2f file")
+    p.add_argument("--model", type=Path, required=True, help="the codec checkpoint the stream was written with")
+    p.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
+    p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
+    p.add_argument("--classifier", default="efficientnet_lite0", help="reference classifier (default: %(default)s)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None) -> dict:
+    """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
+    import torch
+
+    from coarse2fine.classify import load_classifier, resize_center_crop
+    from coarse2fine.classify.levels import prob_sum_predictions
+    from coarse2fine.coding import decode_bitstream
+
+    decoded = decode_bitstream(codec, data, level)
+    with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
+        classifier = load_classifier(classifier_name)
+    with torch.no_grad():
+        logits = classifier(resize_center_crop(decoded.image, classifier.input_size))
+    pred = prob_sum_predictions(logits, hierarchy.level_maps)
+    rows = []
+    for i in range(hierarchy.num_levels):
+        idx = int(pred.at_level(i + 1)[0])
+        is_class = i == hierarchy.num_levels - 1
+        confidence = float(torch.softmax(logits.double(), 1)[0, idx]) if is_class else float(pred.cluster_confidence[i][0])
+        rows.append({"hierarchy_level": i + 1, "k": 1000 if is_class else hierarchy.ks[i], "id": idx,
+                     "name": hierarchy.cluster_names(i)[idx], "probability": confidence})
+    # Decoded level n answers the question of hierarchy level n (the class at the last level).
+    target = min(decoded.level, hierarchy.num_levels)
+    return {"decoded_level": decoded.level, "levels_total": decoded.header.num_levels_total,
+            "classifier": classifier_name, "hierarchy": hierarchy.name, "answer": rows[target - 1], "levels": rows}
+
+
+def _classify(args) -> int:
+    from coarse2fine.coding import load_codec
+    from coarse2fine.hierarchy.assignments import load_hierarchy
+
+    _set_threads(args)
+    data = _read_stream(args.stream)
+    result = classify_stream(data, load_codec(args.model), load_hierarchy(args.hierarchy), args.classifier, args.level)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return 0
+    a = result["answer"]
+    what = "class" if a["k"] == 1000 else f"cluster (K={a['k']})"
+    print(f"level {result['decoded_level']} of {result['levels_total']}: {what} {a['id']}: {a['name']} (p={a['probability']:.3f})")
+    for row in result["levels"]:
+        print(f"  K={row['k']:>4}: {row['id']:>4} {row['name']} (p={row['probability']:.3f})")
+    return 0
+
+
+COMMANDS: dict[str, Command] = {
+    "encode": Command("encode an image into a progressive .c2f stream", _encode_arguments, _encode),
+    "decode": Command("decode a .c2f stream (all levels present, or --level N) to PNG", _decode_arguments, _decode),
+    "info": Command("show a stream's header, levels, bytes and bpp per level", _info_arguments, _info),
+    "classify": Command("decode at a level and show what a reference classifier sees", _classify_arguments, _classify),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="c2f", description="Semantic coarse-to-fine progressive image coding.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help)
+        command.add_arguments(p)
+        p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+        p.set_defaults(run=command.run)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    # BitstreamError, ImageReadError, AssignmentsError and bad-argument errors are ValueErrors.
+    from coarse2fine.classify import ClassifierUnavailable
+    from coarse2fine.coding import CheckpointError
+
+    return (ValueError, CheckpointError, ClassifierUnavailable, FileNotFoundError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except _user_errors() as exc:
+        print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""The evaluation figures of one hierarchy from its tables (results/metrics/<hierarchy>/):
+top1_vs_bpp, wu_palmer_vs_bpp and reconstructions, each as PNG and PDF."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from coarse2fine.figures.rate_accuracy import top1_vs_bpp, wu_palmer_vs_bpp
+from coarse2fine.figures.reconstructions import reconstruction_grid
+
+log = logging.getLogger("coarse2fine.figures")
+
+
+def pick_classifier(summary: pd.DataFrame, preferred: list[str]) -> str:
+    """The first preferred classifier that was evaluated (others may have been skipped offline)."""
+    evaluated = list(dict.fromkeys(summary["classifier"]))
+    for name in preferred:
+        if name in evaluated:
+            return name
+    return evaluated[0]
+
+
+def pick_codec(table: pd.DataFrame, preferred: list[str]) -> str | None:
+    """The first preferred codec with saved reconstructions."""
+    available = set(table.loc[table["recon_file"].notna(), "codec"])
+    return next((c for c in preferred if c in available), None)
+
+
+def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
+    metrics_dir, output_dir = Path(metrics_dir), Path(output_dir)
+    summary = pd.read_csv(metrics_dir / "summary.csv", dtype={"rate_point": str})
+    summary["level"] = summary["level"].astype("Int64")
+    table = pd.read_csv(metrics_dir / "per_image.csv", dtype={"rate_point": str, "recon_file": str})
+    table["level"] = table["level"].astype("Int64")
+    ks = json.loads((metrics_dir / "levels.json").read_text())["ks"]
+    classifier = pick_classifier(summary, list(settings.get("classifiers", [])))
+    paths = top1_vs_bpp(summary, ks, classifier, output_dir / "top1_vs_bpp")
+    paths += wu_palmer_vs_bpp(summary, ks, classifier, output_dir / "wu_palmer_vs_bpp")
+    codec = pick_codec(table, list(settings.get("reconstruction_codecs", ["c2f", "jpeg2000"])))
+    if codec is None:
+        raise ValueError(f"{metrics_dir}: no codec among {settings.get('reconstruction_codecs')} has saved reconstructions")
+    paths += reconstruction_grid(table, ks, classifier, codec, output_dir / "reconstructions",
+                                 int(settings.get("reconstruction_images", 3)))
+    log.info("figures for %s with %s: %s", metrics_dir, classifier, ", ".join(map(str, paths)))
+    return paths
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description="Evaluation figures (PNG + PDF) of one hierarchy.")
+    parser.add_argument("--settings", required=True, help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images")
+    parser.add_argument("--metrics-dir", type=Path, required=True)
+    parser.add_argument("--output-dir", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    run(json.loads(args.settings), args.metrics_dir, args.output_dir)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,108 @@
+"""The `c2f` command line: encode / decode / info / classify, image modes, clear errors."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from coarse2fine.cli import COMMANDS, main
+from coarse2fine.models import build_codec
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    torch.manual_seed(0)
+    codec = build_codec("c2f", N=16, M=24, level_blocks=[8, 8, 8])
+    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
+    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
+    return path
+
+
+def photo_like(height=70, width=100, seed=0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    low = rng.integers(0, 256, size=(height // 10 + 1, width // 10 + 1, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(low).resize((width, height), Image.BILINEAR))
+
+
+@pytest.fixture
+def png(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(photo_like()).save(path)
+    return path
+
+
+def test_commands_are_a_table():
+    assert {"encode", "decode", "info", "classify"} <= set(COMMANDS)
+
+
+def test_encode_info_decode(tmp_path, png, checkpoint, capsys):
+    stream = tmp_path / "photo.c2f"
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint)]) == 0
+    assert main(["info", str(stream), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert info["levels_present"] == 3 and (info["width"], info["height"]) == (100, 70)
+    assert info["levels"][-1]["bytes"] == stream.stat().st_size
+    assert info["levels"][0]["bpp"] == pytest.approx(info["levels"][0]["bytes"] * 8 / 7000)
+    for level in (None, 1):
+        out = tmp_path / f"out{level}.png"
+        args = ["decode", str(stream), "-o", str(out), "--model", str(checkpoint)]
+        assert main(args + (["--level", str(level)] if level else [])) == 0
+        with Image.open(out) as image:
+            assert image.size == (100, 70) and image.mode == "RGB"
+    assert main(["info", str(stream)]) == 0
+    assert "levels 3 of 3" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "I;16", "P"])
+def test_image_modes_are_converted(tmp_path, checkpoint, mode):
+    rgb = photo_like(50, 66)
+    if mode == "L":
+        image = Image.fromarray(rgb[..., 0])
+    elif mode == "RGBA":
+        image = Image.fromarray(np.dstack([rgb, np.full(rgb.shape[:2], 128, np.uint8)]))
+    elif mode == "I;16":
+        image = Image.fromarray(rgb[..., 0].astype(np.uint16) * 257)
+    else:
+        image = Image.fromarray(rgb).convert("P")
+    path = tmp_path / "in.png"
+    image.save(path)
+    assert Image.open(path).mode.startswith(mode[0])
+    assert main(["encode", str(path), "-o", str(tmp_path / "x.c2f"), "--model", str(checkpoint)]) == 0
+
+
+def test_bad_inputs_give_clear_errors(tmp_path, png, checkpoint, capsys):
+    truncated = tmp_path / "cut.jpg"
+    Image.fromarray(photo_like(200, 200)).save(tmp_path / "full.jpg", quality=95)
+    truncated.write_bytes((tmp_path / "full.jpg").read_bytes()[:600])
+    assert main(["encode", str(truncated), "-o", str(tmp_path / "x.c2f"), "--model", str(checkpoint)]) == 1
+    assert "cannot decode image" in capsys.readouterr().err
+    assert main(["info", str(png)]) == 1
+    assert "bad magic" in capsys.readouterr().err
+    assert main(["encode", str(png), "-o", str(tmp_path / "x.c2f"), "--model", str(tmp_path / "none.pt")]) == 1
+    assert "checkpoint not found" in capsys.readouterr().err
+    assert main(["decode", str(tmp_path / "none.c2f"), "-o", str(tmp_path / "o.png"), "--model", str(checkpoint)]) == 1
+    assert "no such file" in capsys.readouterr().err
+
+
+def test_classify_names_the_cluster_of_the_decoded_level(tmp_path, png, checkpoint, capsys):
+    from coarse2fine.hierarchy.assignments import write_assignments
+
+    rng = np.random.default_rng(0)
+    fine = rng.permutation(np.arange(1000) % 100)
+    assignments = tmp_path / "demo" / "assignments.csv"
+    write_assignments(assignments, [fine % 10, fine], method="test")
+    stream = tmp_path / "photo.c2f"
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint)]) == 0
+    capsys.readouterr()
+    args = ["classify", str(stream), "--model", str(checkpoint), "--hierarchy", str(assignments), "--json"]
+    assert main(args + ["--level", "1"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["decoded_level"] == 1 and result["answer"]["k"] == 10
+    assert [row["k"] for row in result["levels"]] == [10, 100, 1000]
+    assert result["answer"]["name"] and 0 < result["answer"]["probability"] <= 1
+    assert main(args) == 0
+    assert json.loads(capsys.readouterr().out)["answer"]["k"] == 1000

@@ -1,0 +1,193 @@
+"""Real codec + container: round trips at every level, identity checks, checkpoints, fuzzing of
+the whole decode path (entropy decoder included), determinism across processes and threads."""
+
+from __future__ import annotations
+
+import random
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from coarse2fine.coding import (
+    Bitstream, BitstreamError, CheckpointError, compress_image, decode_bitstream, encode_image,
+    estimated_bits, load_codec, parse_bitstream, truncate_to_level,
+)
+from coarse2fine.models import build_codec
+
+TINY = dict(N=16, M=24, level_blocks=[8, 8, 8])
+
+
+def tiny_checkpoint(path, seed: int = 0):
+    torch.manual_seed(seed)
+    codec = build_codec("c2f", **TINY)
+    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
+    return path
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
+
+
+@pytest.fixture(scope="module")
+def codec(checkpoint):
+    torch.set_num_threads(1)
+    return load_codec(checkpoint)
+
+
+def smooth_image(height, width, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    low = torch.rand(1, 3, max(height // 8, 1), max(width // 8, 1), generator=g)
+    return torch.nn.functional.interpolate(low, size=(height, width), mode="bilinear", align_corners=False).clamp(0, 1)
+
+
+@pytest.mark.parametrize("size", [(64, 64), (37, 91), (130, 70)])
+def test_every_level_decodes_to_the_encoders_latents(codec, size):
+    x = smooth_image(*size)
+    encoded = compress_image(codec, x)
+    stream = parse_bitstream(encoded.data)
+    assert stream.num_levels == codec.num_levels and (stream.header.height, stream.header.width) == size
+    for level in range(1, codec.num_levels + 1):
+        whole = decode_bitstream(codec, encoded.data, level)
+        cut = decode_bitstream(codec, truncate_to_level(encoded.data, level))
+        assert cut.level == level
+        assert torch.equal(whole.latents, codec.prefix_latents(encoded.latents, level))
+        assert torch.equal(whole.latents, cut.latents) and torch.equal(whole.image, cut.image)
+        assert whole.image.shape == (1, 3, *size)
+
+
+def test_estimate_is_beside_the_actual_size(codec):
+    x = smooth_image(128, 128)
+    bits = estimated_bits(codec, x)
+    sizes = parse_bitstream(encode_image(codec, x)).segment_sizes()
+    assert len(bits) == len(sizes) and all(b > 0 for b in bits)
+    assert all(s * 8 > 0.5 * b for s, b in zip(sizes, bits))
+
+
+def test_wrong_model_fails_clearly(codec, tmp_path):
+    other = load_codec(tiny_checkpoint(tmp_path / "other.pt", seed=1))
+    data = encode_image(codec, smooth_image(64, 64))
+    with pytest.raises(BitstreamError, match="wrong model"):
+        decode_bitstream(other, data)
+
+
+def test_level_outside_stream(codec):
+    data = truncate_to_level(encode_image(codec, smooth_image(64, 64)), 1)
+    with pytest.raises(BitstreamError, match="level 2 is not in this stream"):
+        decode_bitstream(codec, data, 2)
+
+
+def test_checkpoint_with_shipped_tables_decodes_the_same(codec, tmp_path):
+    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, tmp_path / "ready.pt")
+    shipped = load_codec(tmp_path / "ready.pt")
+    data = encode_image(codec, smooth_image(64, 64))
+    assert torch.equal(decode_bitstream(shipped, data).image, decode_bitstream(codec, data).image)
+
+
+def test_checkpoint_errors(tmp_path, codec, checkpoint):
+    with pytest.raises(CheckpointError, match="not found"):
+        load_codec(tmp_path / "missing.pt")
+    corrupt = tmp_path / "corrupt.pt"
+    corrupt.write_bytes(checkpoint.read_bytes()[:300])
+    with pytest.raises(CheckpointError, match="cannot read"):
+        load_codec(corrupt)
+    torch.save({"weights": {}}, tmp_path / "other.pt")
+    with pytest.raises(CheckpointError, match="no codec_config"):
+        load_codec(tmp_path / "other.pt")
+    torch.save({"codec_config": dict(codec.config, M=32, level_blocks=[8, 8, 16]),
+                "state_dict": codec.state_dict()}, tmp_path / "mismatch.pt")
+    with pytest.raises(CheckpointError, match="do not fit"):
+        load_codec(tmp_path / "mismatch.pt")
+
+
+def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
+    data = bytearray(data)
+    op = rng.randrange(3)
+    if op == 0:
+        for _ in range(rng.randint(1, 4)):
+            i = rng.randrange(len(data))
+            data[i] ^= 1 << rng.randrange(8)
+    elif op == 1:
+        del data[rng.randrange(len(data)):]
+    else:
+        other = rng.choice(others)
+        cut = rng.randrange(min(len(data), len(other)))
+        data = data[:cut] + other[cut:]
+    return bytes(data)
+
+
+def garbage_stream(rng: random.Random, stream: Bitstream) -> bytes:
+    """Valid structure and CRCs around garbage payloads: what the entropy decoder must survive."""
+    def garbage():
+        n = 4 * rng.randint(2, 600)
+        kind = rng.random()
+        return b"\xff" * n if kind < 0.25 else b"\x00" * n if kind < 0.35 else rng.randbytes(n)
+
+    levels = tuple(garbage() if rng.random() < 0.7 else p for p in stream.levels[: rng.randint(1, len(stream.levels))])
+    return Bitstream(stream.header, garbage() if rng.random() < 0.5 else stream.hyper, levels).to_bytes()
+
+
+def run_fuzz(codec, mutations: int, garbage: int, seed: int) -> None:
+    rng = random.Random(seed)
+    streams = [encode_image(codec, smooth_image(64 + 32 * i, 96, seed=i)) for i in range(3)]
+    for _ in range(mutations):
+        case = mutate(rng, rng.choice(streams), streams)
+        try:
+            decode_bitstream(codec, case)
+        except BitstreamError:
+            pass
+    for _ in range(garbage):
+        data = garbage_stream(rng, parse_bitstream(rng.choice(streams)))
+        out = decode_bitstream(codec, data)
+        assert torch.isfinite(out.image).all() and out.image.min() >= 0 and out.image.max() <= 1
+
+
+@pytest.mark.timeout(120)
+def test_fuzz_decode_default(codec):
+    run_fuzz(codec, mutations=300, garbage=100, seed=0)
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_fuzz_decode_many(codec):
+    run_fuzz(codec, mutations=10000, garbage=2000, seed=1)
+
+
+ENCODE = """
+import sys, torch
+torch.set_num_threads(1)
+from coarse2fine.coding import compress_image, load_codec
+x = torch.load(sys.argv[2])
+enc = compress_image(load_codec(sys.argv[1]), x)
+open(sys.argv[3], "wb").write(enc.data)
+torch.save(enc.latents, sys.argv[3] + ".latents")
+"""
+DECODE = """
+import sys, torch
+torch.set_num_threads(2)
+from coarse2fine.coding import decode_bitstream, load_codec
+codec = load_codec(sys.argv[1])
+data = open(sys.argv[2], "rb").read()
+out = [decode_bitstream(codec, data, k) for k in range(1, codec.num_levels + 1)]
+torch.save({"images": [o.image for o in out], "latents": [o.latents for o in out]}, sys.argv[3])
+"""
+
+
+@pytest.mark.slow  # two fresh interpreters: about 30 s on 2 busy cores
+@pytest.mark.timeout(300)
+def test_encode_in_one_process_decode_in_another_with_other_threads(codec, checkpoint, tmp_path):
+    x = smooth_image(96, 160, seed=3)
+    torch.save(x, tmp_path / "x.pt")
+    stream = tmp_path / "x.c2f"
+    subprocess.run([sys.executable, "-c", ENCODE, str(checkpoint), str(tmp_path / "x.pt"), str(stream)], check=True)
+    subprocess.run([sys.executable, "-c", DECODE, str(checkpoint), str(stream), str(tmp_path / "out.pt")], check=True)
+    remote = torch.load(tmp_path / "out.pt")
+    encoder_latents = torch.load(str(stream) + ".latents")
+    data = stream.read_bytes()
+    assert data == encode_image(codec, x)  # the encoder is deterministic too
+    for level in range(1, codec.num_levels + 1):
+        local = decode_bitstream(codec, data, level)
+        assert torch.equal(remote["latents"][level - 1], codec.prefix_latents(encoder_latents, level))
+        assert torch.equal(remote["images"][level - 1], local.image)

@@ -1,0 +1,135 @@
+# Evaluation: decoded views (reference, anchors, every learned model's bitstreams) measured and
+# classified once each; then, per hierarchy, the per-image, summary and BD tables.
+
+EVALUATE = config.get("evaluate", {})
+ANCHOR_CODECS = ["uncompressed", "jpeg", "webp", "jpeg2000"]
+VIEW_FILES = ("views.csv", "logits.npz", "classifiers.json")
+
+
+def evaluated_models():
+    """(codec, hierarchy, rp) of every learned model with bitstreams; none: anchors only."""
+    if "bitstream_models" in globals():
+        return bitstream_models()
+    if "trained_models" in globals():
+        return [{"codec": m["codec"], "hierarchy": m["hierarchy"], "rp": int(m["rp"])} for m in trained_models()]
+    return []
+
+
+def evaluate_hierarchies():
+    """Hierarchies to tabulate: from config, else those of the learned models, else the first built."""
+    if EVALUATE.get("hierarchies"):
+        return list(EVALUATE["hierarchies"])
+    names = list(dict.fromkeys(m["hierarchy"] for m in evaluated_models()))
+    if not names and "train_hierarchies" in globals():
+        names = list(train_hierarchies())
+    if not names and globals().get("HIERARCHIES"):
+        names = [next(iter(HIERARCHIES))]
+    if not names:
+        raise ValueError("evaluate.hierarchies is null and no hierarchy is built or trained; name one in config")
+    return names
+
+
+def anchor_views_dir(anchor):
+    return f"results/metrics/views/anchor/{anchor}"
+
+
+def learned_views_dir(m):
+    return f"results/metrics/views/learned/{m['codec']}/{m['hierarchy']}/rp{m['rp']}"
+
+
+def views_settings(provider):
+    keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
+    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}})
+
+
+def anchor_provider_spec(anchor):
+    if anchor == "uncompressed":
+        return {"kind": "reference"}
+    return {"kind": "anchor", "name": anchor, "settings": EVALUATE["anchors"][anchor]}
+
+
+def table_views_dirs(hierarchy):
+    """Every view folder a hierarchy's tables read: the anchors, and its learned models."""
+    dirs = [anchor_views_dir(a) for a in ANCHOR_CODECS]
+    return dirs + [learned_views_dir(m) for m in evaluated_models() if m["hierarchy"] == hierarchy]
+
+
+rule evaluate_anchor_views:
+    input:
+        manifest=MANIFEST,
+    output:
+        **{f.split(".")[0]: f"results/metrics/views/anchor/{{anchor}}/{f}" for f in VIEW_FILES},
+        recon=directory("results/metrics/views/anchor/{anchor}/recon"),
+    params:
+        settings=lambda w: views_settings(anchor_provider_spec(w.anchor)),
+        output_dir=lambda w: anchor_views_dir(w.anchor),
+    log:
+        "results/logs/evaluate/views_{anchor}.log",
+    wildcard_constraints:
+        anchor="|".join(ANCHOR_CODECS),
+    threads: EVALUATE["threads"]
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
+        " --output-dir {params.output_dir} > {log} 2>&1"
+
+
+rule evaluate_learned_views:
+    input:
+        manifest=MANIFEST,
+        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
+        sizes="results/bitstreams/{codec}/{hierarchy}/rp{rp}/sizes.csv",
+        streams="results/bitstreams/{codec}/{hierarchy}/rp{rp}/streams",
+        # Only streams that decode bit-exactly in a fresh process are evaluated.
+        roundtrip="results/bitstreams/{codec}/{hierarchy}/rp{rp}/roundtrip.json",
+    output:
+        **{f.split(".")[0]: f"results/metrics/views/learned/{{codec}}/{{hierarchy}}/rp{{rp}}/{f}" for f in VIEW_FILES},
+        recon=directory("results/metrics/views/learned/{codec}/{hierarchy}/rp{rp}/recon"),
+    params:
+        settings=lambda w, input: views_settings({
+            "kind": "learned", "codec": w.codec, "rate_point": f"rp{w.rp}",
+            "model": input.model, "streams": input.streams, "sizes": input.sizes}),
+        output_dir=lambda w: learned_views_dir({"codec": w.codec, "hierarchy": w.hierarchy, "rp": w.rp}),
+    log:
+        "results/logs/evaluate/views_{codec}_{hierarchy}_rp{rp}.log",
+    wildcard_constraints:
+        rp=r"\d+",
+    threads: EVALUATE["threads"]
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
+        " --output-dir {params.output_dir} > {log} 2>&1"
+
+
+rule evaluate_tables:
+    input:
+        hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
+        views=lambda w: [f"{d}/{f}" for d in table_views_dirs(w.hierarchy) for f in VIEW_FILES],
+    output:
+        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
+        summary="results/metrics/tables/{hierarchy}/summary.csv",
+        summary_md="results/metrics/tables/{hierarchy}/summary.md",
+        bd="results/metrics/tables/{hierarchy}/bd.csv",
+        bd_md="results/metrics/tables/{hierarchy}/bd.md",
+        levels="results/metrics/tables/{hierarchy}/levels.json",
+    params:
+        settings=lambda w: as_json({k: EVALUATE[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {"seed": config["seed"]}),
+        views=lambda w: table_views_dirs(w.hierarchy),
+        output_dir=lambda w: f"results/metrics/tables/{w.hierarchy}",
+    log:
+        "results/logs/evaluate/tables_{hierarchy}.log",
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} -m coarse2fine.evaluate.table --settings {params.settings:q} --hierarchy {input.hierarchy}"
+        " --views {params.views} --output-dir {params.output_dir} > {log} 2>&1"
+
+
+def evaluate_targets():
+    return [
+        f"results/metrics/tables/{h}/{f}"
+        for h in evaluate_hierarchies()
+        for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md")
+    ]

@@ -1,0 +1,70 @@
+# Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), Wu-Palmer
+# vs bpp, reconstructions per level; each PNG + PDF, the PNGs captioned in `snakemake --report`.
+
+FIGURES = config.get("figures", {})
+FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
+
+
+def figure_recon_dirs(hierarchy):
+    """The reconstruction grid reads the saved evaluation crops of every view folder."""
+    return [f"{d}/recon" for d in table_views_dirs(hierarchy)]
+
+
+rule evaluation_figures:
+    input:
+        summary="results/metrics/tables/{hierarchy}/summary.csv",
+        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
+        levels="results/metrics/tables/{hierarchy}/levels.json",
+        recon=lambda w: figure_recon_dirs(w.hierarchy),
+    output:
+        top1=report("results/figures/{hierarchy}/top1_vs_bpp.png", caption="../report/top1_vs_bpp.rst",
+                    category="Evaluation", subcategory="{hierarchy}", labels={"figure": "top-1 vs bpp", "hierarchy": "{hierarchy}"}),
+        wu_palmer=report("results/figures/{hierarchy}/wu_palmer_vs_bpp.png", caption="../report/wu_palmer_vs_bpp.rst",
+                         category="Evaluation", subcategory="{hierarchy}", labels={"figure": "Wu-Palmer vs bpp", "hierarchy": "{hierarchy}"}),
+        recon=report("results/figures/{hierarchy}/reconstructions.png", caption="../report/reconstructions.rst",
+                     category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions", "hierarchy": "{hierarchy}"}),
+        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
+    params:
+        settings=lambda w: as_json(FIGURES),
+        metrics_dir=lambda w: f"results/metrics/tables/{w.hierarchy}",
+        output_dir=lambda w: f"results/figures/{w.hierarchy}",
+    log:
+        "results/logs/figures/evaluation_{hierarchy}.log",
+    shell:
+        "{PY} -m coarse2fine.figures.evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
+        " --output-dir {params.output_dir} > {log} 2>&1"
+
+
+# The hierarchy stage draws its overview; the report shows a copy under a caption of its own.
+rule report_hierarchy_figure:
+    input:
+        "results/hierarchy/hierarchy_overview.png",
+    output:
+        report("results/figures/hierarchy_overview.png", caption="../report/hierarchy_overview.rst", category="Hierarchy"),
+    log:
+        "results/logs/figures/hierarchy_overview.log",
+    shell:
+        "cp {input} {output} 2> {log}"
+
+
+rule report_tables:
+    input:
+        summary="results/metrics/tables/{hierarchy}/summary.csv",
+        bd="results/metrics/tables/{hierarchy}/bd.csv",
+    output:
+        summary=report("results/figures/{hierarchy}/summary.csv", caption="../report/summary_table.rst",
+                       category="Evaluation", subcategory="{hierarchy}", labels={"figure": "summary table", "hierarchy": "{hierarchy}"}),
+        bd=report("results/figures/{hierarchy}/bd.csv", caption="../report/bd_table.rst",
+                  category="Evaluation", subcategory="{hierarchy}", labels={"figure": "BD table", "hierarchy": "{hierarchy}"}),
+    log:
+        "results/logs/figures/tables_{hierarchy}.log",
+    shell:
+        "(cp {input.summary} {output.summary} && cp {input.bd} {output.bd}) 2> {log}"
+
+
+def figures_targets():
+    targets = [f"results/figures/{h}/{name}.{ext}" for h in evaluate_hierarchies() for name in FIGURE_NAMES for ext in ("png", "pdf")]
+    targets += [f"results/figures/{h}/{t}" for h in evaluate_hierarchies() for t in ("summary.csv", "bd.csv")]
+    if "hierarchy_targets" in globals() and "results/hierarchy/hierarchy_overview.png" in hierarchy_targets():
+        targets.append("results/figures/hierarchy_overview.png")
+    return targets
