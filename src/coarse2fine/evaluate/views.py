@@ -151,6 +151,8 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
                 rows[-1]["recon_file"] = name
         for name, value in classify_views(views, classifiers).items():
             logits[name].append(value)
+        if (i + 1) % 10 == 0 or i + 1 == len(table):
+            log.info("%d/%d images", i + 1, len(table))
     frame = pd.DataFrame(rows)
     if "recon_file" not in frame:
         frame["recon_file"] = None

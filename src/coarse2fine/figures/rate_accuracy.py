@@ -13,6 +13,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 
@@ -48,6 +49,10 @@ def _draw_curves(ax, summary: pd.DataFrame, classifier: str, level: int, metric:
     if not reference.empty and pd.notna(reference[metric].iloc[0]):
         ax.axhline(scale * reference[metric].iloc[0], color="0.3", linestyle="--", linewidth=1, label="uncompressed")
     ax.set_xscale("log")
+    # 1-2-5 ticks with plain numbers: default log minor labels collide on a narrow panel.
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel("bits per pixel (actual bytes)")
 
 
@@ -67,8 +72,9 @@ def _panels(summary, ks, classifier, metric_of_level, scale, ylabel, ylim, title
         ax.set_title(f"level {level}: K = {k}")
         ax.set_ylabel(ylabel)
         ax.set_ylim(*ylim)
-        if ax.get_legend() is not None and level < len(ks):
+        if ax.get_legend() is not None:
             ax.get_legend().remove()
+    axes[0, -1].legend(loc="lower right", fontsize=8)  # after axhline, so the reference is listed too
     n = int(summary["n_images"].max())
     fig.suptitle(f"{title} ({classifier}, {n} images, 95% bootstrap CI)")
     return save_figure(fig, stem)
