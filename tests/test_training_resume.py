@@ -65,7 +65,6 @@ def test_sigkilled_job_resumes_to_the_same_end(tmp_path):
         assert torch.equal(tensor, resumed["codec"][name]), name
 
 
-@pytest.mark.slow
 def test_ddp_on_cpu_with_gloo(tmp_path):
     dataset = make_dataset(tmp_path / "data")
     settings = tiny_settings(steps=6, batch_size=1, checkpoint_every=3, log_every=3, device="cpu", threads=1)
