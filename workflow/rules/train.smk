@@ -6,13 +6,13 @@ CODECS = config["codecs"]
 
 
 def train_hierarchies():
-    names = TRAIN.get("hierarchies")
-    if names:
-        return list(names)
-    built = globals().get("hierarchy_names")
-    if built is None:
-        raise ValueError("train.hierarchies is null and the hierarchy stage defines no hierarchy_names(); name them in config")
-    return list(built())[:1]
+    """The hierarchies codecs train on: named in config, each one enabled in the hierarchy config."""
+    names = list(TRAIN.get("hierarchies") or list(HIERARCHIES)[:1])
+    unknown = [n for n in names if n not in HIERARCHIES]
+    if unknown:
+        raise ValueError(f"train.hierarchies names {unknown}, which config/hierarchy.yaml does not define "
+                         f"(or has disabled); enabled hierarchies: {sorted(HIERARCHIES)}")
+    return names
 
 
 def warmup_name(codec):
