@@ -5,7 +5,7 @@ export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run test test-slow dry-run clean
+.PHONY: setup run test test-slow dry-run repro clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,3 +24,6 @@ test-slow: setup  ## the slow-marked tests (fuzzing at scale, kill-and-resume, S
 
 clean:  ## pipeline outputs only; the venv stays
 	rm -rf results/* data/*/ .snakemake
+
+repro: setup  ## DVC: rebuild what changed, stage by stage (each stage runs a Snakemake target)
+	$(BIN)/dvc repro

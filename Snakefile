@@ -21,3 +21,13 @@ rule all:
     input:
         all_targets(),
     default_target: True
+
+
+# One target per stage (`snakemake stage_train`): what dvc.yaml's stages run.
+for _stage in STAGES:
+
+    rule:
+        name:
+            f"stage_{_stage}"
+        input:
+            stage_targets(_stage),

@@ -38,6 +38,8 @@ rule encode_bitstreams:
     threads: 1
     resources:
         mem_mb=4000,
+    # The training chain is the critical path: start it before anything that can wait.
+    priority: 10
     shell:
         "{PY} -m coarse2fine.coding encode-split --model {input.model} --manifest {input.manifest}"
         " --streams {output.streams} --sizes {output.sizes} --settings {params.settings:q}"
@@ -59,6 +61,8 @@ rule check_bitstreams:
     threads: 2
     resources:
         mem_mb=4000,
+    # The training chain is the critical path: start it before anything that can wait.
+    priority: 10
     shell:
         "{PY} -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"
         " --sizes {input.sizes} --report {output.report} --threads {threads} > {log} 2>&1"

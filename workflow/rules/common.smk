@@ -20,11 +20,14 @@ def as_json(value):
     return json.dumps(value, sort_keys=True)
 
 
+# The stages of the data's journey, in order; each rules file defines `<stage>_targets()`.
+STAGES = ("data", "hierarchy", "train", "bitstreams", "evaluate", "figures")
+
+
+def stage_targets(stage):
+    return globals()[f"{stage}_targets"]()
+
+
 def all_targets():
-    """What `rule all` builds: each stage contributes its final files, in data-journey order."""
-    targets = []
-    for stage in ("data", "hierarchy", "train", "bitstreams", "evaluate", "figures"):
-        stage_targets = globals().get(f"{stage}_targets")
-        if stage_targets is not None:
-            targets += stage_targets()
-    return targets
+    """What `rule all` builds: every stage's final files."""
+    return [target for stage in STAGES for target in stage_targets(stage)]

@@ -98,6 +98,8 @@ rule evaluate_learned_views:
     threads: EVALUATE["threads"]
     resources:
         mem_mb=4000,
+    # The training chain is the critical path: start it before anything that can wait.
+    priority: 10
     shell:
         "{PY} -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"

@@ -85,6 +85,8 @@ rule train_warmup:
         mem_mb=TRAIN["resources"]["warmup"]["mem_mb"],
         runtime=TRAIN["resources"]["warmup"]["runtime"],
         gpu=TRAIN["resources"]["warmup"]["gpus"],
+    # The training chain is the critical path: start it before anything that can wait.
+    priority: 10
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
         " --output {output.model} --log-csv {output.log} > {log} 2>&1"
@@ -112,6 +114,8 @@ rule train_codec:
         mem_mb=TRAIN["resources"]["finetune"]["mem_mb"],
         runtime=TRAIN["resources"]["finetune"]["runtime"],
         gpu=TRAIN["resources"]["finetune"]["gpus"],
+    # The training chain is the critical path: start it before anything that can wait.
+    priority: 10
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --hierarchy {input.hierarchy}"
         " {params.init} --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"

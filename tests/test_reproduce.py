@@ -1,0 +1,65 @@
+"""Reproducible from scratch: a fresh clone reproduces with `dvc repro`; after `dvc push`, a
+second fresh clone restores every artifact with `dvc pull` and Snakemake has nothing to do.
+
+Runs the whole DAG on config/test.yaml (a few minutes on 2 cores), so it is slow-marked. It
+clones the committed state of the repository: uncommitted changes are not part of it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO
+
+pytestmark = pytest.mark.slow
+
+
+def _env(clone: Path) -> dict:
+    env = dict(os.environ)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env['PATH']}"
+    env["PYTHONPATH"] = str(clone / "src")  # the clone's code, not the working tree's
+    env.update(DVC_NO_ANALYTICS="1", HF_HUB_OFFLINE="1")
+    return env
+
+
+def _run(cmd: list[str], cwd: Path, timeout: int = 1500) -> subprocess.CompletedProcess:
+    result = subprocess.run(cmd, cwd=cwd, env=_env(cwd), capture_output=True, text=True, timeout=timeout)
+    assert result.returncode == 0, f"{' '.join(cmd)} failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+    return result
+
+
+def _clone(source: Path, target: Path, storage: Path) -> Path:
+    subprocess.run(["git", "clone", "-q", str(source), str(target)], check=True)
+    _run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "local", "url", str(storage)], target)
+    return target
+
+
+def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
+    storage = tmp_path / "storage"
+    first = _clone(REPO, tmp_path / "first", storage)
+    # The tiny configuration stands in for the embedded default (same DAG, minutes not half an hour).
+    shutil.copyfile(first / "config" / "test.yaml", first / "config" / "config.yaml")
+    subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=first, check=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+    _run([sys.executable, "-m", "dvc", "repro"], first)
+    produced = sorted(p.relative_to(first).as_posix() for p in (first / "results" / "figures").rglob("*.png"))
+    assert any(p.endswith("top1_vs_bpp.png") for p in produced), produced
+    assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
+    _run([sys.executable, "-m", "dvc", "push"], first)
+    subprocess.run(["git", "add", "dvc.lock"], cwd=first, check=True)
+    subprocess.run(["git", "commit", "-qm", "lock"], cwd=first, check=True,
+                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+
+    second = _clone(first, tmp_path / "second", storage)
+    _run([sys.executable, "-m", "dvc", "pull"], second)
+    for rel in produced:
+        assert (second / rel).read_bytes() == (first / rel).read_bytes(), rel
+    dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], second)
+    assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
