@@ -82,7 +82,7 @@ def test_train_split_is_refused(manifest, tmp_path):
 @pytest.fixture(scope="module")
 def learned_views(manifest, tmp_path_factory):
     """A small untrained codec through the real bitstream stage, then the learned provider."""
-    from coarse2fine.coding.split import encode_split
+    from coarse2fine.coding.split import check_split, encode_split
     from coarse2fine.models import build_codec
 
     work = tmp_path_factory.mktemp("learned")
@@ -91,8 +91,10 @@ def learned_views(manifest, tmp_path_factory):
     torch.manual_seed(0)
     torch.save({"codec_config": config, "state_dict": build_codec(**config).state_dict()}, work / "model.pt")
     sizes = encode_split(work / "model.pt", manifest, work / "streams", work / "sizes.csv")
-    spec = {"kind": "learned", "codec": "c2f", "rate_point": "rp0", "model": str(work / "model.pt"),
-            "streams": str(work / "streams"), "sizes": str(work / "sizes.csv")}
+    check = check_split(work / "model.pt", work / "streams", work / "sizes.csv", work / "roundtrip.json", work / "decoded")
+    assert check["bit_exact"]
+    spec = {"kind": "learned", "codec": "c2f", "rate_point": "rp0", "decoded": str(work / "decoded"),
+            "sizes": str(work / "sizes.csv")}
     return views.run(settings(spec), manifest, work / "views"), work / "views", sizes
 
 
@@ -133,3 +135,23 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
     with Image.open(tmp_path / "figures" / "top1_vs_bpp.png") as im:
         assert im.width > 3 * im.height / 2  # three panels side by side
     assert all(p.stat().st_size > 5000 for p in paths)
+
+
+def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learned_views, tmp_path):
+    import shutil
+
+    from coarse2fine.evaluate.learned import learned_provider
+
+    _, views_dir, sizes = learned_views
+    decoded = next(views_dir.parent.glob("**/decoded"))
+    tampered = tmp_path / "decoded"
+    shutil.copytree(decoded, tampered)
+    victim = sorted(tampered.glob("*.L2.png"))[0]
+    pixels = np.array(Image.open(victim))
+    pixels[0, 0, 0] ^= 1
+    Image.fromarray(pixels).save(victim)
+    image = sizes.loc[sizes["stream"].str.startswith(victim.name.split(".L")[0]), "image"].iloc[0]
+    provide = learned_provider({"codec": "c2f", "rate_point": "rp0", "decoded": str(tampered),
+                                "sizes": str(views_dir.parent / "sizes.csv")})
+    with pytest.raises(ValueError, match="pixels differ"):
+        list(provide(image, None))

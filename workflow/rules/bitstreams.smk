@@ -54,6 +54,7 @@ rule check_bitstreams:
         streams="results/bitstreams/{codec}/{hierarchy}/rp{rp}/streams",
     output:
         report="results/bitstreams/{codec}/{hierarchy}/rp{rp}/roundtrip.json",
+        decoded=directory("results/bitstreams/{codec}/{hierarchy}/rp{rp}/decoded"),
     log:
         "results/logs/bitstreams/{codec}_{hierarchy}_rp{rp}_check.log",
     wildcard_constraints:
@@ -65,7 +66,8 @@ rule check_bitstreams:
     priority: 10
     shell:
         "{PY} -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"
-        " --sizes {input.sizes} --report {output.report} --threads {threads} > {log} 2>&1"
+        " --sizes {input.sizes} --report {output.report} --decoded {output.decoded}"
+        " --threads {threads} > {log} 2>&1"
 
 
 def bitstreams_targets():

@@ -78,10 +78,10 @@ rule evaluate_anchor_views:
 rule evaluate_learned_views:
     input:
         manifest=MANIFEST,
-        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
         sizes="results/bitstreams/{codec}/{hierarchy}/rp{rp}/sizes.csv",
-        streams="results/bitstreams/{codec}/{hierarchy}/rp{rp}/streams",
-        # Only streams that decode bit-exactly in a fresh process are evaluated.
+        # The images the round-trip check decoded (in a fresh process, bit-exact with the
+        # encoder's): evaluated as they are, not decoded a second time.
+        decoded="results/bitstreams/{codec}/{hierarchy}/rp{rp}/decoded",
         roundtrip="results/bitstreams/{codec}/{hierarchy}/rp{rp}/roundtrip.json",
     output:
         **{f.split(".")[0]: f"results/metrics/views/learned/{{codec}}/{{hierarchy}}/rp{{rp}}/{f}" for f in VIEW_FILES},
@@ -89,7 +89,7 @@ rule evaluate_learned_views:
     params:
         settings=lambda w, input: views_settings({
             "kind": "learned", "codec": w.codec, "rate_point": f"rp{w.rp}",
-            "model": input.model, "streams": input.streams, "sizes": input.sizes}),
+            "decoded": input.decoded, "sizes": input.sizes}),
         output_dir=lambda w: learned_views_dir({"codec": w.codec, "hierarchy": w.hierarchy, "rp": w.rp}),
     log:
         "results/logs/evaluate/views_{codec}_{hierarchy}_rp{rp}.log",

@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     chk = sub.add_parser("check-split", help="decode every stream at every level in a fresh process")
     chk.add_argument("--sizes", type=Path, required=True)
     chk.add_argument("--report", type=Path, required=True)
+    chk.add_argument("--decoded", type=Path, default=None, help="keep the decoded images here as 8-bit PNG")
     for p in (enc, chk):
         p.add_argument("--model", type=Path, required=True)
         p.add_argument("--streams", type=Path, required=True)
@@ -38,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
         sizes = encode_split(args.model, args.manifest, args.streams, args.sizes, args.settings)
         print(sizes.groupby("level")[["bpp", "bpp_estimated"]].mean().to_string())
         return 0
-    result = check_split(args.model, args.streams, args.sizes, args.report)
+    result = check_split(args.model, args.streams, args.sizes, args.report, args.decoded)
     if not result["bit_exact"]:
         print("\n".join(result["mismatches"]), file=sys.stderr)
         return 1

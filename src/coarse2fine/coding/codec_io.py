@@ -135,7 +135,8 @@ def estimated_bits(codec, x: torch.Tensor) -> list[float]:
     """
     _check_image(x)
     padded, _ = pad_to_multiple(x, codec.pad_multiple)
-    likelihoods = codec.eval()(padded)["likelihoods"]
+    with torch.no_grad():
+        likelihoods = codec.eval().likelihoods(padded)
     bits = -torch.log2(likelihoods["z"]).sum().item()
     cumulative = []
     for level_likelihoods in likelihoods["y"]:

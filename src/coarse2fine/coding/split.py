@@ -80,10 +80,23 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
     return sizes
 
 
-def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path) -> dict:
-    """Decode every stream cut at every level, in this process, against sizes.csv."""
+def decoded_image_name(stream: str, level: int) -> str:
+    """File name of the 8-bit PNG of a stream decoded at a level (in the check's `decoded/`)."""
+    return f"{Path(stream).stem}.L{int(level)}.png"
+
+
+def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, decoded_dir: Path | None = None) -> dict:
+    """Decode every stream cut at every level, in this process, against sizes.csv.
+
+    With `decoded_dir`, every decoded image is kept there as an 8-bit PNG (what a receiver
+    would display): the evaluation reads these instead of decoding every stream a second time.
+    """
+    from PIL import Image
+
     codec = load_codec(model)
     sizes = pd.read_csv(sizes_csv)
+    if decoded_dir is not None:
+        Path(decoded_dir).mkdir(parents=True, exist_ok=True)
     mismatches = []
     for row in sizes.itertuples():
         data = (Path(streams_dir) / row.stream).read_bytes()
@@ -97,8 +110,11 @@ def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path) -
         except BitstreamError as exc:
             mismatches.append(f"{row.stream} level {row.level} (cut file): {exc}")
             continue
-        if _digest(to_uint8(decoded.image)) != row.image_sha256 or _digest(decoded.latents) != row.latent_sha256:
+        pixels = to_uint8(decoded.image)
+        if _digest(pixels) != row.image_sha256 or _digest(decoded.latents) != row.latent_sha256:
             mismatches.append(f"{row.stream} level {row.level} (cut file): decodes differently from the encoder")
+        elif decoded_dir is not None:
+            Image.fromarray(pixels.numpy()).save(Path(decoded_dir) / decoded_image_name(row.stream, row.level))
     result = {"streams": int(sizes["stream"].nunique()), "decodes": len(sizes), "mismatches": mismatches,
               "bit_exact": not mismatches, "threads": torch.get_num_threads()}
     Path(report).write_text(json.dumps(result, indent=2) + "\n")

@@ -1,45 +1,51 @@
 """Learned codecs as one more provider of decoded views: their real `.c2f` files, cut level by level.
 
-For each image the provider reads the stream the bitstreams stage wrote, cuts it after level
-k (coding.truncate_to_level: exactly the bytes a receiver of k levels holds) and decodes the
-cut. The rate is the size of that cut; the likelihood estimate comes from sizes.csv.
+The bitstreams stage cuts each stream after level k (exactly the bytes a receiver of k levels
+holds), decodes the cut in a fresh process, checks it bit-exact against the encoder, and keeps
+the decoded 8-bit image (`decoded/<stream>.L<k>.png`). This provider evaluates those images:
+the rate is the size of the cut (sizes.csv), the likelihood estimate sits beside it, and the
+pixels are checked against the digest the encoder recorded, so a stale or foreign file fails.
 """
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Iterator
 
+import numpy as np
 import pandas as pd
+import torch
 from PIL import Image
 
 from coarse2fine.evaluate.views import DecodedView, Provider
 
 
 def learned_provider(spec: dict) -> Provider:
-    """spec: codec (name shown in tables), rate_point (e.g. rp0), model (checkpoint), streams
-    (folder of .c2f files), sizes (the bitstreams stage's sizes.csv)."""
-    from coarse2fine.coding import decode_bitstream, load_codec, truncate_to_level
+    """spec: codec (name shown in tables), rate_point (e.g. rp0), decoded (the round-trip check's
+    folder of decoded PNGs), sizes (the bitstreams stage's sizes.csv)."""
+    from coarse2fine.coding.split import decoded_image_name
 
-    missing = [k for k in ("codec", "rate_point", "model", "streams", "sizes") if k not in spec]
+    missing = [k for k in ("codec", "rate_point", "decoded", "sizes") if k not in spec]
     if missing:
         raise ValueError(f"learned provider settings lack {missing}")
-    codec = load_codec(spec["model"])
     sizes = pd.read_csv(spec["sizes"])
     by_image = {image: rows.sort_values("level") for image, rows in sizes.groupby("image")}
-    streams = Path(spec["streams"])
+    decoded_dir = Path(spec["decoded"])
 
     def provide(path: str, image: Image.Image) -> Iterator[DecodedView]:
         if path not in by_image:
             raise KeyError(f"{spec['sizes']}: no stream for image {path} (encode the same splits that are evaluated)")
-        rows = by_image[path]
-        data = (streams / rows["stream"].iloc[0]).read_bytes()
-        for row in rows.itertuples():
-            cut = truncate_to_level(data, int(row.level))
-            if len(cut) != int(row.bytes):
-                raise ValueError(f"{row.stream} level {row.level}: the cut is {len(cut)} bytes, sizes.csv says {row.bytes}")
-            decoded = decode_bitstream(codec, cut, int(row.level))
-            yield DecodedView(spec["codec"], spec["rate_point"], int(row.level), decoded.image, len(cut),
+        for row in by_image[path].itertuples():
+            png = decoded_dir / decoded_image_name(row.stream, row.level)
+            if not png.is_file():
+                raise FileNotFoundError(f"{png}: the round-trip check did not keep this decoded image")
+            with Image.open(png) as decoded:
+                pixels = np.array(decoded.convert("RGB"), dtype=np.uint8)
+            if hashlib.sha256(pixels.tobytes()).hexdigest() != row.image_sha256:
+                raise ValueError(f"{png}: pixels differ from what the encoder recorded for {row.stream} level {row.level}")
+            tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
+            yield DecodedView(spec["codec"], spec["rate_point"], int(row.level), tensor, int(row.bytes),
                               float(row.bpp_estimated))
 
     return provide

@@ -75,7 +75,7 @@ def anchor_provider(name: str, settings: dict | None = None) -> Provider:
 
 def build_provider(spec: dict) -> Provider:
     """From settings: {"kind": "reference"} | {"kind": "anchor", "name": .., "settings": {..}} |
-    {"kind": "learned", "codec": .., "rate_point": .., "model": checkpoint, "streams": dir, "sizes": csv}."""
+    {"kind": "learned", "codec": .., "rate_point": .., "decoded": dir of decoded PNGs, "sizes": csv}."""
     kind = spec.get("kind")
     if kind == "reference":
         return reference_provider

@@ -72,15 +72,23 @@ class CoarseToFineCodec(CompressionModel):
 
     # -- training ---------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> dict:
+        y_hat, likelihoods = self._latents_and_likelihoods(x)
+        # One synthesis pass over all prefixes stacked on the batch axis.
+        prefixes = torch.cat([self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)])
+        x_hats = list(self.g_s(prefixes).chunk(self.num_levels))
+        return {"x_hat": x_hats, "likelihoods": likelihoods}
+
+    def likelihoods(self, x: torch.Tensor) -> dict:
+        """The likelihoods of `forward` without the synthesis passes: what a rate estimate needs."""
+        return self._latents_and_likelihoods(x)[1]
+
+    def _latents_and_likelihoods(self, x: torch.Tensor):
         self._check_input(x)
         y = self.g_a(x)
         z = self.h_a(y)
         z_hat, z_likelihoods = self.entropy_bottleneck(z)
         y_hat, y_likelihoods = self.entropy(y, self.h_s(z_hat))
-        # One synthesis pass over all prefixes stacked on the batch axis.
-        prefixes = torch.cat([self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)])
-        x_hats = list(self.g_s(prefixes).chunk(self.num_levels))
-        return {"x_hat": x_hats, "likelihoods": {"z": z_likelihoods, "y": y_likelihoods}}
+        return y_hat, {"z": z_likelihoods, "y": y_likelihoods}
 
     # -- coding -----------------------------------------------------------------------------
     def _exact_parameter_path(self):
