@@ -92,8 +92,22 @@ class CoarseToFineCodec(CompressionModel):
 
     # -- coding -----------------------------------------------------------------------------
     def _exact_parameter_path(self):
-        # Entropy parameters are computed in float64 on both sides (see docs/models.md).
-        return copy.deepcopy(self.h_s).double(), copy.deepcopy(self.entropy).double()
+        # Entropy parameters are computed in float64 on both sides (see docs/models.md). The
+        # float64 copy is made once per set of entropy tables: coding needs update() after any
+        # change of the weights anyway, and update() drops the copy.
+        cached = getattr(self, "_float64_parameter_path", None)
+        if cached is None:
+            cached = (copy.deepcopy(self.h_s).double(), copy.deepcopy(self.entropy).double())
+            object.__setattr__(self, "_float64_parameter_path", cached)  # not a registered submodule
+        return cached
+
+    def update(self, *args, **kwargs):
+        object.__setattr__(self, "_float64_parameter_path", None)
+        return super().update(*args, **kwargs)
+
+    def load_state_dict(self, *args, **kwargs):
+        object.__setattr__(self, "_float64_parameter_path", None)
+        return super().load_state_dict(*args, **kwargs)
 
     @torch.no_grad()
     def compress(self, x: torch.Tensor) -> dict:

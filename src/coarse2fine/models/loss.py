@@ -57,7 +57,8 @@ class C2FLoss(nn.Module):
                 p.requires_grad_(False)
             classifier.eval()
         self.label_smoothing, self.classifier_size, self.task_levels = label_smoothing, classifier_size, task_levels
-        self._generator = torch.Generator().manual_seed(seed)
+        # Draws the level of `task_levels='random'`; public so a resumed job restores its state.
+        self.level_generator = torch.Generator().manual_seed(seed)
         for i, level_map in enumerate(level_maps):
             level_map = np.asarray(level_map)
             if level_map.shape != (1000,) or level_map.min() < 0:
@@ -106,7 +107,7 @@ class C2FLoss(nn.Module):
         num_pixels = x.shape[0] * x.shape[2] * x.shape[3]
         rate = _bits(likelihoods["z"]) / num_pixels
         if self.uses_task and self.task_levels == "random":
-            drawn = int(torch.randint(self.num_levels, (1,), generator=self._generator))
+            drawn = int(torch.randint(self.num_levels, (1,), generator=self.level_generator))
             task_set, task_scale = {drawn}, self.num_levels
         else:
             task_set, task_scale = set(range(self.num_levels)), 1

@@ -145,14 +145,14 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         step, rows = int(saved["step"]), list(saved["log"])
         if runtime.world_size == 1:
             ckpt.set_rng_state(saved["rng"])
-            loss_fn._generator.set_state(saved["rng"]["task_level"])
+            loss_fn.level_generator.set_state(saved["rng"]["task_level"])
         if runtime.is_main:
             log.info("resuming %s from step %d of %d", state_path, step, settings.steps)
     if step == 0 or runtime.world_size > 1:
         # Each rank draws its own quantisation noise; seeded by (seed, rank, step) so a
         # distributed resume is repeatable too (single-process resumes restore the saved state).
         torch.manual_seed(_mix(settings.seed, runtime.rank, step, 1))
-        loss_fn._generator.manual_seed(_mix(settings.seed, runtime.rank, step, 2))
+        loss_fn.level_generator.manual_seed(_mix(settings.seed, runtime.rank, step, 2))
     # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
     monitor = not settings.uses_task_loss and settings.classifier is not None and level_maps is not None
     model = codec
@@ -173,7 +173,7 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
                 "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": at_step,
                 "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
                 "aux_optimizer": aux_optimizer.state_dict(), "log": rows,
-                "rng": {**ckpt.rng_state(), "task_level": loss_fn._generator.get_state()},
+                "rng": {**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()},
             }, state_path)
         distributed.barrier(runtime)
 
