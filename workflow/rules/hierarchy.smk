@@ -56,6 +56,8 @@ rule hierarchy_wup_similarity:
         "results/hierarchy/wup_similarity.npy",
     log:
         "results/logs/hierarchy/wup_similarity.log",
+    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
+    priority: 20
     shell:
         "{PY} -m coarse2fine.hierarchy wup --output {output} > {log} 2>&1"
 
@@ -70,6 +72,8 @@ rule hierarchy_embed:
     threads: 2
     wildcard_constraints:
         embedding=_alternatives(HIERARCHY_EMBEDDINGS),
+    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
+    priority: 20
     shell:
         # Offline first: a CLIP download that cannot happen fails at once (HF_HUB_OFFLINE=0 to allow it).
         "HF_HUB_OFFLINE=${{HF_HUB_OFFLINE:-1}} {PY} -m coarse2fine.hierarchy --threads {threads} embed "
@@ -93,6 +97,8 @@ rule hierarchy_build:
     threads: 2
     wildcard_constraints:
         hierarchy=_alternatives(HIERARCHIES),
+    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
+    priority: 20
     shell:
         "{PY} -m coarse2fine.hierarchy --threads {threads} build --settings {params.settings:q} "
         "--wup {input.wup} {params.embeddings} --output-dir {params.output_dir} > {log} 2>&1"
