@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import copy
 
 import torch
@@ -12,6 +13,21 @@ from .entropy import LevelBlockEntropyModel
 from .registry import BACKBONES, register_codec
 
 MIN_LEVELS, MAX_LEVELS = 2, 4
+
+
+@contextlib.contextmanager
+def single_threaded():
+    """Run the decoder's synthesis on one thread. The latents a stream decodes to are exact
+    (docs/models.md), but a float convolution sums in an order that depends on the thread
+    count, and the 8-bit image would then differ by one level in a few pixels. One thread
+    makes the decoded image a function of the stream alone on a given build; decoders get
+    their parallelism from decoding several images at once (one job per image set)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
 
 
 @register_codec("c2f")
@@ -134,4 +150,6 @@ class CoarseToFineCodec(CompressionModel):
         z_hat = self.entropy_bottleneck.decompress(strings[0], tuple(shape))
         h_s, entropy = self._exact_parameter_path()
         y_hat = entropy.decode_slices(strings[1:], h_s(z_hat.double())).float()
-        return {"x_hat": self.g_s(y_hat).clamp_(0, 1), "y_hat": y_hat, "levels": levels}
+        with single_threaded():
+            x_hat = self.g_s(y_hat).clamp_(0, 1)
+        return {"x_hat": x_hat, "y_hat": y_hat, "levels": levels}
