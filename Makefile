@@ -5,7 +5,7 @@ export DVC_NO_ANALYTICS := 1
 export HF_HUB_OFFLINE := 1
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup run test test-slow dry-run repro clean
+.PHONY: setup run test test-slow dry-run pull repro clean
 
 setup:
 	@bash scripts/setup.sh
@@ -24,6 +24,10 @@ test-slow: setup  ## the slow-marked tests (fuzzing at scale, kill-and-resume, S
 
 clean:  ## pipeline outputs only; the venv stays
 	rm -rf results/* data/*/ .snakemake
+
+pull: setup  ## DVC: fetch cached artifacts, then restamp them in DAG order so Snakemake sees them current
+	$(BIN)/dvc pull
+	$(BIN)/snakemake --touch --cores 1 --quiet
 
 repro: setup  ## DVC: rebuild what changed, stage by stage (each stage runs a Snakemake target)
 	$(BIN)/dvc repro

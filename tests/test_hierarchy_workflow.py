@@ -32,6 +32,10 @@ def workflow_copy(repo: Path, tmp_path: Path, hierarchies: list[dict] | None = N
     (work / "Snakefile").write_text(snakefile.read_text() if uses_ours else MINIMAL_SNAKEFILE)
     if hierarchies is not None:
         (work / "config" / "hierarchy.yaml").write_text(yaml.safe_dump({"hierarchies": hierarchies}))
+        # The codecs must train on a hierarchy that exists: the first one here.
+        config = yaml.safe_load((work / "config" / "config.yaml").read_text())
+        config["train"]["hierarchies"] = [hierarchies[0]["name"]]
+        (work / "config" / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
     return work
 
 
