@@ -40,6 +40,9 @@ SchedulerType=sched/backfill
 MinJobAge=3600
 ReturnToService=2
 MpiDefault=none
+# Configless: slurmd fetches this file from slurmctld and jobs get SLURM_CONF pointing at its
+# cached copy, so srun inside a job finds the cluster without a file in /etc/slurm.
+SlurmctldParameters=enable_configless
 NodeName=$host CPUs=$(nproc) RealMemory=$mem_mb State=UNKNOWN
 PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP
 CONF
@@ -52,7 +55,7 @@ CONF
     su -s /bin/sh munge -c munged
   fi
   SLURM_CONF="$conf" slurmctld -f "$conf"
-  SLURM_CONF="$conf" slurmd -f "$conf"
+  slurmd --conf-server "$host"
   for _ in $(seq 30); do
     if SLURM_CONF="$conf" sinfo -h -o %t 2>/dev/null | grep -q idle; then echo "$conf"; exit 0; fi
     sleep 1
