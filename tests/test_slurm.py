@@ -44,7 +44,8 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/test.yaml",
            # no accounting database on a one-node test cluster: job states come from squeue
-           "--slurm-status-command", "squeue", "--slurm-no-account", "--jobs", "4", "stage_train"]
+           "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
+           "--jobs", "4", "stage_train"]
     result = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
