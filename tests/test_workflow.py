@@ -1,20 +1,19 @@
-"""The Snakemake workflow: config validation at start-up and a fast dry-run."""
+"""The Snakemake workflow: config validation at start-up and a dry-run that plans every stage."""
 
 from __future__ import annotations
-
-import time
 
 import yaml
 
 from conftest import REPO, run_snakemake
 
 
-def test_dry_run_is_fast_and_plans_the_pipeline(tmp_path):
-    start = time.monotonic()
-    result = run_snakemake("-n", "--quiet", "rules")
-    elapsed = time.monotonic() - start
+def test_dry_run_plans_every_stage():
+    # How fast a dry-run is belongs to the benchmarks (bench/, BENCHMARKS.md), not to a test.
+    result = run_snakemake("-n", "--forceall")
     assert result.returncode == 0, result.stderr
-    assert elapsed < 10, f"dry-run took {elapsed:.1f} s"
+    for rule in ("dataset_manifest", "hierarchy_build", "train_warmup", "train_codec",
+                 "encode_bitstreams", "check_bitstreams", "evaluate_learned_views", "evaluation_figures"):
+        assert rule in result.stdout, rule
 
 
 def test_mistyped_config_key_fails_at_start_up_naming_it(tmp_path):
