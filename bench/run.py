@@ -94,7 +94,11 @@ def main(argv=None) -> dict:
         results["pipeline"].update(pipeline.snakemake_overheads(shlex.split(args.snakemake), REPO_ROOT, args.threads))
     results["seconds"] = time.perf_counter() - started
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=1, default=str) + "\n")
+    # Paths inside the repository are recorded relative to it: the results describe the
+    # project, not the machine's folders.
+    text = json.dumps(results, indent=1, default=str).replace(f"{REPO_ROOT}/", "")
+    results = json.loads(text)
+    args.output.write_text(text + "\n")
     if args.markdown:
         args.markdown.write_text(report.render(results))
     return results
