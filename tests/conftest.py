@@ -19,6 +19,17 @@ SAMPLE_SETTINGS = {
 }
 
 
+@pytest.fixture
+def one_torch_thread():
+    """torch on one thread for the duration of a test, then as it was."""
+    import torch
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(scope="session")
 def repo() -> Path:
     return REPO

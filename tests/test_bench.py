@@ -24,12 +24,8 @@ from bench.common import Target, load_config, sample_crops  # noqa: E402
 from bench.run import build_parser, parse_size  # noqa: E402
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Small models on one thread: fast and free of thread-count effects.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 @pytest.fixture(scope="module")

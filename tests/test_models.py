@@ -16,12 +16,8 @@ TINY_TIC = dict(backbone="tic", N=16, M=24, level_blocks=[8, 8, 8],
                 backbone_options={"window": 2, "depths": [1, 1, 2], "hyper_depths": [1, 1]})
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+# Small models on one thread: fast and free of thread-count effects.
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def images(batch=2, size=64, seed=0):

@@ -25,8 +25,6 @@ def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
     with `codec_config` and a state_dict (under `state_dict` or `codec`) is a CheckpointError.
     The returned codec is in eval mode with its model identity (the one streams record) computed.
     """
-    from coarse2fine.models import build_codec
-
     path = Path(checkpoint_path)
     if not path.is_file():
         raise CheckpointError(f"checkpoint not found: {path}")
@@ -34,6 +32,13 @@ def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
         payload = torch.load(path, map_location="cpu", weights_only=True)
     except (RuntimeError, EOFError, OSError, pickle.UnpicklingError, zipfile.BadZipFile, ValueError) as exc:
         raise CheckpointError(f"{path}: cannot read checkpoint ({exc.__class__.__name__}: {exc})") from exc
+    return codec_from_payload(payload, path)
+
+
+def codec_from_payload(payload, path: Path | str = "<checkpoint>") -> torch.nn.Module:
+    """The codec a loaded checkpoint dict describes (see load_codec); errors name `path`."""
+    from coarse2fine.models import build_codec
+
     if not isinstance(payload, dict) or not isinstance(payload.get("codec_config"), dict):
         raise CheckpointError(f"{path}: not a codec checkpoint (no codec_config dict)")
     state_key = next((k for k in STATE_DICT_KEYS if isinstance(payload.get(k), dict)), None)

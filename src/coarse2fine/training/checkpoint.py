@@ -101,15 +101,13 @@ def check_resumable(path: Path, saved: dict[str, Any], settings: dict[str, Any],
 
 def load_codec(path: Path, device: str = "cpu"):
     """A trained codec, entropy tables ready for coding, and its checkpoint metadata."""
-    from coarse2fine.models import build_codec
+    # One way to turn a checkpoint into a codec: the bitstream stage's (tables, identity, errors).
+    from coarse2fine.coding.checkpoint import codec_from_payload
 
     payload = load(path)
-    codec = build_codec(**payload["codec_config"])
+    codec = codec_from_payload(payload, path)
     if list(codec.level_blocks) != list(payload["level_blocks"]):
         raise CheckpointMismatch(f"{path}: codec built with level_blocks {list(codec.level_blocks)}, checkpoint has {payload['level_blocks']}")
-    codec.load_state_dict(payload["codec"])
-    codec.to(device).eval()
-    if not payload.get("entropy_tables_ready", False):
-        codec.update(force=True)
+    codec.to(device)
     meta = {k: v for k, v in payload.items() if k not in ("codec", "optimizer", "aux_optimizer", "rng")}
     return codec, meta
