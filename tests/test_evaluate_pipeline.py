@@ -155,3 +155,15 @@ def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learn
                                 "sizes": str(views_dir.parent / "sizes.csv")})
     with pytest.raises(ValueError, match="pixels differ"):
         list(provide(image, None))
+
+
+def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views):
+    from coarse2fine.evaluate.learned import learned_provider
+
+    _, views_dir, sizes = learned_views
+    decoded = next(views_dir.parent.glob("**/decoded"))
+    provide = learned_provider({"codec": "deephq", "layers_are_rate_points": True, "decoded": str(decoded),
+                                "sizes": str(views_dir.parent / "sizes.csv")})
+    views = list(provide(sizes["image"].iloc[0], None))
+    assert [v.rate_point for v in views] == ["L1", "L2", "L3"]
+    assert all(v.level is None and v.codec == "deephq" for v in views)

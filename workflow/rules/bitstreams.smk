@@ -4,37 +4,34 @@
 import re
 
 BITSTREAMS = config.get("bitstreams", {})
-_CHECKPOINT_PATTERN = re.compile(r"results/checkpoints/(?P<codec>[^/]+)/(?P<hierarchy>[^/]+)/rp(?P<rp>\d+)/model\.pt$")
 
 
 def bitstream_models():
-    """(codec, hierarchy, rp) of every trained model: from the training stage's trained_models(),
-    else read off its train_targets(), else none (the training stage is not included)."""
-    if "trained_models" in globals():
-        return [{"codec": m["codec"], "hierarchy": m["hierarchy"], "rp": int(m["rp"])} for m in trained_models()]
-    if "train_targets" in globals():
-        found = (_CHECKPOINT_PATTERN.search(str(path)) for path in train_targets())
-        return [{**m.groupdict(), "rp": int(m["rp"])} for m in found if m]
-    return []
+    """Every trained model that is coded and evaluated (see train.smk, learned_models)."""
+    return learned_models(evaluated_only=True) if "learned_models" in globals() else []
+
+
+def model_id_pattern():
+    return "|".join(re.escape(m["id"]) for m in bitstream_models()) or "none"
 
 
 def bitstream_dir(m):
-    return f"results/bitstreams/{m['codec']}/{m['hierarchy']}/rp{m['rp']}"
+    return f"results/bitstreams/{m['id']}"
 
 
 rule encode_bitstreams:
     input:
-        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
+        model="results/checkpoints/{model}/model.pt",
         manifest=MANIFEST,
     output:
-        sizes="results/bitstreams/{codec}/{hierarchy}/rp{rp}/sizes.csv",
-        streams=directory("results/bitstreams/{codec}/{hierarchy}/rp{rp}/streams"),
+        sizes="results/bitstreams/{model}/sizes.csv",
+        streams=directory("results/bitstreams/{model}/streams"),
     params:
         settings=lambda w: as_json(BITSTREAMS),
     log:
-        "results/logs/bitstreams/{codec}_{hierarchy}_rp{rp}_encode.log",
+        "results/logs/bitstreams/{model}/encode.log",
     wildcard_constraints:
-        rp=r"\d+",
+        model=model_id_pattern(),
     threads: 1
     resources:
         mem_mb=4000,
@@ -49,16 +46,16 @@ rule encode_bitstreams:
 # Decodes with a different thread count than the encoder on purpose: the result must not change.
 rule check_bitstreams:
     input:
-        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
-        sizes="results/bitstreams/{codec}/{hierarchy}/rp{rp}/sizes.csv",
-        streams="results/bitstreams/{codec}/{hierarchy}/rp{rp}/streams",
+        model="results/checkpoints/{model}/model.pt",
+        sizes="results/bitstreams/{model}/sizes.csv",
+        streams="results/bitstreams/{model}/streams",
     output:
-        report="results/bitstreams/{codec}/{hierarchy}/rp{rp}/roundtrip.json",
-        decoded=directory("results/bitstreams/{codec}/{hierarchy}/rp{rp}/decoded"),
+        report="results/bitstreams/{model}/roundtrip.json",
+        decoded=directory("results/bitstreams/{model}/decoded"),
     log:
-        "results/logs/bitstreams/{codec}_{hierarchy}_rp{rp}_check.log",
+        "results/logs/bitstreams/{model}/check.log",
     wildcard_constraints:
-        rp=r"\d+",
+        model=model_id_pattern(),
     threads: 2
     resources:
         mem_mb=4000,

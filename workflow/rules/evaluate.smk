@@ -7,19 +7,15 @@ VIEW_FILES = ("views.csv", "logits.npz", "classifiers.json")
 
 
 def evaluated_models():
-    """(codec, hierarchy, rp) of every learned model with bitstreams; none: anchors only."""
-    if "bitstream_models" in globals():
-        return bitstream_models()
-    if "trained_models" in globals():
-        return [{"codec": m["codec"], "hierarchy": m["hierarchy"], "rp": int(m["rp"])} for m in trained_models()]
-    return []
+    """Every learned model with bitstreams (train.smk, learned_models); none: anchors only."""
+    return bitstream_models() if "bitstream_models" in globals() else []
 
 
 def evaluate_hierarchies():
     """Hierarchies to tabulate: from config, else those of the learned models, else the first built."""
     if EVALUATE.get("hierarchies"):
         return list(EVALUATE["hierarchies"])
-    names = list(dict.fromkeys(m["hierarchy"] for m in evaluated_models()))
+    names = list(dict.fromkeys(m["hierarchy"] for m in evaluated_models() if m["hierarchy"]))
     if not names and "train_hierarchies" in globals():
         names = list(train_hierarchies())
     if not names and globals().get("HIERARCHIES"):
@@ -34,7 +30,11 @@ def anchor_views_dir(anchor):
 
 
 def learned_views_dir(m):
-    return f"results/metrics/views/learned/{m['codec']}/{m['hierarchy']}/rp{m['rp']}"
+    return f"results/metrics/views/learned/{m['id']}"
+
+
+def learned_model(model_id):
+    return next(m for m in evaluated_models() if m["id"] == model_id)
 
 
 def views_settings(provider):
@@ -51,7 +51,8 @@ def anchor_provider_spec(anchor):
 def table_views_dirs(hierarchy):
     """Every view folder a hierarchy's tables read: the anchors, and its learned models."""
     dirs = [anchor_views_dir(a) for a in ANCHOR_CODECS]
-    return dirs + [learned_views_dir(m) for m in evaluated_models() if m["hierarchy"] == hierarchy]
+    # a model trained without a hierarchy (a baseline) belongs in every hierarchy's tables
+    return dirs + [learned_views_dir(m) for m in evaluated_models() if m["hierarchy"] in (hierarchy, None)]
 
 
 rule evaluate_anchor_views:
@@ -78,23 +79,24 @@ rule evaluate_anchor_views:
 rule evaluate_learned_views:
     input:
         manifest=MANIFEST,
-        sizes="results/bitstreams/{codec}/{hierarchy}/rp{rp}/sizes.csv",
+        sizes="results/bitstreams/{model}/sizes.csv",
         # The images the round-trip check decoded (in a fresh process, bit-exact with the
         # encoder's): evaluated as they are, not decoded a second time.
-        decoded="results/bitstreams/{codec}/{hierarchy}/rp{rp}/decoded",
-        roundtrip="results/bitstreams/{codec}/{hierarchy}/rp{rp}/roundtrip.json",
+        decoded="results/bitstreams/{model}/decoded",
+        roundtrip="results/bitstreams/{model}/roundtrip.json",
     output:
-        **{f.split(".")[0]: f"results/metrics/views/learned/{{codec}}/{{hierarchy}}/rp{{rp}}/{f}" for f in VIEW_FILES},
-        recon=directory("results/metrics/views/learned/{codec}/{hierarchy}/rp{rp}/recon"),
+        **{f.split(".")[0]: f"results/metrics/views/learned/{{model}}/{f}" for f in VIEW_FILES},
+        recon=directory("results/metrics/views/learned/{model}/recon"),
     params:
         settings=lambda w, input: views_settings({
-            "kind": "learned", "codec": w.codec, "rate_point": f"rp{w.rp}",
+            "kind": "learned", "codec": learned_model(w.model)["codec"], "rate_point": learned_model(w.model)["rate_point"],
+            "layers_are_rate_points": learned_model(w.model)["layers_are_rate_points"],
             "decoded": input.decoded, "sizes": input.sizes}),
-        output_dir=lambda w: learned_views_dir({"codec": w.codec, "hierarchy": w.hierarchy, "rp": w.rp}),
+        output_dir=lambda w: learned_views_dir(learned_model(w.model)),
     log:
-        "results/logs/evaluate/views_{codec}_{hierarchy}_rp{rp}.log",
+        "results/logs/evaluate/views/{model}.log",
     wildcard_constraints:
-        rp=r"\d+",
+        model=model_id_pattern(),
     threads: EVALUATE["threads"]
     resources:
         mem_mb=4000,

@@ -121,11 +121,24 @@ rule train_codec:
         " {params.init} --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
-def train_targets():
+def codec_models():
+    """One model per (codec, hierarchy, rate point): its id is its folder under results/checkpoints."""
     return [
-        f"results/checkpoints/{codec}/{hierarchy}/rp{rp}/{name}"
+        {"id": f"{codec}/{hierarchy}/rp{rp}", "codec": codec, "hierarchy": hierarchy, "rate_point": f"rp{rp}",
+         "layers_are_rate_points": False}
         for codec in CODECS
         for hierarchy in train_hierarchies()
         for rp in range(len(TRAIN["rate_points"]))
-        for name in ("model.pt", "log.csv")
     ]
+
+
+def learned_models(evaluated_only=False):
+    """Every trained model (codecs, then baselines), as dicts with `id` (checkpoint folder),
+    `codec`, `hierarchy` (None: evaluated against every hierarchy), `rate_point` and
+    `layers_are_rate_points` (a baseline's segments are rate points, not semantic levels)."""
+    baselines = baseline_models(evaluated_only) if "baseline_models" in globals() else []
+    return codec_models() + baselines
+
+
+def train_targets():
+    return [f"results/checkpoints/{m['id']}/{name}" for m in learned_models() for name in ("model.pt", "log.csv")]

@@ -53,6 +53,7 @@ def header_for(codec, width: int, height: int) -> Header:
 class EncodedImage:
     data: bytes  # the .c2f stream, every level
     latents: torch.Tensor  # the quantised latent y_hat the encoder coded (all levels)
+    level_latents: tuple  # what decoding the first 1, 2, ... segments must give back
 
 
 def encode_image(codec, x: torch.Tensor) -> bytes:
@@ -75,7 +76,10 @@ def compress_image(codec, x: torch.Tensor) -> EncodedImage:
     if len(strings) != 1 + header.num_levels_total:
         raise RuntimeError(f"codec returned {len(strings)} string groups for {header.num_levels_total} levels plus the hyper-latent")
     data = Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
-    return EncodedImage(data, enc["y_hat"])
+    # A codec whose prefixes are not a masking of the full latent (nested quantisation)
+    # reports them itself; otherwise they follow from y_hat.
+    levels = enc.get("y_hat_levels") or [codec.prefix_latents(enc["y_hat"], k) for k in range(1, codec.num_levels + 1)]
+    return EncodedImage(data, enc["y_hat"], tuple(levels))
 
 
 def check_compatible(codec, header: Header) -> None:

@@ -64,7 +64,7 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
         pixels = stream.header.pixels
         for level, size in enumerate(stream.segment_sizes(), 1):
             decoded = decode_bitstream(codec, encoded.data, level)
-            expected = codec.prefix_latents(encoded.latents, level)
+            expected = encoded.level_latents[level - 1]
             if not torch.equal(decoded.latents, expected):
                 raise RuntimeError(f"{item.path}: level {level} does not decode to the encoder's latents")
             rows.append({

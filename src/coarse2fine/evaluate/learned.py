@@ -5,6 +5,11 @@ holds), decodes the cut in a fresh process, checks it bit-exact against the enco
 the decoded 8-bit image (`decoded/<stream>.L<k>.png`). This provider evaluates those images:
 the rate is the size of the cut (sizes.csv), the likelihood estimate sits beside it, and the
 pixels are checked against the digest the encoder recorded, so a stale or foreign file fails.
+
+For a codec whose segments are not semantic levels (the progressive baselines: DeepHQ's
+quantization layers, RMPGC's target rates), `layers_are_rate_points` makes each prefix a rate
+point (`L1`, `L2`, ...) with no level, like an anchor's quality setting: its curve then serves
+every level's panel.
 """
 
 from __future__ import annotations
@@ -23,10 +28,12 @@ from coarse2fine.evaluate.views import DecodedView, Provider
 
 def learned_provider(spec: dict) -> Provider:
     """spec: codec (name shown in tables), rate_point (e.g. rp0), decoded (the round-trip check's
-    folder of decoded PNGs), sizes (the bitstreams stage's sizes.csv)."""
+    folder of decoded PNGs), sizes (the bitstreams stage's sizes.csv), layers_are_rate_points
+    (optional, default false)."""
     from coarse2fine.coding.split import decoded_image_name
 
-    missing = [k for k in ("codec", "rate_point", "decoded", "sizes") if k not in spec]
+    required = ("codec", "decoded", "sizes") if spec.get("layers_are_rate_points") else ("codec", "rate_point", "decoded", "sizes")
+    missing = [k for k in required if k not in spec]
     if missing:
         raise ValueError(f"learned provider settings lack {missing}")
     sizes = pd.read_csv(spec["sizes"])
@@ -45,7 +52,10 @@ def learned_provider(spec: dict) -> Provider:
             if hashlib.sha256(pixels.tobytes()).hexdigest() != row.image_sha256:
                 raise ValueError(f"{png}: pixels differ from what the encoder recorded for {row.stream} level {row.level}")
             tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
-            yield DecodedView(spec["codec"], spec["rate_point"], int(row.level), tensor, int(row.bytes),
-                              float(row.bpp_estimated))
+            if spec.get("layers_are_rate_points"):
+                rate_point, level = f"L{int(row.level)}", None
+            else:
+                rate_point, level = spec["rate_point"], int(row.level)
+            yield DecodedView(spec["codec"], rate_point, level, tensor, int(row.bytes), float(row.bpp_estimated))
 
     return provide

@@ -3,13 +3,14 @@
 from . import tic  # noqa: F401  (registers the "tic" backbone)
 from .backbones import Transforms
 from .codec import CoarseToFineCodec
+from .hyperprior import HyperpriorBase, MeanScaleHyperprior
 from .entropy import LevelBlockEntropyModel, plan_slices
 from .loss import C2FLoss
 from .padding import crop_to_size, pad_to_multiple, padded_size
 from .registry import BACKBONES, CODECS, build_codec, register_backbone, register_codec
 
 __all__ = [
-    "BACKBONES", "CODECS", "C2FLoss", "CoarseToFineCodec", "LevelBlockEntropyModel", "Transforms",
+    "BACKBONES", "CODECS", "C2FLoss", "CoarseToFineCodec", "HyperpriorBase", "MeanScaleHyperprior", "LevelBlockEntropyModel", "Transforms",
     "build_codec", "crop_to_size", "pad_to_multiple", "padded_size", "plan_slices", "register_backbone",
     "register_codec",
 ]

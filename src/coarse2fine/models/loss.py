@@ -6,7 +6,8 @@ task_k is the negative log of the summed softmax probability of the true cluster
 for the coarse levels and label-smoothed cross-entropy over the classes for the finest; the
 frozen classifier sees the level-k reconstruction resized to its input size, and its
 gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
-loss (`rd_only`), and no classifier is needed.
+loss (`rd_only`), and no classifier is needed. A codec may add its own, already weighted, terms
+as `out["penalties"]` (name -> scalar tensor): they are added to the loss and logged by name.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ class C2FLoss(nn.Module):
         self.mse_weights = [float(v) for v in mse_weights]
         self.task_weights = [float(v) for v in task_weights]
         self.num_levels = len(self.lambdas)
-        if not (len(self.mse_weights) == len(self.task_weights) == self.num_levels >= 2):
-            raise ValueError(f"lambdas, mse_weights and task_weights need one value per level (>= 2 levels); "
+        if not (len(self.mse_weights) == len(self.task_weights) == self.num_levels >= 1):
+            raise ValueError(f"lambdas, mse_weights and task_weights need one value per level; "
                              f"got {len(self.lambdas)}, {len(self.mse_weights)}, {len(self.task_weights)}")
         if len(level_maps) != self.num_levels - 1:
             raise ValueError(f"{self.num_levels} levels need {self.num_levels - 1} coarse level maps, "
@@ -125,5 +126,9 @@ class C2FLoss(nn.Module):
             level = k + 1
             terms.update({f"bpp_{level}": rate.item(), f"mse_{level}": mse.item(), f"psnr_{level}": psnr.item(),
                           f"task_{level}": float(task.detach()), f"acc_{level}": accuracy})
+        # Codec-specific terms already weighted by the codec (e.g. RMPGC's feature matching).
+        for name, penalty in out.get("penalties", {}).items():
+            total = total + penalty
+            terms[name] = float(penalty.detach())
         terms["loss"] = total
         return terms

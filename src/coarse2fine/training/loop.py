@@ -36,13 +36,33 @@ def resume_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.resume{out.suffix}")
 
 
-def split_parameters(codec: nn.Module) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
-    """Main parameters and the entropy bottlenecks' quantiles (CompressAI's aux parameters)."""
+def split_parameters(codec: nn.Module, trainable: list[str] | None = None) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+    """Main parameters and the entropy bottlenecks' quantiles (CompressAI's aux parameters).
+
+    With `trainable` (name prefixes), every other main parameter is frozen; the quantiles stay
+    trainable (they only place the entropy tables that update() builds)."""
     main, aux = [], []
     for name, p in codec.named_parameters():
-        if p.requires_grad:
-            (aux if name.endswith(".quantiles") else main).append(p)
+        if name.endswith(".quantiles"):
+            aux.append(p)
+        elif trainable is None or name.startswith(tuple(trainable)):
+            main.append(p)
+        else:
+            p.requires_grad_(False)
+    if not main:
+        names = sorted({n.split(".")[0] for n, _ in codec.named_parameters()})
+        raise ValueError(f"no parameter matches trainable prefixes {trainable}; top-level modules: {names}")
     return main, aux
+
+
+def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
+    """Load the entries of `state` whose names and shapes match `codec`'s; returns (loaded, new)."""
+    own = codec.state_dict()
+    matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
+    if not any(k.endswith(("weight", "bias")) for k in matching):
+        raise ckpt.CheckpointMismatch("the init checkpoint shares no weights with this codec (no names and shapes in common)")
+    codec.load_state_dict({**own, **matching})
+    return sorted(matching), sorted(set(own) - set(matching))
 
 
 def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
@@ -124,13 +144,18 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     if init is not None:
         start_from = ckpt.load(init)
         diffs = ckpt.layout_difference(start_from, codec_config, level_blocks)
-        if diffs:
+        if settings.init_transfer:
+            loaded, fresh = transfer_weights(codec, start_from["codec"])
+            log.info("started from %s: %d tensors loaded, %d new (%s)", init, len(loaded), len(fresh),
+                     ", ".join(sorted({k.split(".")[0] for k in fresh})) or "none")
+        elif diffs:
             raise ckpt.CheckpointMismatch(f"cannot start from {init}: it holds another codec ({'; '.join(diffs)})")
-        codec.load_state_dict(start_from["codec"])
+        else:
+            codec.load_state_dict(start_from["codec"])
         init_id = f"{Path(init).as_posix()}@step{start_from['step']}"
 
     codec.to(runtime.device).train()
-    main_params, aux_params = split_parameters(codec)
+    main_params, aux_params = split_parameters(codec, settings.trainable)
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=settings.aux_lr)
 

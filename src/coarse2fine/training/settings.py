@@ -41,6 +41,11 @@ class TrainSettings:
     workers: int = 0
     device: str = "auto"  # auto | cpu | cuda
     cache_images: bool = True
+    # Start from a checkpoint of another architecture (a training phase of a baseline): load
+    # the parameters whose names and shapes match, the rest starts fresh.
+    init_transfer: bool = False
+    # Name prefixes of the parameters this job trains (e.g. ["selector."]); None: all of them.
+    trainable: list[str] | None = None
 
     def __post_init__(self):
         if "name" not in self.codec:
@@ -61,6 +66,8 @@ class TrainSettings:
             raise SettingsError(f"task_levels must be all or random, got {self.task_levels!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise SettingsError(f"device must be auto, cpu or cuda, got {self.device!r}")
+        if self.trainable is not None and (not self.trainable or not all(isinstance(p, str) and p for p in self.trainable)):
+            raise SettingsError(f"trainable must be null or a non-empty list of parameter name prefixes, got {self.trainable!r}")
         if not all(0 < m < 1 for m in self.lr_milestones):
             raise SettingsError(f"lr_milestones are fractions of the steps in (0, 1), got {self.lr_milestones}")
 

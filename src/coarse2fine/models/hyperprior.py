@@ -1,0 +1,195 @@
+"""The mean-scale hyperprior (Minnen et al. 2018, CompressAI's MeanScaleHyperprior) on our
+backbones: the base model of the progressive baselines (DeepHQ, RMPGC) and a one-level codec
+in its own right.
+
+Every codec of the package speaks the same interface, so training, bitstreams and evaluation
+need no special case (docs/models.md, "The codec interface"):
+
+    config, codec_name, pad_multiple, level_blocks (symbols per position of each segment),
+    num_levels (segments after the hyper-latent);
+    forward(x) -> {"x_hat": [one image per prefix 1..L], "likelihoods": {"z", "y": [per segment]}}
+    likelihoods(x) -> the likelihoods alone;
+    compress(x) -> {"strings": [z, segment 1..L], "shape": z size, "y_hat": all segments,
+                    optionally "y_hat_levels": [latents decoded from each prefix]};
+    decompress(strings[: 1 + n], shape) -> {"x_hat", "y_hat"} from the first n segments;
+    prefix_latents(y_hat, n) -> what decoding n segments gives (when y_hat alone determines it).
+
+Entropy parameters are computed exactly as in the coarse-to-fine codec (docs/models.md,
+"Deterministic entropy parameters"): h_s in a float64 copy, means on a 2^-bits grid, synthesis
+on one thread, so a stream decodes to the same latents on any thread count.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import torch
+from compressai.ans import BufferedRansEncoder, RansDecoder
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.models import CompressionModel
+from compressai.ops import quantize_ste
+
+from .codec import single_threaded
+from .registry import BACKBONES, register_codec
+
+
+class HyperpriorBase(CompressionModel):
+    """Backbone transforms, a factorized prior on z and a Gaussian conditional on y whose
+    means and scales are the two halves of h_s(z_hat). Subclasses change how y is quantised
+    and split into segments; the exact parameter path and the z coding live here."""
+
+    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, mean_grid_bits: int = 8,
+                 backbone_options: dict | None = None):
+        super().__init__()
+        if backbone not in BACKBONES:
+            raise KeyError(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
+        backbone_options = dict(backbone_options or {})
+        self.config = {"name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M),
+                       "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options}
+        transforms = BACKBONES[backbone](N, M, **backbone_options)
+        self.g_a, self.g_s, self.h_a, self.h_s = transforms.g_a, transforms.g_s, transforms.h_a, transforms.h_s
+        self.pad_multiple = transforms.downsampling
+        self.M = int(M)
+        self.mean_grid = float(2**mean_grid_bits)
+        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.gaussian_conditional = GaussianConditional(None)
+
+    # -- shared helpers ------------------------------------------------------------------------
+    def _check_input(self, x: torch.Tensor) -> None:
+        if x.dim() != 4 or x.shape[1] != 3:
+            raise ValueError(f"expected RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
+        h, w = x.shape[-2:]
+        if h % self.pad_multiple or w % self.pad_multiple:
+            raise ValueError(f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
+                             "pad it first (coarse2fine.models.pad_to_multiple)")
+
+    def hyper_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means, scales) of y from the decoded hyper-latent (training path, any dtype)."""
+        means, scales = self.h_s(z_hat).chunk(2, dim=1)
+        return means, scales
+
+    def analyse(self, x: torch.Tensor) -> dict:
+        """y, z_hat, its likelihoods and the Gaussian parameters of y (training path)."""
+        self._check_input(x)
+        y = self.g_a(x)
+        z = self.h_a(y)
+        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        means, scales = self.hyper_parameters(z_hat)
+        return {"y": y, "z_hat": z_hat, "z_likelihoods": z_likelihoods, "means": means, "scales": scales}
+
+    def on_grid(self, t: torch.Tensor) -> torch.Tensor:
+        return torch.round(t * self.mean_grid) / self.mean_grid
+
+    def _float64_h_s(self):
+        # The float64 copy is made once per set of entropy tables: update() drops it.
+        cached = getattr(self, "_float64_h_s_copy", None)
+        if cached is None:
+            cached = copy.deepcopy(self.h_s).double()
+            object.__setattr__(self, "_float64_h_s_copy", cached)  # not a registered submodule
+        return cached
+
+    def exact_hyper_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(means on the grid, scales), float64, identical on encoder and decoder."""
+        means, scales = self._float64_h_s()(z_hat.double()).chunk(2, dim=1)
+        return self.on_grid(means), scales
+
+    def update(self, *args, **kwargs):
+        object.__setattr__(self, "_float64_h_s_copy", None)
+        return super().update(*args, **kwargs)
+
+    def load_state_dict(self, *args, **kwargs):
+        object.__setattr__(self, "_float64_h_s_copy", None)
+        return super().load_state_dict(*args, **kwargs)
+
+    def gaussian_tables(self):
+        gc = self.gaussian_conditional
+        if gc._quantized_cdf.numel() == 0:
+            raise RuntimeError("entropy tables are empty: call codec.update(force=True) before coding")
+        return gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist()
+
+    def compress_hyper(self, y: torch.Tensor):
+        """(z strings, z shape, exact means, exact scales) for the latent y."""
+        z = self.h_a(y)
+        z_strings = self.entropy_bottleneck.compress(z)
+        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        means, scales = self.exact_hyper_parameters(z_hat)
+        return z_strings, tuple(z.shape[-2:]), means, scales
+
+    def decompress_hyper(self, z_strings, shape):
+        if len(shape) != 2 or any(int(v) < 1 for v in shape):
+            raise ValueError(f"the hyper-latent shape must be two positive sizes, got {tuple(shape)}")
+        z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(int(v) for v in shape))
+        return self.exact_hyper_parameters(z_hat)
+
+    def check_segments(self, strings: list) -> int:
+        """The number of segments in `strings` (hyper-latent first), checked against the codec."""
+        levels = len(strings) - 1
+        if not 1 <= levels <= self.num_levels:
+            raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} segment strings, "
+                             f"got {len(strings)} lists")
+        batch = len(strings[0])
+        if any(len(s) != batch for s in strings):
+            raise ValueError(f"every segment needs one string per image ({batch}); got {[len(s) for s in strings]}")
+        return levels
+
+    def synthesise(self, y_hat: torch.Tensor) -> torch.Tensor:
+        """The decoder's image: one-thread synthesis (see models/codec.py, single_threaded)."""
+        with single_threaded():
+            return self.g_s(y_hat.float()).clamp_(0, 1)
+
+
+@register_codec("hyperprior")
+class MeanScaleHyperprior(HyperpriorBase):
+    """One segment: y coded with the mean-scale Gaussian conditional."""
+
+    @property
+    def level_blocks(self) -> list[int]:
+        return [self.M]
+
+    num_levels = 1
+
+    def forward(self, x: torch.Tensor) -> dict:
+        a = self.analyse(x)
+        _, y_likelihoods = self.gaussian_conditional(a["y"], a["scales"], means=a["means"])
+        y_hat = quantize_ste(a["y"] - a["means"]) + a["means"]
+        return {"x_hat": [self.g_s(y_hat)], "likelihoods": {"z": a["z_likelihoods"], "y": [y_likelihoods]}}
+
+    def likelihoods(self, x: torch.Tensor) -> dict:
+        a = self.analyse(x)
+        _, y_likelihoods = self.gaussian_conditional(a["y"], a["scales"], means=a["means"])
+        return {"z": a["z_likelihoods"], "y": [y_likelihoods]}
+
+    def prefix_latents(self, y_hat: torch.Tensor, levels: int) -> torch.Tensor:
+        return y_hat
+
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor) -> dict:
+        self._check_input(x)
+        y = self.g_a(x)
+        z_strings, shape, means, scales = self.compress_hyper(y)
+        cdf, lengths, offsets = self.gaussian_tables()
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        symbols = torch.round(y.double() - means).int()
+        strings = []
+        for b in range(y.shape[0]):
+            encoder = BufferedRansEncoder()
+            encoder.encode_with_indexes(symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(),
+                                        cdf, lengths, offsets)
+            strings.append(encoder.flush())
+        y_hat = (symbols.double() + means).float()
+        return {"strings": [z_strings, strings], "shape": shape, "y_hat": y_hat}
+
+    @torch.no_grad()
+    def decompress(self, strings: list, shape) -> dict:
+        self.check_segments(strings)
+        means, scales = self.decompress_hyper(strings[0], shape)
+        cdf, lengths, offsets = self.gaussian_tables()
+        indexes = self.gaussian_conditional.build_indexes(scales)
+        rows = []
+        for b, string in enumerate(strings[1]):
+            decoder = RansDecoder()
+            decoder.set_stream(string)
+            rows.append(decoder.decode_stream(indexes[b].reshape(-1).tolist(), cdf, lengths, offsets))
+        symbols = torch.tensor(rows, dtype=torch.float64).reshape(means.shape)
+        y_hat = (symbols + means).float()
+        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": 1}
