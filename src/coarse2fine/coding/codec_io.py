@@ -9,6 +9,7 @@ rANS decoder can read on a corrupt-but-CRC-valid payload (see docs/bitstream.md)
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import torch
@@ -68,7 +69,11 @@ def compress_image(codec, x: torch.Tensor) -> EncodedImage:
     height, width = x.shape[-2:]
     padded, _ = pad_to_multiple(x, codec.pad_multiple)
     header = header_for(codec, width, height)
-    enc = codec.compress(padded)
+    # A rate-controlled codec (RMPGC) aims its target bpp at the original pixels, not the padded.
+    if "pixels" in inspect.signature(codec.compress).parameters:
+        enc = codec.compress(padded, pixels=int(width) * int(height))
+    else:
+        enc = codec.compress(padded)
     strings = enc["strings"]
     expected_shape = tuple(s // codec.pad_multiple for s in header.padded_size)
     if tuple(enc["shape"]) != expected_shape:

@@ -2,11 +2,12 @@
 
 `encode_split` writes one `.c2f` per image and `sizes.csv`, one row per image x level: the
 actual size (bytes of the file cut after that level, header included), the actual bpp
-(bytes * 8 / original pixels), the likelihood estimate beside it, and SHA-256 digests of the
-decoded image (8-bit) and latents. Encoding already checks that decoding gives back exactly
-the encoder's quantised latents at every level. `check_split` runs in another process: it
-decodes every file at every level, and the file cut at each level boundary, and compares
-digests, so a stream that decodes differently in a fresh process is caught.
+(bytes * 8 / original pixels), the likelihood estimate beside it, and the SHA-256 digest of
+the latents the encoder's quantiser gives for that prefix. The encoder decodes nothing (that
+doubled the stage's cost). `check_split` runs in another process with another thread count:
+it decodes the file cut at each level boundary (exactly what a receiver of that prefix holds),
+compares the latents with the encoder's digest, keeps the decoded 8-bit image and records its
+digest in `decoded/index.csv`, so the evaluation reads what was checked.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ log = logging.getLogger(__name__)
 
 DEFAULT_SETTINGS = {"splits": ["val", "test"], "max_images": None}
 SIZE_COLUMNS = ["image", "stream", "split", "width", "height", "level", "bytes", "bpp", "bpp_estimated",
-                "overhead", "image_sha256", "latent_sha256"]
+                "overhead", "latent_sha256"]
+DECODED_INDEX = "index.csv"  # in the check's decoded/ folder: stream, level, png, image_sha256
 
 
 def _digest(t: torch.Tensor) -> str:
-    return hashlib.sha256(t.detach().cpu().contiguous().numpy().tobytes()).hexdigest()
+    t = t.detach().cpu()
+    if t.is_floating_point():
+        t = t + 0.0  # -0.0 (a masked negative latent) and 0.0 are the same latent: one digest
+    return hashlib.sha256(t.contiguous().numpy().tobytes()).hexdigest()
 
 
 def stream_name(image_path: str) -> str:
@@ -63,15 +68,11 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
         estimate = estimated_bits(codec, x)
         pixels = stream.header.pixels
         for level, size in enumerate(stream.segment_sizes(), 1):
-            decoded = decode_bitstream(codec, encoded.data, level)
-            expected = encoded.level_latents[level - 1]
-            if not torch.equal(decoded.latents, expected):
-                raise RuntimeError(f"{item.path}: level {level} does not decode to the encoder's latents")
             rows.append({
                 "image": item.path, "stream": name, "split": item.split, "width": stream.header.width,
                 "height": stream.header.height, "level": level, "bytes": size, "bpp": size * 8 / pixels,
                 "bpp_estimated": estimate[level - 1] / pixels, "overhead": size * 8 / estimate[level - 1] - 1,
-                "image_sha256": _digest(to_uint8(decoded.image)), "latent_sha256": _digest(decoded.latents),
+                "latent_sha256": _digest(encoded.level_latents[level - 1]),
             })
         log.info("%s: %s bytes, %d levels", item.path, len(encoded.data), stream.num_levels)
     sizes = pd.DataFrame(rows, columns=SIZE_COLUMNS)
@@ -97,24 +98,27 @@ def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, d
     sizes = pd.read_csv(sizes_csv)
     if decoded_dir is not None:
         Path(decoded_dir).mkdir(parents=True, exist_ok=True)
-    mismatches = []
+    mismatches, index = [], []
     for row in sizes.itertuples():
         data = (Path(streams_dir) / row.stream).read_bytes()
         cut = truncate_to_level(data, row.level)
         if len(cut) != row.bytes:
             mismatches.append(f"{row.stream} level {row.level}: cut is {len(cut)} bytes, sizes.csv says {row.bytes}")
-        # The cut file is what a receiver of the first `level` segments holds. (The whole file
-        # at this level was already decoded and compared in the encoder's process.)
+        # The cut file is what a receiver of the first `level` segments holds.
         try:
             decoded = decode_bitstream(codec, cut, row.level)
         except BitstreamError as exc:
             mismatches.append(f"{row.stream} level {row.level} (cut file): {exc}")
             continue
-        pixels = to_uint8(decoded.image)
-        if _digest(pixels) != row.image_sha256 or _digest(decoded.latents) != row.latent_sha256:
-            mismatches.append(f"{row.stream} level {row.level} (cut file): decodes differently from the encoder")
+        if _digest(decoded.latents) != row.latent_sha256:
+            mismatches.append(f"{row.stream} level {row.level} (cut file): decodes to other latents than the encoder's")
         elif decoded_dir is not None:
-            Image.fromarray(pixels.numpy()).save(Path(decoded_dir) / decoded_image_name(row.stream, row.level))
+            pixels = to_uint8(decoded.image)
+            name = decoded_image_name(row.stream, row.level)
+            Image.fromarray(pixels.numpy()).save(Path(decoded_dir) / name)
+            index.append({"stream": row.stream, "level": row.level, "png": name, "image_sha256": _digest(pixels)})
+    if decoded_dir is not None:
+        pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(Path(decoded_dir) / DECODED_INDEX, index=False)
     result = {"streams": int(sizes["stream"].nunique()), "decodes": len(sizes), "mismatches": mismatches,
               "bit_exact": not mismatches, "threads": torch.get_num_threads()}
     Path(report).write_text(json.dumps(result, indent=2) + "\n")
