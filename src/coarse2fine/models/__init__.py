@@ -1,7 +1,7 @@
 """Codecs (registry, backbones, level-block entropy model) and the coarse-to-fine loss."""
 
 from . import tic  # noqa: F401  (registers the "tic" backbone)
-from . import rmpgc  # noqa: F401  (registers the "rmpgc" codec)
+from . import deephq, rmpgc  # noqa: F401  (register the "deephq" and "rmpgc" codecs)
 from .backbones import Transforms
 from .codec import CoarseToFineCodec
 from .hyperprior import HyperpriorBase, MeanScaleHyperprior

@@ -1,0 +1,231 @@
+"""DeepHQ: nested-interval quantisation, selective compression and real layer bitstreams."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import coarse2fine.models.deephq  # noqa: F401  (registers "deephq")
+from coarse2fine.coding.codec_io import compress_image, decode_bitstream, estimated_bits
+from coarse2fine.coding.container import Bitstream, parse_bitstream
+from coarse2fine.coding.errors import BitstreamError
+from coarse2fine.models import C2FLoss, build_codec
+from coarse2fine.models.deephq import DeepHQ, HierarchicalStepSizes, LayerCoder
+
+LAYERS = 4
+
+
+def toy_codec(selective: bool = True, seed: int = 0, layers: int = LAYERS) -> DeepHQ:
+    """A small random codec with latents of a few units (random g_a gives nearly zero latents,
+    which would code almost nothing) and, when selective, a random importance selector."""
+    torch.manual_seed(seed)
+    codec = build_codec("deephq", N=16, M=24, layers=layers, selective=selective)
+    with torch.no_grad():
+        codec.g_a[-1].weight.mul_(40)
+        codec.h_s[-1].bias[24:].fill_(2.0)  # scales of the order of the latents
+        if selective:
+            torch.nn.init.normal_(codec.selector.score[2].weight, std=0.5)
+            codec.selector.score[2].bias.fill_(0.0)
+            codec.selector.first_threshold.fill_(1.0)
+            codec.selector.threshold_gaps.fill_(-1.0)
+    codec.eval().update(force=True)
+    return codec
+
+
+def smooth_image(seed: int = 0, size: int = 128) -> torch.Tensor:
+    g = torch.Generator().manual_seed(seed)
+    return torch.nn.functional.avg_pool2d(torch.rand(1, 3, size, size, generator=g), 9, 1, 4)
+
+
+def rd_loss(layers: int = LAYERS) -> C2FLoss:
+    return C2FLoss([0.01] * layers, [1.0] * layers, [0.0] * layers, level_maps=[np.zeros(1000, int)] * (layers - 1))
+
+
+def encoder_trace(codec: DeepHQ, x: torch.Tensor):
+    """(residual y - mean, the encoder's interval bounds after each layer, masks) of image x."""
+    with torch.no_grad():
+        y = codec.g_a(x)
+        z = codec.h_a(y)
+        z_hat = codec.entropy_bottleneck.decompress(codec.entropy_bottleneck.compress(z), z.shape[-2:])
+        params = codec.exact_layer_parameters(z_hat)
+    coder = LayerCoder(codec, params, 0, codec.gaussian_tables())
+    residual = (y[0].double() - params["means"][0]).reshape(-1).numpy()
+    trace = []
+    for layer in range(codec.num_levels):
+        coder.encode_layer(layer, residual)
+        trace.append((coder.bounded.copy(), coder.lower.copy(), coder.upper.copy()))
+    return residual, trace, [m[0].reshape(-1).numpy() for m in params["masks"]]
+
+
+def test_config_and_errors():
+    codec = toy_codec()
+    assert codec.config["layers"] == LAYERS and codec.config["selective"] is True
+    assert codec.level_blocks == [24] * LAYERS and codec.num_levels == LAYERS
+    assert isinstance(build_codec(**codec.config), DeepHQ)
+    for bad in (1, 17, 2.0, True):
+        with pytest.raises(ValueError, match="layers"):
+            build_codec("deephq", N=16, M=24, layers=bad)
+    with pytest.raises(ValueError, match="selective"):
+        build_codec("deephq", N=16, M=24, selective="yes")
+    with pytest.raises(NotImplementedError):
+        codec.prefix_latents(torch.zeros(1, 24, 2, 2), 1)
+    names = [n for n, _ in codec.named_parameters()]
+    assert any(n.startswith("quantizer.") for n in names) and any(n.startswith("selector.") for n in names)
+    assert not any(n.startswith("selector.") for n, _ in toy_codec(selective=False).named_parameters())
+
+
+def test_forward_shapes_finite_loss_and_gradients(one_torch_thread):
+    codec = toy_codec().train()
+    x = smooth_image(size=64).repeat(2, 1, 1, 1)
+    out = codec(x)
+    assert len(out["x_hat"]) == LAYERS and all(t.shape == x.shape for t in out["x_hat"])
+    assert len(out["likelihoods"]["y"]) == LAYERS
+    assert all(l.shape == (2, 24, 4, 4) and (l > 0).all() and (l <= 1).all() for l in out["likelihoods"]["y"])
+    terms = rd_loss()(out, x)
+    assert math.isfinite(terms["loss"].item())
+    terms["loss"].backward()
+    for prefix in ("quantizer.", "selector.", "g_a.", "h_s."):
+        grads = [p.grad for n, p in codec.named_parameters() if n.startswith(prefix)]
+        assert all(g is not None and torch.isfinite(g).all() for g in grads), prefix
+        assert any(g.abs().sum() > 0 for g in grads), prefix
+
+
+def test_step_sizes_strictly_decrease():
+    torch.manual_seed(1)
+    steps = HierarchicalStepSizes(8, 5)
+    with torch.no_grad():
+        steps.ratio_logits.normal_(0, 30)  # ratios from the bottom to the top of their range
+        steps.log_finest_step.normal_(0, 2)
+    for dtype in (torch.float32, torch.float64):
+        s = steps(dtype)
+        assert s.shape == (8, 5) and (s > 0).all() and (s[:-1] > s[1:]).all()
+        assert (s[:-1] / s[1:] <= 16 * (1 + 1e-5)).all()
+
+
+def test_nested_intervals_hold_y_and_shrink(one_torch_thread):
+    codec = toy_codec(selective=False)
+    residual, trace, _ = encoder_trace(codec, smooth_image())
+    widths = []
+    for layer, (bounded, lower, upper) in enumerate(trace):
+        assert bounded.all()
+        assert (lower <= residual + 1e-9).all() and (residual <= upper + 1e-9).all()
+        if layer:
+            _, parent_lower, parent_upper = trace[layer - 1]
+            assert (lower >= parent_lower).all() and (upper <= parent_upper).all()
+        widths.append((upper - lower).mean())
+    assert all(a > b for a, b in zip(widths, widths[1:]))
+    errors = [np.mean((residual - (lo + up) / 2) ** 2) for _, lo, up in trace]
+    assert all(a > b for a, b in zip(errors, errors[1:]))
+
+
+def test_selection_masks_nested(one_torch_thread):
+    codec = toy_codec()
+    residual, trace, masks = encoder_trace(codec, smooth_image())
+    for coarse, fine in zip(masks, masks[1:]):
+        assert not (coarse & ~fine).any()  # selected at a layer => selected at every later one
+    assert 0 < masks[0].sum() < masks[-1].sum()  # the random selector does select
+    for mask, (bounded, lower, upper) in zip(masks, trace):
+        assert np.array_equal(bounded, mask)  # exactly the selected elements have an interval
+    # Training path: hard masks nested too, everything selected without the selector.
+    x = smooth_image(size=64)
+    with torch.no_grad():
+        a = codec.analyse(x)
+        hard, _ = codec.selection_masks(torch.cat([a["means"], a["scales"]], 1))
+    assert all(not (c & ~f).any() for c, f in zip(hard, hard[1:]))
+    plain = toy_codec(selective=False)
+    assert all(m.all() for m in encoder_trace(plain, smooth_image())[2])
+
+
+def test_rates_grow_and_a_short_training_lowers_distortion_per_layer(one_torch_thread):
+    codec = toy_codec(selective=False)
+    bits = estimated_bits(codec, smooth_image())
+    assert all(a < b for a, b in zip(bits, bits[1:]))
+
+    torch.manual_seed(0)
+    codec = build_codec("deephq", N=16, M=24, layers=LAYERS)
+    loss = rd_loss()
+    x = torch.nn.functional.avg_pool2d(torch.rand(2, 3, 64, 64), 9, 1, 4)
+    optimiser = torch.optim.Adam(codec.parameters(), 1e-3)
+    for _ in range(40):
+        terms = loss(codec(x), x)
+        optimiser.zero_grad()
+        terms["loss"].backward()
+        optimiser.step()
+    with torch.no_grad():
+        terms = loss(codec.eval()(x), x)
+    mse = [terms[f"mse_{k}"] for k in range(1, LAYERS + 1)]
+    bpp = [terms[f"bpp_{k}"] for k in range(1, LAYERS + 1)]
+    assert mse[-1] < mse[0] and all(b <= a * 1.02 for a, b in zip(mse, mse[1:])), mse
+    assert bpp[-1] > bpp[0] and all(a <= b for a, b in zip(bpp, bpp[1:])), bpp
+
+
+@pytest.mark.parametrize("selective", [False, True])
+def test_bitstream_exact_at_every_prefix(one_torch_thread, selective):
+    codec = toy_codec(selective=selective)
+    x = smooth_image()[..., :120, :100]  # padded to 128x128 by the container
+    encoded = compress_image(codec, x)
+    assert len(encoded.level_latents) == LAYERS
+    sizes = parse_bitstream(encoded.data).segment_sizes()
+    assert all(a < b for a, b in zip(sizes, sizes[1:]))
+    for level in range(1, LAYERS + 1):
+        decoded = decode_bitstream(codec, encoded.data, level=level)
+        assert torch.equal(decoded.latents, encoded.level_latents[level - 1])
+        assert decoded.image.shape == x.shape
+    # Prefixes differ: each layer refines the latent.
+    assert not torch.equal(encoded.level_latents[0], encoded.level_latents[-1])
+    # The actual bits of every prefix follow the likelihood estimate (the tables are the
+    # model's), up to the rANS flush and word padding of each segment (at most 12 bytes).
+    stream = parse_bitstream(encoded.data)
+    actual = np.cumsum([len(stream.hyper)] + [len(p) for p in stream.levels])[1:] * 8
+    for k, (estimate, bits) in enumerate(zip(estimated_bits(codec, x), actual), start=2):
+        assert 0.9 * estimate < bits < 1.1 * estimate + 96 * k, (estimate, bits)
+
+
+def test_decoding_on_two_threads_gives_the_encoder_latents():
+    codec = toy_codec()
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        encoded = compress_image(codec, smooth_image(seed=3))
+        torch.set_num_threads(2)
+        decoded = decode_bitstream(codec, encoded.data)
+    finally:
+        torch.set_num_threads(threads)
+    assert torch.equal(decoded.latents, encoded.level_latents[-1])
+
+
+def test_corrupt_payloads_raise_or_decode(one_torch_thread):
+    codec = toy_codec()
+    data = compress_image(codec, smooth_image(seed=4)).data
+    stream = parse_bitstream(data)
+    rng = np.random.default_rng(0)
+    cases = []
+    for segment in range(1 + LAYERS):
+        for _ in range(2):
+            payloads = [bytearray(stream.hyper), *(bytearray(p) for p in stream.levels)]
+            target = payloads[segment]
+            for i in rng.choice(len(target), size=min(6, len(target)), replace=False):
+                target[i] ^= int(rng.integers(1, 256))
+            cases.append(Bitstream(stream.header, bytes(payloads[0]), tuple(bytes(p) for p in payloads[1:])).to_bytes())
+    cases.append(data[:-3])  # torn file: the CRC check catches it
+    for corrupt in cases:
+        try:
+            decoded = decode_bitstream(codec, corrupt)
+        except (BitstreamError, ValueError):
+            continue
+        assert decoded.image.shape == (1, 3, 128, 128) and torch.isfinite(decoded.image).all()
+
+
+def test_initialised_from_a_hyperprior_state_dict():
+    torch.manual_seed(5)
+    base = build_codec("hyperprior", N=16, M=24)
+    base.update(force=True)
+    codec = build_codec("deephq", N=16, M=24, layers=LAYERS)
+    result = codec.load_state_dict(base.state_dict(), strict=False)
+    assert not result.unexpected_keys
+    assert result.missing_keys and all(k.startswith(("quantizer.", "selector.")) for k in result.missing_keys)
+    for name, tensor in base.state_dict().items():
+        assert torch.equal(codec.state_dict()[name], tensor), name
