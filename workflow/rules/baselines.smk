@@ -62,6 +62,8 @@ rule train_baseline:
         settings=lambda w: as_json(baseline_settings(w.baseline)),
         init=lambda w, input: f"--init {input.init}" if input.init else "",
         launcher=train_launcher("finetune"),
+    benchmark:
+        "results/benchmarks/train/{baseline}.tsv"
     log:
         "results/logs/train/{baseline}.log",
     wildcard_constraints:

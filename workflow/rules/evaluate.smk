@@ -37,9 +37,16 @@ def learned_model(model_id):
     return next(m for m in evaluated_models() if m["id"] == model_id)
 
 
+def cpips_checkpoint(wildcards=None):
+    """The checkpoint of the codec whose analysis features CPIPS compares ([] without CPIPS)."""
+    model = EVALUATE.get("cpips_model")
+    return [f"results/checkpoints/{model}/model.pt"] if model else []
+
+
 def views_settings(provider):
     keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
-    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}})
+    cpips = cpips_checkpoint()
+    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}, "cpips": cpips[0] if cpips else None})
 
 
 def anchor_provider_spec(anchor):
@@ -58,12 +65,15 @@ def table_views_dirs(hierarchy):
 rule evaluate_anchor_views:
     input:
         manifest=MANIFEST,
+        cpips=cpips_checkpoint,
     output:
         **{f.split(".")[0]: f"results/metrics/views/anchor/{{anchor}}/{f}" for f in VIEW_FILES},
         recon=directory("results/metrics/views/anchor/{anchor}/recon"),
     params:
         settings=lambda w: views_settings(anchor_provider_spec(w.anchor)),
         output_dir=lambda w: anchor_views_dir(w.anchor),
+    benchmark:
+        "results/benchmarks/evaluate/views_{anchor}.tsv"
     log:
         "results/logs/evaluate/views_{anchor}.log",
     wildcard_constraints:
@@ -79,6 +89,7 @@ rule evaluate_anchor_views:
 rule evaluate_learned_views:
     input:
         manifest=MANIFEST,
+        cpips=cpips_checkpoint,
         sizes="results/bitstreams/{model}/sizes.csv",
         # The images the round-trip check decoded (in a fresh process, bit-exact with the
         # encoder's): evaluated as they are, not decoded a second time.
@@ -93,6 +104,8 @@ rule evaluate_learned_views:
             "layers_are_rate_points": learned_model(w.model)["layers_are_rate_points"],
             "decoded": input.decoded, "sizes": input.sizes}),
         output_dir=lambda w: learned_views_dir(learned_model(w.model)),
+    benchmark:
+        "results/benchmarks/evaluate/views/{model}.tsv"
     log:
         "results/logs/evaluate/views/{model}.log",
     wildcard_constraints:
@@ -118,10 +131,14 @@ rule evaluate_tables:
         bd="results/metrics/tables/{hierarchy}/bd.csv",
         bd_md="results/metrics/tables/{hierarchy}/bd.md",
         levels="results/metrics/tables/{hierarchy}/levels.json",
+        # CPIPS perceptual check (rises as JPEG quality falls; correlations), with CPIPS only
+        cpips_check=[f"results/metrics/tables/{{hierarchy}}/cpips_check.{ext}" for ext in ("json", "md")] if cpips_checkpoint() else [],
     params:
         settings=lambda w: as_json({k: EVALUATE[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {"seed": config["seed"]}),
         views=lambda w: table_views_dirs(w.hierarchy),
         output_dir=lambda w: f"results/metrics/tables/{w.hierarchy}",
+    benchmark:
+        "results/benchmarks/evaluate/tables_{hierarchy}.tsv"
     log:
         "results/logs/evaluate/tables_{hierarchy}.log",
     resources:
@@ -136,4 +153,5 @@ def evaluate_targets():
         f"results/metrics/tables/{h}/{f}"
         for h in evaluate_hierarchies()
         for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md")
+        + (("cpips_check.json", "cpips_check.md") if cpips_checkpoint() else ())
     ]

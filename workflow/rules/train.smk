@@ -76,6 +76,8 @@ rule train_warmup:
     params:
         settings=lambda w: as_json(warmup_settings(w.warmup)),
         launcher=train_launcher("warmup"),
+    benchmark:
+        "results/benchmarks/train/warmup_{warmup}.tsv"
     log:
         "results/logs/train/warmup_{warmup}.log",
     wildcard_constraints:
@@ -104,6 +106,8 @@ rule train_codec:
         settings=lambda w: as_json(finetune_settings(w.codec, w.rp)),
         init=lambda w, input: f"--init {input.init}" if input.init else "",
         launcher=train_launcher("finetune"),
+    benchmark:
+        "results/benchmarks/train/{codec}/{hierarchy}/rp{rp}.tsv"
     log:
         "results/logs/train/{codec}_{hierarchy}_rp{rp}.log",
     wildcard_constraints:

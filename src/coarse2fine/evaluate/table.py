@@ -8,6 +8,9 @@ codec has no estimate: the anchors' rate is their actual size).
 summary.csv / summary.md: mean over images and a percentile bootstrap confidence interval
 (resampling images) per codec x rate point x level x classifier.
 bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor.
+cpips_check.json / cpips_check.md (only when the views carry a cpips column, see
+evaluate.cpips): mean CPIPS per JPEG quality, whether it rises at every step as the quality
+falls, and its Spearman correlations with MS-SSIM and with classifier agreement.
 
 `level` is the semantic level a learned codec's bitstream prefix decodes to; it is empty for
 streams not split by level (anchors, the uncompressed reference), whose points serve every
@@ -28,6 +31,7 @@ import torch
 
 from coarse2fine.classify.levels import prob_sum_predictions, true_clusters
 from coarse2fine.evaluate.bd import bd_metric, bd_rate
+from coarse2fine.evaluate.cpips import perceptual_check, perceptual_check_markdown
 from coarse2fine.evaluate.metrics import wu_palmer
 from coarse2fine.evaluate.views import REFERENCE_CODEC
 
@@ -35,6 +39,12 @@ log = logging.getLogger("coarse2fine.evaluate")
 
 GROUP = ["codec", "rate_point", "level", "classifier"]
 IMAGE_METRICS = ["bpp_actual", "bpp_estimated", "psnr", "ms_ssim", "wu_palmer"]
+OPTIONAL_METRICS = ["cpips"]  # columns that views evaluated with the matching setting carry
+
+
+def image_metrics(table: pd.DataFrame) -> list[str]:
+    """IMAGE_METRICS, and each optional metric that some view has (older view folders lack it)."""
+    return IMAGE_METRICS + [m for m in OPTIONAL_METRICS if m in table and table[m].notna().any()]
 
 
 def level_ks(level_maps) -> list[int]:
@@ -172,6 +182,8 @@ def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
     out["bpp"] = summary["bpp_actual"].map(lambda v: "" if pd.isna(v) else f"{v:.3f}")
     out["PSNR dB"] = summary["psnr"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     out["MS-SSIM"] = summary["ms_ssim"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+    if "cpips" in summary:
+        out["CPIPS"] = [with_ci(r, "cpips", 1, 5) for _, r in summary.iterrows()]
     for level, k in enumerate(ks, start=1):
         out[f"top-1 K={k} %"] = [with_ci(r, f"correct_L{level}", 100) for _, r in summary.iterrows()]
     out["Wu-Palmer"] = [with_ci(r, "wu_palmer", 1, 3) for _, r in summary.iterrows()]
@@ -189,7 +201,7 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     output_dir.mkdir(parents=True, exist_ok=True)
     table = per_image_table(view_dirs, level_maps)
     ks = table.attrs["ks"]
-    metrics = IMAGE_METRICS + [f"correct_L{level}" for level in range(1, len(ks) + 1)]
+    metrics = image_metrics(table) + [f"correct_L{level}" for level in range(1, len(ks) + 1)]
     summary = bootstrap_summary(table, metrics, int(settings.get("bootstrap", 1000)), float(settings.get("confidence", 0.95)),
                                 int(settings.get("seed", 0)))
     bd = bd_table(summary, ks, settings.get("bd_anchor", "jpeg"))
@@ -199,6 +211,10 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     bd.to_csv(output_dir / "bd.csv", index=False)
     (output_dir / "bd.md").write_text(bd.round(2).to_markdown(index=False) + "\n")
     (output_dir / "levels.json").write_text(json.dumps({"ks": ks}) + "\n")
+    if "cpips" in metrics:
+        check = perceptual_check(table, REFERENCE_CODEC)
+        (output_dir / "cpips_check.json").write_text(json.dumps(check, indent=2) + "\n")
+        (output_dir / "cpips_check.md").write_text(perceptual_check_markdown(check))
     return {"per_image": table, "summary": summary, "bd": bd}
 
 

@@ -2,10 +2,12 @@
 
 A provider turns one original image into decoded views, one per (codec, rate point, level):
 the uncompressed reference, the classical anchors, or a learned codec's bitstream prefixes.
-For each view we measure PSNR, MS-SSIM and bpp against the original at full resolution and
-keep the logits of every classifier on the evaluation view (shorter side to 256*size/224,
-centre crop size). The prob-sum cluster predictions come later (`evaluate.table`), so one
-hierarchy more costs no classifier pass.
+For each view we measure PSNR, MS-SSIM and bpp against the original at full resolution,
+optionally CPIPS (settings key `cpips`: a codec checkpoint; `evaluate.cpips`, on the evaluation
+view; 0 for the reference; no column when the key is absent or null), and keep the logits of
+every classifier on the evaluation view (shorter side to 256*size/224, centre crop size). The
+prob-sum cluster predictions come later (`evaluate.table`), so one hierarchy more costs no
+classifier pass.
 
 Output folder: views.csv (one row per image x view), logits.npz (one (rows, 1000) float32
 array per classifier, rows in views.csv order), classifiers.json (used and skipped, with the
@@ -34,6 +36,7 @@ from coarse2fine.classify import ClassifierUnavailable, load_classifier, resize_
 from coarse2fine.data.images import image_to_tensor, open_rgb
 from coarse2fine.data.manifest import read_manifest
 from coarse2fine.evaluate.anchors import build_anchor
+from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, psnr
 
 log = logging.getLogger("coarse2fine.evaluate")
@@ -120,8 +123,10 @@ def save_reconstruction(view: DecodedView, size: int, path: Path) -> None:
 
 
 def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifiers: dict,
-                   recon_dir: Path | None = None, reconstructions: int = 0) -> tuple[pd.DataFrame, dict]:
-    """Rows (one per image x view) with image metrics, and the logits per classifier."""
+                   recon_dir: Path | None = None, reconstructions: int = 0,
+                   cpips: CPIPS | None = None) -> tuple[pd.DataFrame, dict]:
+    """Rows (one per image x view) with image metrics, and the logits per classifier; a `cpips`
+    column when a CPIPS metric is given."""
     rows, logits = [], {name: [] for name in classifiers}
     recon_size = max(m.input_size for m in classifiers.values())
     for i, item in enumerate(table.itertuples(index=False)):
@@ -129,6 +134,7 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
         x = image_to_tensor(original)
         stem = Path(item.path).stem
         views = list(provider(item.path, original))
+        cpips_features = None if cpips is None else cpips.features(x)  # the original's, once per image
         for view in views:
             if view.image.shape != x.shape:
                 raise ValueError(f"{item.path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, original is {tuple(x.shape)}")
@@ -144,6 +150,8 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
                 "psnr": math.nan if reference else psnr(x, view.image),
                 "ms_ssim": 1.0 if reference else ms_ssim_value(x, view.image),
             })
+            if cpips is not None:
+                rows[-1]["cpips"] = 0.0 if reference else cpips.feature_distance(cpips_features, cpips.features(view.image))
             if recon_dir is not None and i < reconstructions:
                 level = "" if view.level is None else f"_level{view.level}"
                 name = f"{stem}/{view.codec}_{view.rate_point}{level}.png"
@@ -172,23 +180,25 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
         raise ValueError(f"{manifest}: no images in splits {splits}")
     provider = build_provider(settings["provider"])
     classifiers, skipped = load_classifiers(list(settings["classifiers"]))
+    cpips = CPIPS.from_checkpoint(settings["cpips"]) if settings.get("cpips") else None
     output_dir = Path(output_dir)
     (output_dir / "recon").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    frame, logits = evaluate_views(table, root, provider, classifiers, output_dir / "recon", int(settings.get("reconstructions", 0)))
+    frame, logits = evaluate_views(table, root, provider, classifiers, output_dir / "recon", int(settings.get("reconstructions", 0)), cpips)
     seconds = time.perf_counter() - start
     frame.to_csv(output_dir / "views.csv", index=False)
     np.savez_compressed(output_dir / "logits.npz", **logits)
     (output_dir / "classifiers.json").write_text(json.dumps({
         "used": {n: m.input_size for n, m in classifiers.items()}, "skipped": skipped,
-        "images": len(table), "views": len(frame), "seconds": round(seconds, 2)}, indent=2) + "\n")
+        "images": len(table), "views": len(frame), "seconds": round(seconds, 2),
+        "cpips": settings.get("cpips") or None}, indent=2) + "\n")
     log.info("%d images, %d views, %d classifiers in %.1f s", len(table), len(frame), len(classifiers), seconds)
     return frame
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Decode, measure and classify every evaluated image for one provider.")
-    parser.add_argument("--settings", required=True, help="JSON: provider, classifiers, splits, reconstructions, threads, max_images")
+    parser.add_argument("--settings", required=True, help="JSON: provider, classifiers, splits, reconstructions, threads, max_images, cpips")
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     args = parser.parse_args(argv)

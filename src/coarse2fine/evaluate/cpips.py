@@ -1,0 +1,226 @@
+"""CPIPS (Huang and Wu, arXiv 2401.07200): the analysis transform of a codec trained jointly
+with classification, used as a perceptual distance between an original and a decoded image.
+
+Our coarse-to-fine codec (`c2f`) is such a codec: its loss adds classifier terms at every level
+(models/loss.py), so its analysis transform `g_a` has learnt features that matter to a
+classifier. CPIPS here is LPIPS without the learned linear weights:
+
+    d(x, y) = mean over layers l of  mean over positions (h, w) of
+              sum over channels c of (f_l(x)[c, h, w] - f_l(y)[c, h, w])^2,
+
+where f_l is the feature map of stage l of g_a, unit-normalised along channels at every
+position (as LPIPS does). Identical images are at distance 0; every term lies in [0, 4].
+
+Which stages: the output at the end of every resolution of g_a's top-level children. For the
+`conv` backbone (conv, GDN, conv, GDN, conv, GDN, conv) that is the output of each GDN (1/2,
+1/4, 1/8 of the input size) and the final latent y (1/16); for `tic` the output of each RSTB
+and y. A g_a that is not an nn.Sequential contributes its final latent only.
+
+Cost: both images are compared on the classifiers' evaluation view (shorter side to 256, centre
+crop 224, `classify.resize_center_crop`), not at full resolution, so one distance is one g_a
+pass on a 224x224 crop per image; the reference's features are computed once per image
+(`distances`). The weights are frozen and every pass runs under torch.no_grad.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from torch import nn
+
+from coarse2fine.classify import resize_center_crop
+
+VIEW_SIZE = 224  # the classifiers' evaluation view
+EPS = 1e-10  # LPIPS's guard against a zero feature vector
+
+
+def _check_image(x: torch.Tensor, name: str) -> None:
+    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[0] != 1 or x.shape[1] != 3:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"CPIPS: {name} must be a (1, 3, H, W) image tensor in [0, 1], got {shape}")
+
+
+def unit_normalise(f: torch.Tensor) -> torch.Tensor:
+    """Every position's channel vector scaled to unit length (LPIPS's normalize_tensor)."""
+    return f / (f.pow(2).sum(dim=1, keepdim=True).sqrt() + EPS)
+
+
+class CPIPS:
+    """A perceptual distance from a codec's analysis transform (see the module docstring).
+
+    `CPIPS(codec)` uses a frozen copy of `codec.g_a` (eval mode, no gradients; the codec itself
+    is left as it is); `CPIPS.from_checkpoint(path)` loads a trained codec checkpoint.
+    """
+
+    def __init__(self, codec: nn.Module, view_size: int = VIEW_SIZE, name: str | None = None):
+        g_a = getattr(codec, "g_a", None)
+        if not isinstance(g_a, nn.Module):
+            raise TypeError(f"CPIPS needs a codec with an analysis transform g_a, got {type(codec).__name__}")
+        if view_size < 16:
+            raise ValueError(f"CPIPS: view_size must be at least 16 pixels, got {view_size}")
+        # A frozen copy: the codec itself (perhaps still training) is left untouched.
+        self.g_a = copy.deepcopy(g_a).eval()
+        for p in self.g_a.parameters():
+            p.requires_grad_(False)
+        self.view_size = int(view_size)
+        self.name = name or getattr(codec, "config", {}).get("name", type(codec).__name__)
+
+    @classmethod
+    def from_checkpoint(cls, path: Path | str, view_size: int = VIEW_SIZE) -> "CPIPS":
+        """From a codec checkpoint (coding.checkpoint.load_codec; CheckpointError if unusable)."""
+        from coarse2fine.coding.checkpoint import load_codec
+
+        return cls(load_codec(path), view_size, name=str(path))
+
+    def view(self, x: torch.Tensor) -> torch.Tensor:
+        """The evaluation view both images are compared on."""
+        return resize_center_crop(x.float(), self.view_size)
+
+    @torch.no_grad()
+    def features(self, x: torch.Tensor) -> list[torch.Tensor]:
+        """Unit-normalised feature maps of the chosen g_a stages for the evaluation view of x."""
+        _check_image(x, "image")
+        h = self.view(x)
+        if not isinstance(self.g_a, nn.Sequential):
+            return [unit_normalise(self.g_a(h))]
+        outputs = []
+        for child in self.g_a:
+            h = child(h)
+            outputs.append(h)
+        # The last output at each resolution: the next child changes it, or there is none.
+        return [unit_normalise(f) for f, nxt in zip(outputs, outputs[1:] + [None])
+                if nxt is None or nxt.shape[-2:] != f.shape[-2:]]
+
+    @staticmethod
+    def feature_distance(fx: list[torch.Tensor], fy: list[torch.Tensor]) -> float:
+        per_layer = [(a - b).pow(2).sum(dim=1).mean() for a, b in zip(fx, fy)]
+        return float(torch.stack(per_layer).mean())
+
+    def distance(self, x: torch.Tensor, y: torch.Tensor) -> float:
+        """CPIPS between two (1, 3, H, W) images in [0, 1] of the same size (0 when identical)."""
+        _check_image(y, "second image")
+        _check_image(x, "first image")
+        if x.shape != y.shape:
+            raise ValueError(f"CPIPS: images differ in shape: {tuple(x.shape)} vs {tuple(y.shape)}")
+        return self.feature_distance(self.features(x), self.features(y))
+
+    def distances(self, reference: torch.Tensor, images: Iterable[torch.Tensor]) -> list[float]:
+        """CPIPS of each image to one reference, the reference's features computed once."""
+        fr = self.features(reference)
+        out = []
+        for y in images:
+            _check_image(y, "image")
+            if y.shape != reference.shape:
+                raise ValueError(f"CPIPS: image {tuple(y.shape)} differs in shape from the reference {tuple(reference.shape)}")
+            out.append(self.feature_distance(fr, self.features(y)))
+        return out
+
+
+# -- the check that CPIPS behaves as a perceptual distance ---------------------------------------
+
+CHECK_CODEC = "jpeg"  # the anchor whose quality grid the monotonicity check walks
+_VIEW_KEY = ["views_dir", "image", "codec", "rate_point", "level"]
+
+
+def _spearman(a, b) -> dict:
+    """Spearman's rho and its p-value (None where undefined, e.g. a constant input)."""
+    import warnings
+
+    import numpy as np
+    from scipy.stats import spearmanr
+
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    keep = np.isfinite(a) & np.isfinite(b)
+    n = int(keep.sum())
+    rho = p = float("nan")
+    if n >= 3:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # constant input: rho is NaN, reported as None
+            rho, p = spearmanr(a[keep], b[keep])
+    finite = lambda v: round(float(v), 6) if np.isfinite(v) else None  # noqa: E731
+    out = {"rho": finite(rho), "p": finite(p), "n": n}
+    if out["rho"] is None:
+        out["undefined"] = "fewer than 3 views" if n < 3 else "one side is constant (e.g. every view agrees)"
+    return out
+
+
+def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: str = CHECK_CODEC) -> dict:
+    """From the per-image table (views x classifiers, with a cpips column): mean CPIPS per JPEG
+    quality on the evaluated images and whether it rises at every step as the quality falls
+    (`monotonic`; None when there are fewer than two qualities), the share of images for which
+    it does, and Spearman correlations over all decoded views (every codec but the reference)
+    of CPIPS with MS-SSIM and, per classifier, with agreement (top-1 of the view == top-1 of the
+    same image's uncompressed view)."""
+    import re
+
+    import numpy as np
+
+    if "cpips" not in per_image:
+        raise ValueError("the views have no cpips column (evaluate the views with the `cpips` setting)")
+    key = [k for k in _VIEW_KEY if k in per_image]
+    views = per_image.drop_duplicates(subset=key)  # one row per view: CPIPS does not depend on the classifier
+    decoded = views[(views["codec"] != reference_codec) & views["cpips"].notna()]
+
+    jpeg = decoded[decoded["codec"] == codec].copy()
+    jpeg["quality"] = jpeg["rate_point"].map(lambda r: int(m.group(1)) if (m := re.fullmatch(r"q(\d+)", str(r))) else -1)
+    jpeg = jpeg[jpeg["quality"] >= 0]
+    points = []
+    for quality, group in sorted(jpeg.groupby("quality"), key=lambda kv: -kv[0]):  # best quality first
+        points.append({"rate_point": group["rate_point"].iloc[0], "quality": int(quality),
+                       "n_images": int(group["image"].nunique()), "cpips_mean": float(group["cpips"].mean()),
+                       "ms_ssim_mean": float(group["ms_ssim"].mean()), "bpp_mean": float(group["bpp_actual"].mean())})
+    means = [p["cpips_mean"] for p in points]
+    monotonic = bool(np.all(np.diff(means) > 0)) if len(means) >= 2 else None
+    per_image_rises = [bool(np.all(np.diff(g.sort_values("quality", ascending=False)["cpips"].to_numpy()) > 0))
+                       for _, g in jpeg.groupby(["views_dir", "image"] if "views_dir" in jpeg else ["image"]) if len(g) >= 2]
+
+    agreement = {}
+    for classifier, rows in per_image.groupby("classifier"):
+        reference = rows[rows["codec"] == reference_codec].drop_duplicates("image").set_index("image")["predicted_class"]
+        test = rows[(rows["codec"] != reference_codec) & rows["cpips"].notna() & rows["image"].isin(reference.index)]
+        agree = (test["predicted_class"].to_numpy() == reference.loc[test["image"]].to_numpy()).astype(float)
+        agreement[classifier] = {**_spearman(test["cpips"], agree),
+                                 "agreement_rate": round(float(agree.mean()), 6) if len(agree) else None}
+    return {
+        "codec": codec,
+        "per_quality": points,
+        "monotonic": monotonic,
+        "images_monotonic": round(float(np.mean(per_image_rises)), 6) if per_image_rises else None,
+        "images": int(jpeg["image"].nunique()),
+        "decoded_views": int(len(decoded)),
+        "spearman": {"ms_ssim": _spearman(decoded["cpips"], decoded["ms_ssim"]), "agreement": agreement},
+        "note": "agreement needs the uncompressed reference views among the tabulated views" if not agreement or
+                all(a["n"] == 0 for a in agreement.values()) else None,
+    }
+
+
+def perceptual_check_markdown(check: dict) -> str:
+    """The check as a short Markdown report."""
+    verdict = {True: "PASS: mean CPIPS rises at every step as the quality falls",
+               False: "FAIL: mean CPIPS does not rise at every step as the quality falls",
+               None: "not checked: fewer than two JPEG qualities with CPIPS"}[check["monotonic"]]
+    lines = [f"# CPIPS check ({check['codec']} quality grid, {check['images']} images)", "", verdict, ""]
+    if check["images_monotonic"] is not None:
+        lines += [f"Images whose own CPIPS rises at every step: {100 * check['images_monotonic']:.1f} %", ""]
+    if check["per_quality"]:
+        lines += ["| rate point | quality | images | bpp | MS-SSIM | CPIPS |", "|---|---|---|---|---|---|"]
+        lines += [f"| {p['rate_point']} | {p['quality']} | {p['n_images']} | {p['bpp_mean']:.3f} | {p['ms_ssim_mean']:.4f} "
+                  f"| {p['cpips_mean']:.5f} |" for p in check["per_quality"]]
+        lines.append("")
+    fmt = lambda v, spec=".3f": "n/a" if v is None else format(v, spec)  # noqa: E731
+    lines += [f"Spearman correlation over {check['decoded_views']} decoded views (all codecs):", "",
+              "| CPIPS vs | rho | p | n |", "|---|---|---|---|"]
+    s = check["spearman"]["ms_ssim"]
+    lines.append(f"| MS-SSIM | {fmt(s['rho'])} | {fmt(s['p'], '.3g')} | {s['n']} |")
+    for classifier, s in check["spearman"]["agreement"].items():
+        lines.append(f"| agreement with uncompressed top-1 ({classifier}) | {fmt(s['rho'])} | {fmt(s['p'], '.3g')} | {s['n']} |")
+    undefined = sorted({s["undefined"] for s in [check["spearman"]["ms_ssim"], *check["spearman"]["agreement"].values()]
+                        if s.get("undefined")})
+    if undefined:
+        lines += ["", "n/a: " + "; ".join(undefined) + "."]
+    if check.get("note"):
+        lines += ["", check["note"]]
+    return "\n".join(lines) + "\n"
