@@ -167,3 +167,18 @@ def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views)
     views = list(provide(sizes["image"].iloc[0], None))
     assert [v.rate_point for v in views] == ["L1", "L2", "L3"]
     assert all(v.level is None and v.codec == "deephq" for v in views)
+
+
+def test_progressive_check_follows_prefixes_and_flags_a_falling_psnr():
+    from coarse2fine.evaluate.progressive import progressive_check
+
+    rows = [("c2f", "rp0", lvl, 0.1 * lvl, 20 + lvl) for lvl in (1, 2, 3)]
+    rows += [("deephq", f"L{i}", None, 0.05 * i, 25 - (i == 3)) for i in (1, 2, 3)]
+    rows += [("jpeg", "q010", None, 0.3, 25.0), ("jpeg", "q050", None, 1.0, 31.0)]
+    summary = pd.DataFrame(rows, columns=["codec", "rate_point", "level", "bpp_actual", "psnr"]).assign(classifier="lite0")
+    summary["level"] = summary["level"].astype("Int64")
+    report = {r["codec"]: r for r in progressive_check(summary)}
+    assert set(report) == {"c2f", "deephq"}  # anchors are not progressive streams
+    assert report["c2f"]["rate_rises"] and report["c2f"]["psnr_never_falls"] and report["c2f"]["prefixes"] == [1, 2, 3]
+    assert report["deephq"]["prefixes"] == ["L1", "L2", "L3"] and report["deephq"]["rate_rises"]
+    assert not report["deephq"]["psnr_never_falls"]

@@ -131,6 +131,7 @@ rule evaluate_tables:
         bd="results/metrics/tables/{hierarchy}/bd.csv",
         bd_md="results/metrics/tables/{hierarchy}/bd.md",
         levels="results/metrics/tables/{hierarchy}/levels.json",
+        progressive=multiext("results/metrics/tables/{hierarchy}/progressive_check", ".json", ".md"),
         # CPIPS perceptual check (rises as JPEG quality falls; correlations), with CPIPS only
         cpips_check=[f"results/metrics/tables/{{hierarchy}}/cpips_check.{ext}" for ext in ("json", "md")] if cpips_checkpoint() else [],
     params:
@@ -152,6 +153,6 @@ def evaluate_targets():
     return [
         f"results/metrics/tables/{h}/{f}"
         for h in evaluate_hierarchies()
-        for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md")
+        for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")
         + (("cpips_check.json", "cpips_check.md") if cpips_checkpoint() else ())
     ]

@@ -86,6 +86,20 @@ def decoded_image_name(stream: str, level: int) -> str:
     return f"{Path(stream).stem}.L{int(level)}.png"
 
 
+def rate_control_report(sizes: pd.DataFrame, targets, tolerance: float = 0.10) -> list[dict]:
+    """Per level of a rate-controlled codec (RMPGC): the target bpp, the actual bpp (mean, min,
+    max over images) and the share of images within `tolerance` of the target."""
+    report = []
+    for level, target in enumerate(targets, 1):
+        bpp = sizes.loc[sizes["level"] == level, "bpp"]
+        error = (bpp / float(target) - 1).abs()
+        report.append({"level": level, "target_bpp": float(target), "mean_bpp": round(float(bpp.mean()), 5),
+                       "min_bpp": round(float(bpp.min()), 5), "max_bpp": round(float(bpp.max()), 5),
+                       "mean_relative_error": round(float(bpp.mean() / float(target) - 1), 4),
+                       "within_tolerance": round(float((error <= tolerance).mean()), 4), "tolerance": tolerance})
+    return report
+
+
 def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, decoded_dir: Path | None = None) -> dict:
     """Decode every stream cut at every level, in this process, against sizes.csv.
 
@@ -120,6 +134,10 @@ def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, d
     if decoded_dir is not None:
         pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(Path(decoded_dir) / DECODED_INDEX, index=False)
     result = {"streams": int(sizes["stream"].nunique()), "decodes": len(sizes), "mismatches": mismatches,
-              "bit_exact": not mismatches, "threads": torch.get_num_threads()}
+              "bit_exact": not mismatches, "threads": torch.get_num_threads(),
+              "mean_bpp_per_level": [round(float(v), 5) for v in sizes.groupby("level")["bpp"].mean()]}
+    targets = codec.config.get("target_bpp")
+    if targets:
+        result["rate_control"] = rate_control_report(sizes, targets)
     Path(report).write_text(json.dumps(result, indent=2) + "\n")
     return result

@@ -8,6 +8,8 @@ codec has no estimate: the anchors' rate is their actual size).
 summary.csv / summary.md: mean over images and a percentile bootstrap confidence interval
 (resampling images) per codec x rate point x level x classifier.
 bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor.
+progressive_check.json / .md: whether every learned stream's rate rises and PSNR never falls
+prefix by prefix (evaluate/progressive.py).
 cpips_check.json / cpips_check.md (only when the views carry a cpips column, see
 evaluate.cpips): mean CPIPS per JPEG quality, whether it rises at every step as the quality
 falls, and its Spearman correlations with MS-SSIM and with classifier agreement.
@@ -33,6 +35,7 @@ from coarse2fine.classify.levels import prob_sum_predictions, true_clusters
 from coarse2fine.evaluate.bd import bd_metric, bd_rate
 from coarse2fine.evaluate.cpips import perceptual_check, perceptual_check_markdown
 from coarse2fine.evaluate.metrics import wu_palmer
+from coarse2fine.evaluate.progressive import progressive_check, progressive_check_markdown
 from coarse2fine.evaluate.views import REFERENCE_CODEC
 
 log = logging.getLogger("coarse2fine.evaluate")
@@ -211,6 +214,9 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     bd.to_csv(output_dir / "bd.csv", index=False)
     (output_dir / "bd.md").write_text(bd.round(2).to_markdown(index=False) + "\n")
     (output_dir / "levels.json").write_text(json.dumps({"ks": ks}) + "\n")
+    progressive = progressive_check(summary)
+    (output_dir / "progressive_check.json").write_text(json.dumps(progressive, indent=2) + "\n")
+    (output_dir / "progressive_check.md").write_text(progressive_check_markdown(progressive))
     if "cpips" in metrics:
         check = perceptual_check(table, REFERENCE_CODEC)
         (output_dir / "cpips_check.json").write_text(json.dumps(check, indent=2) + "\n")
