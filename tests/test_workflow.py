@@ -32,3 +32,24 @@ def test_wrong_type_fails_naming_the_value(tmp_path):
     result = run_snakemake("-n", "--configfile", str(bad))
     assert result.returncode != 0
     assert "many" in result.stdout + result.stderr
+
+
+def test_baselines_are_phase_jobs_coded_and_evaluated_unless_intermediate():
+    result = run_snakemake("-n", "--forceall", "stage_evaluate")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for job in ("hyperprior", "deephq_steps", "deephq", "rmpgc"):
+        assert f"results/checkpoints/{job}/model.pt" in out, job
+    assert "results/bitstreams/deephq/sizes.csv" in out and "results/bitstreams/rmpgc/sizes.csv" in out
+    # intermediate phases are trained, never coded
+    assert "results/bitstreams/hyperprior/" not in out and "results/bitstreams/deephq_steps/" not in out
+
+
+def test_baseline_config_errors_name_the_problem(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("baselines:\n  c2f: {architecture: {name: hyperprior}, lambdas: [0.01], steps: 1}\n")
+    result = run_snakemake("-n", "--configfile", str(bad))
+    assert result.returncode != 0 and "clash with codec names" in result.stdout + result.stderr
+    bad.write_text("baselines:\n  rmpgc: {init: nowhere}\n")
+    result = run_snakemake("-n", "--configfile", str(bad))
+    assert result.returncode != 0 and "neither warmup/<codec> nor a baseline" in result.stdout + result.stderr
