@@ -9,7 +9,7 @@ import torch
 from compressai.entropy_models import EntropyBottleneck
 from compressai.models import CompressionModel
 
-from .entropy import LevelBlockEntropyModel
+from .entropy import LevelBlockEntropyModel, fine_scale_table
 from .registry import BACKBONES, register_codec
 
 MIN_LEVELS, MAX_LEVELS = 2, 4
@@ -117,9 +117,10 @@ class CoarseToFineCodec(CompressionModel):
             object.__setattr__(self, "_float64_parameter_path", cached)  # not a registered submodule
         return cached
 
-    def update(self, *args, **kwargs):
+    def update(self, scale_table=None, force=False, **kwargs):
         object.__setattr__(self, "_float64_parameter_path", None)
-        return super().update(*args, **kwargs)
+        scale_table = fine_scale_table() if scale_table is None else scale_table
+        return super().update(scale_table=scale_table, force=force, **kwargs)
 
     def load_state_dict(self, *args, **kwargs):
         object.__setattr__(self, "_float64_parameter_path", None)

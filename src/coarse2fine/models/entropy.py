@@ -22,9 +22,36 @@ from dataclasses import dataclass
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import GaussianConditional
+from compressai.models.base import get_scale_table
 from compressai.layers import conv3x3
 from compressai.ops import quantize_ste
 from torch import nn
+
+
+# Scales of the Gaussian CDF tables. CompressAI's default (64 log-spaced scales, 13 % apart)
+# codes each element with the next table scale above its own, which cost 2-3 % over the
+# likelihood estimate on our streams; 512 scales (1.5 % apart) bring that to about 0.5 %
+# (BENCHMARKS.md, "Entropy-coding overhead").
+SCALE_TABLE_LEVELS = 512
+
+
+def fine_scale_table():
+    return get_scale_table(levels=SCALE_TABLE_LEVELS)
+
+
+def gaussian_cdf_lists(gc: GaussianConditional):
+    """(cdfs, lengths, offsets) as the rANS coder takes them, converted once per table set
+    (the lists are kept on the module; a new update_scale_table makes new tensors)."""
+    if gc._quantized_cdf.numel() == 0:
+        raise RuntimeError("entropy tables are empty: call codec.update(force=True) before coding")
+    table = gc._quantized_cdf
+    key = (table.data_ptr(), tuple(table.shape), table._version)  # any change of the tables changes it
+    cached = getattr(gc, "_c2f_cdf_lists", None)
+    if cached is None or cached[0] != key:
+        lists = (gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist())
+        cached = (key, lists)
+        object.__setattr__(gc, "_c2f_cdf_lists", cached)
+    return cached[1]
 
 
 @dataclass(frozen=True)
@@ -129,10 +156,7 @@ class LevelBlockEntropyModel(nn.Module):
         return torch.round(t * self.mean_grid) / self.mean_grid
 
     def _tables(self):
-        gc = self.gaussian_conditional
-        if gc._quantized_cdf.numel() == 0:
-            raise RuntimeError("entropy tables are empty: call codec.update(force=True) before coding")
-        return gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist()
+        return gaussian_cdf_lists(self.gaussian_conditional)
 
     @torch.no_grad()
     def encode_slices(self, y: torch.Tensor, hyper: torch.Tensor) -> tuple[list[list[bytes]], torch.Tensor]:

@@ -30,6 +30,7 @@ from compressai.models import CompressionModel
 from compressai.ops import quantize_ste
 
 from .codec import single_threaded
+from .entropy import fine_scale_table, gaussian_cdf_lists
 from .registry import BACKBONES, register_codec
 
 
@@ -93,19 +94,17 @@ class HyperpriorBase(CompressionModel):
         means, scales = self._float64_h_s()(z_hat.double()).chunk(2, dim=1)
         return self.on_grid(means), scales
 
-    def update(self, *args, **kwargs):
+    def update(self, scale_table=None, force=False, **kwargs):
         object.__setattr__(self, "_float64_h_s_copy", None)
-        return super().update(*args, **kwargs)
+        scale_table = fine_scale_table() if scale_table is None else scale_table
+        return super().update(scale_table=scale_table, force=force, **kwargs)
 
     def load_state_dict(self, *args, **kwargs):
         object.__setattr__(self, "_float64_h_s_copy", None)
         return super().load_state_dict(*args, **kwargs)
 
     def gaussian_tables(self):
-        gc = self.gaussian_conditional
-        if gc._quantized_cdf.numel() == 0:
-            raise RuntimeError("entropy tables are empty: call codec.update(force=True) before coding")
-        return gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist()
+        return gaussian_cdf_lists(self.gaussian_conditional)
 
     def compress_hyper(self, y: torch.Tensor):
         """(z strings, z shape, exact means, exact scales) for the latent y."""
