@@ -208,3 +208,25 @@ def test_tables_without_cpips_still_build(view_dirs, tmp_path):
     out = tables.run({"bootstrap": 20, "bd_anchor": "webp"}, [view_dirs["webp"][1]], paper_level_maps(), tmp_path)
     assert "cpips" not in out["summary"] and not (tmp_path / "cpips_check.json").exists()
     assert "CPIPS" not in (tmp_path / "summary.md").read_text()
+
+
+def test_cpips_job_matches_the_in_views_column_and_joins_the_tables(view_dirs, manifest, checkpoint, tmp_path):
+    """The pipeline computes CPIPS in its own job (cpips.csv beside views.csv), so anchors need
+    not wait for training; it must give the very values the views job computes inline."""
+    import shutil
+
+    from coarse2fine.evaluate.cpips_views import cpips_of_views
+
+    frame, folder = view_dirs["jpeg"]
+    settings = view_settings({"kind": "anchor", "name": "jpeg", "settings": {"qualities": QUALITIES}})
+    separate = cpips_of_views(settings, manifest, folder / "views.csv", checkpoint)
+    assert np.allclose(separate["cpips"].to_numpy(), frame["cpips"].to_numpy())
+
+    plain = tmp_path / "webp"
+    shutil.copytree(view_dirs["webp"][1], plain)
+    webp_settings = view_settings({"kind": "anchor", "name": "webp", "settings": {"qualities": [30]}})
+    cpips_of_views(webp_settings, manifest, plain / "views.csv", checkpoint).to_csv(plain / "cpips.csv", index=False)
+    joined, _ = tables.read_views(plain)
+    assert (joined["cpips"] > 0).all()
+    with pytest.raises(ValueError, match="views.csv"):  # a CPIPS file of other views is refused
+        cpips_of_views(settings, manifest, plain / "views.csv", checkpoint)

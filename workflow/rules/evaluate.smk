@@ -45,8 +45,14 @@ def cpips_checkpoint(wildcards=None):
 
 def views_settings(provider):
     keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
-    cpips = cpips_checkpoint()
-    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}, "cpips": cpips[0] if cpips else None})
+    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}})
+
+
+def learned_provider_spec(model_id):
+    m = learned_model(model_id)
+    return {"kind": "learned", "codec": m["codec"], "rate_point": m["rate_point"],
+            "layers_are_rate_points": m["layers_are_rate_points"],
+            "decoded": f"{bitstream_dir(m)}/decoded", "sizes": f"{bitstream_dir(m)}/sizes.csv"}
 
 
 def anchor_provider_spec(anchor):
@@ -65,7 +71,6 @@ def table_views_dirs(hierarchy):
 rule evaluate_anchor_views:
     input:
         manifest=MANIFEST,
-        cpips=cpips_checkpoint,
     output:
         **{f.split(".")[0]: f"results/metrics/views/anchor/{{anchor}}/{f}" for f in VIEW_FILES},
         recon=directory("results/metrics/views/anchor/{anchor}/recon"),
@@ -89,7 +94,6 @@ rule evaluate_anchor_views:
 rule evaluate_learned_views:
     input:
         manifest=MANIFEST,
-        cpips=cpips_checkpoint,
         sizes="results/bitstreams/{model}/sizes.csv",
         # The images the round-trip check decoded (in a fresh process, bit-exact with the
         # encoder's): evaluated as they are, not decoded a second time.
@@ -99,10 +103,7 @@ rule evaluate_learned_views:
         **{f.split(".")[0]: f"results/metrics/views/learned/{{model}}/{f}" for f in VIEW_FILES},
         recon=directory("results/metrics/views/learned/{model}/recon"),
     params:
-        settings=lambda w, input: views_settings({
-            "kind": "learned", "codec": learned_model(w.model)["codec"], "rate_point": learned_model(w.model)["rate_point"],
-            "layers_are_rate_points": learned_model(w.model)["layers_are_rate_points"],
-            "decoded": input.decoded, "sizes": input.sizes}),
+        settings=lambda w: views_settings(learned_provider_spec(w.model)),
         output_dir=lambda w: learned_views_dir(learned_model(w.model)),
     benchmark:
         "results/benchmarks/evaluate/views/{model}.tsv"
@@ -120,10 +121,44 @@ rule evaluate_learned_views:
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
+# CPIPS in a job of its own per view folder: it needs the classifier-trained codec, and the
+# anchors' views should not wait for training (evaluate/cpips_views.py).
+rule evaluate_cpips:
+    input:
+        manifest=MANIFEST,
+        views="results/metrics/views/{kind}/{name}/views.csv",
+        checkpoint=cpips_checkpoint,
+        learned=lambda w: [f"results/bitstreams/{w.name}/{f}" for f in ("decoded", "sizes.csv")] if w.kind == "learned" else [],
+    output:
+        "results/metrics/views/{kind}/{name}/cpips.csv",
+    params:
+        settings=lambda w: views_settings(anchor_provider_spec(w.name) if w.kind == "anchor" else learned_provider_spec(w.name)),
+    benchmark:
+        "results/benchmarks/evaluate/cpips/{kind}/{name}.tsv"
+    log:
+        "results/logs/evaluate/cpips/{kind}/{name}.log",
+    wildcard_constraints:
+        kind="anchor|learned",
+        name="|".join(ANCHOR_CODECS) + "|" + model_id_pattern(),
+    threads: EVALUATE["threads"]
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} -m coarse2fine.evaluate.cpips_views --settings {params.settings:q} --manifest {input.manifest}"
+        " --views {input.views} --checkpoint {input.checkpoint} --output {output} > {log} 2>&1"
+
+
+def table_inputs(hierarchy):
+    files = [f"{d}/{f}" for d in table_views_dirs(hierarchy) for f in VIEW_FILES]
+    if cpips_checkpoint():
+        files += [f"{d}/cpips.csv" for d in table_views_dirs(hierarchy)]
+    return files
+
+
 rule evaluate_tables:
     input:
         hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
-        views=lambda w: [f"{d}/{f}" for d in table_views_dirs(w.hierarchy) for f in VIEW_FILES],
+        views=lambda w: table_inputs(w.hierarchy),
     output:
         per_image="results/metrics/tables/{hierarchy}/per_image.csv",
         summary="results/metrics/tables/{hierarchy}/summary.csv",

@@ -69,7 +69,7 @@ rule hierarchy_embed:
         settings=lambda w: as_json(HIERARCHY_EMBEDDINGS[w.embedding]),
     log:
         "results/logs/hierarchy/embed_{embedding}.log",
-    threads: 2
+    threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
         embedding=_alternatives(HIERARCHY_EMBEDDINGS),
     # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
@@ -94,7 +94,7 @@ rule hierarchy_build:
         output_dir=lambda w: hierarchy_dir(w.hierarchy),
     log:
         "results/logs/hierarchy/build_{hierarchy}.log",
-    threads: 2
+    threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
         hierarchy=_alternatives(HIERARCHIES),
     # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.

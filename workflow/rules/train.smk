@@ -87,8 +87,8 @@ rule train_warmup:
         mem_mb=TRAIN["resources"]["warmup"]["mem_mb"],
         runtime=TRAIN["resources"]["warmup"]["runtime"],
         gpu=TRAIN["resources"]["warmup"]["gpus"],
-    # The training chain is the critical path: start it before anything that can wait.
-    priority: 10
+    # The warm-up heads the critical path: before everything, the hierarchy jobs included.
+    priority: 30
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
         " --output {output.model} --log-csv {output.log} > {log} 2>&1"

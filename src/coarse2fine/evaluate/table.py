@@ -65,6 +65,14 @@ def read_views(view_dir: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     for name, value in logits.items():
         if value.shape != (len(frame), 1000):
             raise ValueError(f"{view_dir}: logits of {name} have shape {value.shape}, views.csv has {len(frame)} rows")
+    cpips_csv = view_dir / "cpips.csv"  # written by evaluate.cpips_views, row for row
+    if cpips_csv.is_file() and "cpips" not in frame:
+        cpips = pd.read_csv(cpips_csv, dtype={"rate_point": str, "codec": str})
+        same = (len(cpips) == len(frame) and (cpips["image"] == frame["image"]).all()
+                and (cpips["codec"] == frame["codec"]).all() and (cpips["rate_point"] == frame["rate_point"]).all())
+        if not same:
+            raise ValueError(f"{cpips_csv}: its rows are not those of views.csv (rerun the CPIPS job)")
+        frame["cpips"] = cpips["cpips"].to_numpy()
     return frame, logits
 
 

@@ -249,7 +249,8 @@ class RMPGC(HyperpriorBase):
     def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, target_bpp=(0.1, 0.2, 0.35, 0.6),
                  classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
                  feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
-                 backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25):
+                 backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
+                 classifier_size: int | None = None):
         if gan:
             raise NotImplementedError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -272,9 +273,15 @@ class RMPGC(HyperpriorBase):
         self.complexity_weight, self.feature_weight = float(complexity_weight), float(feature_weight)
         self.train_jitter = float(train_jitter)
         self.classifier_name = str(classifier)
+        if classifier_size is not None and int(classifier_size) < 32:
+            raise ValueError(f"classifier_size must be >= 32 pixels or null, got {classifier_size}")
+        # Side of the square view Grad-CAM++ and the feature matching see; None: the classifier's
+        # own input size. Training on 128 px crops, 128 avoids a 3x upsampled classifier pass.
+        self.classifier_size = None if classifier_size is None else int(classifier_size)
         self.config.update({"target_bpp": targets, "classifier": self.classifier_name,
                             "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
-                            "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter})
+                            "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
+                            "classifier_size": self.classifier_size})
         object.__setattr__(self, "_classifier_module", None)
 
     @property
@@ -298,7 +305,7 @@ class RMPGC(HyperpriorBase):
         return module
 
     def _classifier_size(self, classifier) -> int:
-        return int(getattr(classifier, "input_size", 224))
+        return self.classifier_size or int(getattr(classifier, "input_size", 224))
 
     def semantic_map(self, x: torch.Tensor, grid) -> torch.Tensor:
         """B: Grad-CAM++ of the classifier on x, resized to `grid` (h, w), in [0, 1]."""
