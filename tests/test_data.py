@@ -121,3 +121,15 @@ def test_manifest_with_bad_split_is_refused(tmp_path):
     bad.write_text("path,sha256,width,height,label_idx,label_source,split,source\na.png,x,1,1,,,training,s\n")
     with pytest.raises(ManifestError, match="training"):
         read_manifest(bad)
+
+
+def test_a_subset_is_spread_over_the_manifest_and_always_the_same():
+    import pandas as pd
+
+    from coarse2fine.data.manifest import spread_subset
+
+    table = pd.DataFrame({"path": [f"{s}/{i}.png" for s in "abc" for i in range(10)], "source": [s for s in "abc" for _ in range(10)]})
+    subset = spread_subset(table, 9)
+    assert len(subset) == 9 and subset["source"].value_counts().to_dict() == {"a": 3, "b": 3, "c": 3}
+    assert subset.equals(spread_subset(table, 9)) and spread_subset(table, None) is table
+    assert len(spread_subset(table, 100)) == 30

@@ -47,12 +47,12 @@ def stream_name(image_path: str) -> str:
 
 def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path, settings: dict | None = None) -> pd.DataFrame:
     from coarse2fine.data.images import image_to_tensor, open_rgb
-    from coarse2fine.data.manifest import read_manifest
+    from coarse2fine.data.manifest import read_manifest, spread_subset
 
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     table, root = read_manifest(manifest, tuple(settings["splits"]))
     if settings["max_images"] is not None:
-        table = table.head(int(settings["max_images"]))
+        table = spread_subset(table, int(settings["max_images"]))
     if table.empty:
         raise ValueError(f"{manifest}: no images in splits {settings['splits']}")
     codec = load_codec(model)

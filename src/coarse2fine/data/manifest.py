@@ -70,3 +70,15 @@ def read_manifest(manifest_path: Path, splits: tuple[str, ...] | None = None) ->
     if splits is not None:
         table = table[table["split"].isin(splits)].reset_index(drop=True)
     return table, root
+
+
+def spread_subset(table: pd.DataFrame, max_images: int | None) -> pd.DataFrame:
+    """At most `max_images` rows, evenly spaced through the manifest's order (which groups
+    images by source), so a subset keeps every source in proportion; the same rows every time,
+    so the bitstreams and the evaluation of a subset see the same images. None: every row."""
+    if max_images is None or len(table) <= int(max_images):
+        return table
+    if int(max_images) < 1:
+        raise ValueError(f"max_images must be >= 1 or null, got {max_images}")
+    positions = sorted({round(i * (len(table) - 1) / max(int(max_images) - 1, 1)) for i in range(int(max_images))})
+    return table.iloc[positions]

@@ -34,7 +34,7 @@ from PIL import Image
 
 from coarse2fine.classify import ClassifierUnavailable, load_classifier, resize_center_crop
 from coarse2fine.data.images import image_to_tensor, open_rgb
-from coarse2fine.data.manifest import read_manifest
+from coarse2fine.data.manifest import read_manifest, spread_subset
 from coarse2fine.evaluate.anchors import build_anchor
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, psnr
@@ -175,7 +175,7 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
         raise ValueError("the train split is used for training and is never evaluated")
     table, root = read_manifest(manifest, splits=splits)
     if settings.get("max_images"):
-        table = table.head(int(settings["max_images"]))
+        table = spread_subset(table, int(settings["max_images"]))
     if table.empty:
         raise ValueError(f"{manifest}: no images in splits {splits}")
     provider = build_provider(settings["provider"])
