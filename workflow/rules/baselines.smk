@@ -73,7 +73,9 @@ rule train_baseline:
         mem_mb=TRAIN["resources"]["finetune"]["mem_mb"],
         runtime=TRAIN["resources"]["finetune"]["runtime"],
         gpu=TRAIN["resources"]["finetune"]["gpus"],
-    priority: 10
+    # A chain of phases (hyperprior -> deephq_steps -> deephq) is the longest path after the
+    # warm-up: start its jobs before the fine-tunes, which are independent of each other.
+    priority: 15
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} {params.init}"
         " --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
