@@ -9,8 +9,12 @@ from snakemake.utils import validate
 
 validate(config, schema="../schemas/config.schema.yaml")
 
-# Every rule runs the package with the interpreter that runs Snakemake (the project's venv).
-PY = sys.executable
+# Every rule runs the package with the interpreter that runs Snakemake (the project's venv),
+# named the same however Snakemake was started (the `snakemake` script runs `python3`,
+# `python -m snakemake` runs `python`): the name is part of every job's command, and a changed
+# command would rerun every job.
+_ENV_PYTHON = Path(sys.prefix, "bin", "python")
+PY = str(_ENV_PYTHON) if _ENV_PYTHON.exists() else sys.executable
 DATASET = config["dataset"]["name"]
 MANIFEST = f"data/{DATASET}/manifest.csv"
 
