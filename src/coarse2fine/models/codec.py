@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import copy
 
 import torch
 from compressai.entropy_models import EntropyBottleneck
-from compressai.models import CompressionModel
 
-from .entropy import LevelBlockEntropyModel, fine_scale_table
+from .entropy import LevelBlockEntropyModel
+from .exact import ExactCodingModel
 from .registry import BACKBONES, register_codec
 
 MIN_LEVELS, MAX_LEVELS = 2, 4
@@ -31,7 +30,7 @@ def single_threaded():
 
 
 @register_codec("c2f")
-class CoarseToFineCodec(CompressionModel):
+class CoarseToFineCodec(ExactCodingModel):
     """Hyperprior codec whose latent channels form `level_blocks`; see docs/models.md.
 
     forward(x) -> {"x_hat": [recon from blocks 1..k for k = 1..L], "likelihoods": {"z", "y": [...]}}
@@ -71,14 +70,6 @@ class CoarseToFineCodec(CompressionModel):
             delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)
 
     # -- helpers ----------------------------------------------------------------------------
-    def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
-        h, w = x.shape[-2:]
-        if h % self.pad_multiple or w % self.pad_multiple:
-            raise ValueError(f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
-                             "pad it first (coarse2fine.models.pad_to_multiple)")
-
     def prefix_latents(self, y_hat: torch.Tensor, levels: int) -> torch.Tensor:
         """y_hat with every block after the first `levels` set to zero."""
         keep = sum(self.level_blocks[:levels])
@@ -108,23 +99,8 @@ class CoarseToFineCodec(CompressionModel):
 
     # -- coding -----------------------------------------------------------------------------
     def _exact_parameter_path(self):
-        # Entropy parameters are computed in float64 on both sides (see docs/models.md). The
-        # float64 copy is made once per set of entropy tables: coding needs update() after any
-        # change of the weights anyway, and update() drops the copy.
-        cached = getattr(self, "_float64_parameter_path", None)
-        if cached is None:
-            cached = (copy.deepcopy(self.h_s).double(), copy.deepcopy(self.entropy).double())
-            object.__setattr__(self, "_float64_parameter_path", cached)  # not a registered submodule
-        return cached
-
-    def update(self, scale_table=None, force=False, **kwargs):
-        object.__setattr__(self, "_float64_parameter_path", None)
-        scale_table = fine_scale_table() if scale_table is None else scale_table
-        return super().update(scale_table=scale_table, force=force, **kwargs)
-
-    def load_state_dict(self, *args, **kwargs):
-        object.__setattr__(self, "_float64_parameter_path", None)
-        return super().load_state_dict(*args, **kwargs)
+        # Entropy parameters are computed in float64 on both sides (see docs/models.md).
+        return self.float64_copy("h_s", "entropy")
 
     @torch.no_grad()
     def compress(self, x: torch.Tensor) -> dict:

@@ -19,7 +19,6 @@ so a stream decodes to the same latents on any thread count.
 
 from __future__ import annotations
 
-import copy
 import math
 
 import numpy as np
@@ -175,19 +174,7 @@ class DeepHQ(HyperpriorBase):
 
     # -- the exact parameter path --------------------------------------------------------------
     def _float64_selector(self):
-        cached = getattr(self, "_float64_selector_copy", None)
-        if cached is None:
-            cached = copy.deepcopy(self.selector).double()
-            object.__setattr__(self, "_float64_selector_copy", cached)  # not a registered submodule
-        return cached
-
-    def update(self, *args, **kwargs):
-        object.__setattr__(self, "_float64_selector_copy", None)
-        return super().update(*args, **kwargs)
-
-    def load_state_dict(self, *args, **kwargs):
-        object.__setattr__(self, "_float64_selector_copy", None)
-        return super().load_state_dict(*args, **kwargs)
+        return self.float64_copy("selector")
 
     def exact_layer_parameters(self, z_hat: torch.Tensor) -> dict:
         """Everything the decoder derives from z_hat, float64 and on grids, identical on both

@@ -21,20 +21,19 @@ on one thread, so a stream decodes to the same latents on any thread count.
 
 from __future__ import annotations
 
-import copy
 
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import EntropyBottleneck, GaussianConditional
-from compressai.models import CompressionModel
 from compressai.ops import quantize_ste
 
 from .codec import single_threaded
-from .entropy import fine_scale_table, gaussian_cdf_lists
+from .entropy import gaussian_cdf_lists
+from .exact import ExactCodingModel
 from .registry import BACKBONES, register_codec
 
 
-class HyperpriorBase(CompressionModel):
+class HyperpriorBase(ExactCodingModel):
     """Backbone transforms, a factorized prior on z and a Gaussian conditional on y whose
     means and scales are the two halves of h_s(z_hat). Subclasses change how y is quantised
     and split into segments; the exact parameter path and the z coding live here."""
@@ -56,14 +55,6 @@ class HyperpriorBase(CompressionModel):
         self.gaussian_conditional = GaussianConditional(None)
 
     # -- shared helpers ------------------------------------------------------------------------
-    def _check_input(self, x: torch.Tensor) -> None:
-        if x.dim() != 4 or x.shape[1] != 3:
-            raise ValueError(f"expected RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
-        h, w = x.shape[-2:]
-        if h % self.pad_multiple or w % self.pad_multiple:
-            raise ValueError(f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
-                             "pad it first (coarse2fine.models.pad_to_multiple)")
-
     def hyper_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(means, scales) of y from the decoded hyper-latent (training path, any dtype)."""
         means, scales = self.h_s(z_hat).chunk(2, dim=1)
@@ -82,26 +73,12 @@ class HyperpriorBase(CompressionModel):
         return torch.round(t * self.mean_grid) / self.mean_grid
 
     def _float64_h_s(self):
-        # The float64 copy is made once per set of entropy tables: update() drops it.
-        cached = getattr(self, "_float64_h_s_copy", None)
-        if cached is None:
-            cached = copy.deepcopy(self.h_s).double()
-            object.__setattr__(self, "_float64_h_s_copy", cached)  # not a registered submodule
-        return cached
+        return self.float64_copy("h_s")
 
     def exact_hyper_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(means on the grid, scales), float64, identical on encoder and decoder."""
         means, scales = self._float64_h_s()(z_hat.double()).chunk(2, dim=1)
         return self.on_grid(means), scales
-
-    def update(self, scale_table=None, force=False, **kwargs):
-        object.__setattr__(self, "_float64_h_s_copy", None)
-        scale_table = fine_scale_table() if scale_table is None else scale_table
-        return super().update(scale_table=scale_table, force=force, **kwargs)
-
-    def load_state_dict(self, *args, **kwargs):
-        object.__setattr__(self, "_float64_h_s_copy", None)
-        return super().load_state_dict(*args, **kwargs)
 
     def gaussian_tables(self):
         return gaussian_cdf_lists(self.gaussian_conditional)
