@@ -191,3 +191,19 @@ def test_encode_in_one_process_decode_in_another_with_other_threads(codec, check
         local = decode_bitstream(codec, data, level)
         assert torch.equal(remote["latents"][level - 1], codec.prefix_latents(encoder_latents, level))
         assert torch.equal(remote["images"][level - 1], local.image)
+
+
+def test_decoding_on_two_threads_gives_the_encoder_latents_at_every_level(codec):
+    # In-process twin of the test above, in the default run: the pipeline encodes and checks on
+    # one thread each, so a thread-count dependence would otherwise go unseen there.
+    x = smooth_image(96, 160, seed=4)
+    threads = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        encoded = compress_image(codec, x)
+        torch.set_num_threads(2)
+        decoded = [decode_bitstream(codec, encoded.data, k) for k in range(1, codec.num_levels + 1)]
+    finally:
+        torch.set_num_threads(threads)
+    for level, out in enumerate(decoded, 1):
+        assert torch.equal(out.latents, encoded.level_latents[level - 1])

@@ -206,3 +206,26 @@ def test_pad_and_crop_round_trip():
     assert pad_to_multiple(padded, 64)[0] is padded
     with pytest.raises(ValueError, match="N, C, H, W"):
         pad_to_multiple(torch.rand(3, 10, 10), 64)
+
+
+def test_table_lookup_matches_compressai_build_indexes_element_for_element():
+    from compressai.entropy_models import GaussianConditional
+
+    from coarse2fine.models.entropy import TableGaussianConditional, fine_scale_table
+
+    ours, theirs = TableGaussianConditional(None), GaussianConditional(None)
+    for gc in (ours, theirs):
+        gc.update_scale_table(fine_scale_table(), force=True)
+    table = theirs.scale_table
+    generator = torch.Generator().manual_seed(0)
+    scales = torch.cat([
+        torch.exp(torch.randn(4000, generator=generator, dtype=torch.float64) * 2),  # spread over the table
+        table.double(), table.double() * (1 + 1e-12), table.double() * (1 - 1e-12),  # on and beside entries
+        torch.tensor([0.0, -1.0, 1e9, float("nan")], dtype=torch.float64),
+    ]).reshape(1, -1, 1, 1)
+    for dtype in (torch.float64, torch.float32):
+        expected = theirs.build_indexes(scales.to(dtype))
+        got = ours.build_indexes(scales.to(dtype))
+        assert got.dtype == expected.dtype == torch.int32
+        assert torch.equal(got, expected)
+    assert len(set(got.reshape(-1).tolist())) > 400  # the test spans the table, not one corner

@@ -24,11 +24,11 @@ from __future__ import annotations
 
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
-from compressai.entropy_models import EntropyBottleneck, GaussianConditional
+from compressai.entropy_models import EntropyBottleneck
 from compressai.ops import quantize_ste
 
 from .codec import single_threaded
-from .entropy import gaussian_cdf_lists
+from .entropy import TableGaussianConditional, gaussian_cdf_lists
 from .exact import ExactCodingModel
 from .registry import BACKBONES, register_codec
 
@@ -52,7 +52,7 @@ class HyperpriorBase(ExactCodingModel):
         self.M = int(M)
         self.mean_grid = float(2**mean_grid_bits)
         self.entropy_bottleneck = EntropyBottleneck(N)
-        self.gaussian_conditional = GaussianConditional(None)
+        self.gaussian_conditional = TableGaussianConditional(None)
 
     # -- shared helpers ------------------------------------------------------------------------
     def hyper_parameters(self, z_hat: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
