@@ -211,7 +211,7 @@ def test_tables_without_cpips_still_build(view_dirs, tmp_path):
 
 
 def test_cpips_job_matches_the_in_views_column_and_joins_the_tables(view_dirs, manifest, checkpoint, tmp_path):
-    """The pipeline computes CPIPS in its own job (cpips.csv beside views.csv), so anchors need
+    """The pipeline computes an anchor's CPIPS in its own job (cpips.csv beside views.csv), so anchors need
     not wait for training; it must give the very values the views job computes inline."""
     import shutil
 

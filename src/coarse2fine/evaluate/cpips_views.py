@@ -1,10 +1,11 @@
-"""CPIPS of every decoded view of one provider, as its own job (`cpips.csv` beside views.csv).
+"""CPIPS of every view of an anchor, as its own job (`cpips.csv` beside views.csv).
 
-CPIPS needs a codec trained with the classifier, so computing it inside the views job would
-make every anchor wait for training. This job runs the provider again (an anchor re-encodes,
-which costs milliseconds; a learned model reads the round-trip check's decoded images), takes
-the CPIPS of each view in the order of views.csv, and checks that the views are the same ones.
-The tables join the column by row.
+CPIPS needs a codec trained with the classifier, so computing it inside an anchor's views job
+would make the anchor wait for training. This job runs the provider again (an anchor
+re-encodes, which costs milliseconds), takes the CPIPS of each view in the order of views.csv,
+and checks that the views are the same ones. The tables join the column by row. A learned
+model's views job computes CPIPS inline (settings key `cpips`): it waits for training anyway.
+Any provider works here; the pipeline uses it for the anchors.
 """
 
 from __future__ import annotations
