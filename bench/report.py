@@ -108,9 +108,11 @@ WHY_MISSES = """## Where a target is missed, and what it would take
   for; the share falls as images grow.
 - **Progressive decoding.** A prefix decodes fewer symbols, but the synthesis transform runs in
   full for every prefix (later blocks are zeros), and at this model size synthesis is most of a
-  decode (the profiles above), so the coarse/all ratio floors near 0.55-0.6. Going lower needs
-  a synthesis that skips the zero channels beyond its first layer (it cannot: they mix there)
-  or a smaller synthesis per level.
+  decode (the profiles above), so the coarse/all ratio floors near 0.6-0.7. Making entropy
+  decoding cheaper raises it: the scale-table lookup as one binary search instead of CompressAI's
+  loop over 512 scales sped up the full decode more than the coarse one (0.55 / 0.61 before,
+  measured on 2026-11-23 at 17:35). Going lower needs a synthesis that skips the zero channels
+  beyond its first layer (it cannot: they mix there) or a smaller synthesis per level.
 - **Training step.** c2f reconstructs every prefix each step (one synthesis per level, stacked
   on the batch) and runs the level-block entropy networks; the frozen EfficientNet-Lite0, at 224
   px on the upsampled 128 px crops, then costs more than the whole N=64/M=96 codec (compare the
@@ -118,12 +120,15 @@ WHY_MISSES = """## Where a target is missed, and what it would take
   that share by the number of levels; at paper scale (TIC, N=192, M=320, 256 crops) the codec's
   own share grows, which needs a GPU to measure.
 - **Pipeline.** Per-job wall time, CPU time and peak memory are in `results/benchmarks/`
-  (Snakemake `benchmark:` files). The warm-up (one core) heads the critical path while the
-  other core builds the hierarchies and evaluates the anchors; then two single-thread jobs at a
-  time train, code and evaluate. Over the 2-core bound the time goes to packing: the last
-  baseline phase chain finishing after everything else. Rule priorities now start that chain
-  before the fine-tunes; fewer evaluated images (`max_images`) or fine-tune steps trade
-  statistics or quality for time.
+  (Snakemake `benchmark:` files); the job timeline is in the Snakemake log. The warm-up heads
+  the critical path on both cores (1.8x faster than on one, measured at 0.45 vs 0.81 s per
+  step); then two single-thread jobs at a time train, code and evaluate, the anchors' evaluation
+  filling the gaps. The 2-core bound is packed to within a minute of idle core time, so what
+  remains is work: per learned model about 35 s to encode 30 images, 60-100 s for the check
+  (each cut decoded in full: synthesis on one thread, entropy parameters in float64), 40-70 s to
+  evaluate (MS-SSIM at full resolution is about half), and every job pays about 7 s of imports
+  (torch, and CompressAI, which imports torch_geometric). Fewer evaluated images (`max_images`)
+  or training steps trade statistics or quality for time.
 """
 
 
