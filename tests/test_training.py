@@ -100,6 +100,21 @@ def test_crops_are_seeded_flipped_and_upsampled(dataset):
     assert flips == {True, False}
 
 
+def test_resize_shorter_crops_a_downscaled_image(dataset):
+    from coarse2fine.training.data import resize_shorter_side
+
+    image = torch.zeros(3, 90, 240, dtype=torch.uint8)
+    image[:, :, 120:] = 200  # right half bright: a downscaled copy keeps that layout
+    small = resize_shorter_side(image, 30)
+    assert small.shape == (3, 30, 80) and small.dtype == torch.uint8
+    assert small[:, :, :38].max() == 0 and small[:, :, 42:].min() == 200
+    data = RandomCropDataset(dataset, crop=64, seed=1, resize_shorter=72)
+    crop, _ = data[(1, 0)]
+    assert crop.shape == (3, 64, 64) and min(data.image(1).shape[-2:]) == 72
+    with pytest.raises(SettingsError, match="resize_shorter 32 is below the crop 64"):
+        tiny_settings(crop=64, resize_shorter=32)
+
+
 def test_warmup_then_finetune_writes_loadable_checkpoints(dataset, tmp_path):
     hierarchy = make_hierarchy(tmp_path / "h" / "assignments.csv")
     warm = train(tiny_settings(), dataset, tmp_path / "warmup" / "model.pt", tmp_path / "warmup" / "log.csv", progress=False)

@@ -53,3 +53,18 @@ def test_baseline_config_errors_name_the_problem(tmp_path):
     bad.write_text("baselines:\n  rmpgc: {init: nowhere}\n")
     result = run_snakemake("-n", "--configfile", str(bad))
     assert result.returncode != 0 and "neither warmup/<codec> nor a baseline" in result.stdout + result.stderr
+
+
+def test_resize_shorter_reaches_the_fine_tunes_only(tmp_path):
+    extra = tmp_path / "resize.yaml"
+    extra.write_text("train:\n  resize_shorter: 160\n")
+    result = run_snakemake("-n", "--forceall", "-p", "stage_train", "--configfile", str(extra))
+    assert result.returncode == 0, result.stderr
+    commands = [line for line in result.stdout.splitlines() if "-m coarse2fine.training" in line]
+    finetunes = [c for c in commands if "--hierarchy " in c]  # the (codec, hierarchy, rate point) jobs
+    warmups = [c for c in commands if "results/checkpoints/warmup/" in c and "--output results/checkpoints/warmup/" in c]
+    assert finetunes and warmups
+    assert all('"resize_shorter": 160' in c for c in finetunes)
+    assert not any("resize_shorter" in c for c in warmups)
+    plain = run_snakemake("-n", "--forceall", "-p", "stage_train")  # unset: not in any job's settings
+    assert plain.returncode == 0 and "resize_shorter" not in plain.stdout

@@ -49,8 +49,12 @@ def warmup_settings(name):
 
 def finetune_settings(codec, rp):
     spec = CODECS[codec]
-    return _job_settings(spec["architecture"], TRAIN["rate_points"][int(rp)], spec["task_weights"], TRAIN["steps"],
-                         TRAIN["lr"], TRAIN["checkpoint_every"], TRAIN["classifier"])
+    settings = _job_settings(spec["architecture"], TRAIN["rate_points"][int(rp)], spec["task_weights"], TRAIN["steps"],
+                             TRAIN["lr"], TRAIN["checkpoint_every"], TRAIN["classifier"])
+    # only when set, so that configs without it keep their jobs' settings (and results) as they are
+    if TRAIN.get("resize_shorter") is not None:
+        settings["resize_shorter"] = TRAIN["resize_shorter"]
+    return settings
 
 
 def warmup_checkpoint(wildcards):

@@ -32,6 +32,15 @@ def load_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
+def resize_shorter_side(image: torch.Tensor, size: int) -> torch.Tensor:
+    """uint8 (3, H, W) resized (antialiased bilinear) so that its shorter side is `size`."""
+    h, w = image.shape[-2:]
+    scale = size / min(h, w)
+    shape = (max(size, round(h * scale)), max(size, round(w * scale)))
+    x = F.interpolate(image[None].float(), size=shape, mode="bilinear", antialias=True, align_corners=False)[0]
+    return x.round_().clamp_(0, 255).to(torch.uint8)
+
+
 def random_crop_flip(image: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
     """A size x size crop as float [0, 1]; images smaller than the crop are upsampled first
     (shorter side to size, aspect kept), and the crop is flipped left-right half the time."""
@@ -53,7 +62,8 @@ def random_crop_flip(image: torch.Tensor, size: int, generator: torch.Generator)
 class RandomCropDataset(Dataset):
     """Labelled images of some manifest splits; item (index, epoch) -> (crop, label)."""
 
-    def __init__(self, manifest: Path, splits=("train",), crop: int = 128, seed: int = 42, cache: bool = True):
+    def __init__(self, manifest: Path, splits=("train",), crop: int = 128, seed: int = 42, cache: bool = True,
+                 resize_shorter: int | None = None):
         table, root = read_manifest(manifest, splits=tuple(splits))
         labelled = table[table["label_idx"].notna()].reset_index(drop=True)
         if labelled.empty:
@@ -64,7 +74,7 @@ class RandomCropDataset(Dataset):
         if missing:
             raise FileNotFoundError(f"{len(missing)} images of {manifest} are missing, e.g. {missing[0]}")
         self.labels = labelled["label_idx"].astype(int).tolist()
-        self.crop, self.seed, self.cache = crop, seed, cache
+        self.crop, self.seed, self.cache, self.resize_shorter = crop, seed, cache, resize_shorter
         self._images: dict[int, torch.Tensor] = {}
 
     def __len__(self) -> int:
@@ -74,6 +84,8 @@ class RandomCropDataset(Dataset):
         if index in self._images:
             return self._images[index]
         image = load_rgb(self.paths[index])
+        if self.resize_shorter is not None:
+            image = resize_shorter_side(image, self.resize_shorter)
         if self.cache:
             self._images[index] = image
         return image

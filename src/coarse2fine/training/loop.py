@@ -184,7 +184,8 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     if runtime.distributed:
         model = nn.parallel.DistributedDataParallel(codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
 
-    dataset = RandomCropDataset(manifest, ("train",), settings.crop, settings.seed, settings.cache_images)
+    dataset = RandomCropDataset(manifest, ("train",), settings.crop, settings.seed, settings.cache_images,
+                                resize_shorter=settings.resize_shorter)
     if runtime.is_main and dataset.dropped_unlabelled:
         log.info("left out %d unlabelled training images", dataset.dropped_unlabelled)
     loader = step_loader(dataset, settings.batch_size, step, settings.steps, settings.seed,

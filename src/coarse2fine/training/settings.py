@@ -25,6 +25,9 @@ class TrainSettings:
     steps: int
     batch_size: int = 8
     crop: int = 128
+    # Shorter side (px) images are resized to before cropping; None: crops at full resolution.
+    # A 128 crop of a full-size photo rarely shows what its label names (see docs/training.md).
+    resize_shorter: int | None = None
     lr: float = 1e-4
     aux_lr: float = 1e-3
     lr_milestones: list[float] = field(default_factory=lambda: [0.7, 0.9])  # fractions of steps
@@ -60,6 +63,8 @@ class TrainSettings:
         for key in ("steps", "batch_size", "crop", "checkpoint_every", "log_every", "threads"):
             if getattr(self, key) < 1:
                 raise SettingsError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.resize_shorter is not None and self.resize_shorter < self.crop:
+            raise SettingsError(f"resize_shorter {self.resize_shorter} is below the crop {self.crop}: images would be upsampled to crop")
         if any(w > 0 for w in self.task_weights) and not self.classifier:
             raise SettingsError(f"task_weights {self.task_weights} need a classifier, but classifier is empty")
         if self.task_levels not in ("all", "random"):
