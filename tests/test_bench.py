@@ -164,3 +164,22 @@ def test_run_quick_end_to_end(tmp_path, manifest):
     results = json.loads(out.read_text())
     assert [r["model"] for r in results["training"]["rows"]] == ["hyperprior", "c2f", "c2f", "c2f"]
     assert "## Training step" in md.read_text()
+
+
+def test_task_view_measures_both_views_on_training_photos(tmp_path):
+    import pandas as pd
+    from test_training import make_dataset
+
+    from bench import task_view
+
+    manifest = make_dataset(tmp_path / "data")
+    hierarchy = tmp_path / "assignments.csv"
+    pd.DataFrame({"class_idx": range(1000), "level_1": [i % 10 for i in range(1000)]}).to_csv(hierarchy, index=False)
+    full = task_view.measure(manifest, hierarchy, "efficientnet_lite0", crop=48, resize=None, crops_per_image=1)
+    resized = task_view.measure(manifest, hierarchy, "efficientnet_lite0", crop=48, resize=64, crops_per_image=1)
+    photos = full["photos"]
+    assert photos == resized["photos"] == 3  # the training photos of the manifest, every one
+    for key in ("train_view_top1_class", "train_view_top1_level1", "eval_view_top1_class", "eval_view_top1_level1"):
+        hits = full[key] * photos / 100  # one view per photo: a whole number of correct photos
+        assert 0 <= full[key] <= 100 and hits == pytest.approx(round(hits))
+    assert "eval_view_top1_class" not in resized and resized["resize_shorter"] == 64
