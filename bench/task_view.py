@@ -20,12 +20,13 @@ from torch.nn import functional as F
 
 from coarse2fine.classify import resize_center_crop
 from coarse2fine.classify.classifiers import load_classifier
+from coarse2fine.classify.levels import cluster_probabilities
 from coarse2fine.training.data import RandomCropDataset
 
 
 def accuracy(classifier, views: torch.Tensor, label: int, cluster_of: torch.Tensor) -> tuple[float, float]:
     logits = classifier(views)
-    clusters = torch.zeros(len(views), int(cluster_of.max()) + 1).index_add_(1, cluster_of, logits.softmax(1))
+    clusters = cluster_probabilities(logits.softmax(1), cluster_of)
     return ((logits.argmax(1) == label).float().mean().item(),
             (clusters.argmax(1) == cluster_of[label]).float().mean().item())
 

@@ -101,11 +101,11 @@ def test_crops_are_seeded_flipped_and_upsampled(dataset):
 
 
 def test_resize_shorter_crops_a_downscaled_image(dataset):
-    from coarse2fine.training.data import resize_shorter_side
+    from coarse2fine.training.data import resize_uint8
 
     image = torch.zeros(3, 90, 240, dtype=torch.uint8)
     image[:, :, 120:] = 200  # right half bright: a downscaled copy keeps that layout
-    small = resize_shorter_side(image, 30)
+    small = resize_uint8(image, 30)
     assert small.shape == (3, 30, 80) and small.dtype == torch.uint8
     assert small[:, :, :38].max() == 0 and small[:, :, 42:].min() == 200
     data = RandomCropDataset(dataset, crop=64, seed=1, resize_shorter=72)

@@ -15,7 +15,8 @@ from typing import Callable
 
 import torch
 from torch import nn
-from torch.nn import functional as F
+
+from coarse2fine.data.images import resize_shorter_side
 
 
 class ClassifierUnavailable(RuntimeError):
@@ -97,10 +98,7 @@ def load_classifier(name: str) -> NormalisedClassifier:
 
 def resize_center_crop(x: torch.Tensor, size: int, resize_ratio: float = 256 / 224) -> torch.Tensor:
     """The standard ImageNet evaluation view: shorter side to size*256/224, centre crop size."""
-    h, w = x.shape[-2:]
-    short = round(size * resize_ratio)
-    scale = short / min(h, w)
-    nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-    x = F.interpolate(x, size=(nh, nw), mode="bilinear", align_corners=False, antialias=True)
+    x = resize_shorter_side(x, round(size * resize_ratio))
+    nh, nw = x.shape[-2:]
     top, left = (nh - size) // 2, (nw - size) // 2
     return x[..., top : top + size, left : left + size]

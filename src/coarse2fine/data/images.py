@@ -63,5 +63,16 @@ def image_to_tensor(image: Image.Image):
     return torch.from_numpy(array).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
 
 
+def resize_shorter_side(x, size: int, mode: str = "bilinear", antialias: bool = True):
+    """Float images (N, C, H, W) resized so that their shorter side is `size`, aspect kept: the
+    one place the evaluation view, the training crops and `train.resize_shorter` scale images."""
+    from torch.nn import functional as F
+
+    h, w = x.shape[-2:]
+    scale = size / min(h, w)
+    shape = (max(size, round(h * scale)), max(size, round(w * scale)))
+    return F.interpolate(x, size=shape, mode=mode, align_corners=False, antialias=antialias)
+
+
 def list_images(folder: Path) -> list[Path]:
     return sorted(p for p in Path(folder).rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)

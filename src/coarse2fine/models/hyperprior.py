@@ -21,7 +21,6 @@ on one thread, so a stream decodes to the same latents on any thread count.
 
 from __future__ import annotations
 
-
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.entropy_models import EntropyBottleneck

@@ -14,9 +14,9 @@ from pathlib import Path
 import numpy as np
 import torch
 from PIL import Image
-from torch.nn import functional as F
 from torch.utils.data import DataLoader, Dataset
 
+from coarse2fine.data.images import resize_shorter_side
 from coarse2fine.data.manifest import read_manifest
 
 
@@ -32,25 +32,18 @@ def load_rgb(path: Path) -> torch.Tensor:
     return torch.from_numpy(array.copy()).permute(2, 0, 1)
 
 
-def resize_shorter_side(image: torch.Tensor, size: int) -> torch.Tensor:
+def resize_uint8(image: torch.Tensor, size: int) -> torch.Tensor:
     """uint8 (3, H, W) resized (antialiased bilinear) so that its shorter side is `size`."""
-    h, w = image.shape[-2:]
-    scale = size / min(h, w)
-    shape = (max(size, round(h * scale)), max(size, round(w * scale)))
-    x = F.interpolate(image[None].float(), size=shape, mode="bilinear", antialias=True, align_corners=False)[0]
-    return x.round_().clamp_(0, 255).to(torch.uint8)
+    return resize_shorter_side(image[None].float(), size)[0].round_().clamp_(0, 255).to(torch.uint8)
 
 
 def random_crop_flip(image: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
     """A size x size crop as float [0, 1]; images smaller than the crop are upsampled first
     (shorter side to size, aspect kept), and the crop is flipped left-right half the time."""
     x = image.float().div_(255.0)
+    if min(x.shape[-2:]) < size:
+        x = resize_shorter_side(x[None], size, mode="bicubic", antialias=False)[0].clamp_(0, 1)
     h, w = x.shape[-2:]
-    if min(h, w) < size:
-        scale = size / min(h, w)
-        nh, nw = max(size, round(h * scale)), max(size, round(w * scale))
-        x = F.interpolate(x[None], size=(nh, nw), mode="bicubic", align_corners=False)[0].clamp_(0, 1)
-        h, w = nh, nw
     top = int(torch.randint(0, h - size + 1, (1,), generator=generator))
     left = int(torch.randint(0, w - size + 1, (1,), generator=generator))
     x = x[:, top : top + size, left : left + size]
@@ -85,7 +78,7 @@ class RandomCropDataset(Dataset):
             return self._images[index]
         image = load_rgb(self.paths[index])
         if self.resize_shorter is not None:
-            image = resize_shorter_side(image, self.resize_shorter)
+            image = resize_uint8(image, self.resize_shorter)
         if self.cache:
             self._images[index] = image
         return image
