@@ -43,16 +43,23 @@ def paper_level_maps(num_coarse_levels: int) -> list[np.ndarray]:
 
 
 def fixed_batches(manifest: Path, batch_size: int, crop: int, count: int, seed: int = 0):
-    """`count` batches of labelled random crops, loaded before timing starts."""
-    from coarse2fine.training.data import RandomCropDataset
+    """`count` batches of labelled training views (crop x crop), loaded before timing starts."""
+    from coarse2fine.data.view import StudyView
+    from coarse2fine.training.data import ViewDataset
 
-    dataset = RandomCropDataset(manifest, ("train",), crop, seed)
+    dataset = ViewDataset(manifest, ("train",), StudyView(crop), seed=seed)
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(seed)).tolist()
     batches = []
     for b in range(count):
         items = [dataset[(order[(b * batch_size + i) % len(order)], 0)] for i in range(batch_size)]
         batches.append((torch.stack([x for x, _ in items]), torch.tensor([y for _, y in items])))
     return batches
+
+
+def _view(config: dict):
+    from coarse2fine.data.view import StudyView
+
+    return StudyView.from_settings(config.get("view"))
 
 
 def build_model_and_loss(model: str, config: dict, task_levels: str):
@@ -75,7 +82,7 @@ def build_model_and_loss(model: str, config: dict, task_levels: str):
                        classifier=load_classifier(train["classifier"]) if with_task else None,
                        level_maps=paper_level_maps(len(architecture["level_blocks"]) - 1),
                        label_smoothing=train["label_smoothing"], classifier_size=train["classifier_size"],
-                       task_levels=task_levels if with_task else "all")
+                       task_levels=task_levels if with_task else "all", view=_view(config))
         return codec, lambda out, x, labels: loss(out, x, labels)["loss"]
     if model == "hyperprior":
         codec = MeanScaleHyperprior(architecture["N"], architecture["M"])

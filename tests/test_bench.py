@@ -166,7 +166,7 @@ def test_run_quick_end_to_end(tmp_path, manifest):
     assert "## Training step" in md.read_text()
 
 
-def test_task_view_measures_both_views_on_training_photos(tmp_path):
+def test_task_view_scores_held_out_and_training_views(tmp_path):
     import pandas as pd
     from test_training import make_dataset
 
@@ -175,11 +175,8 @@ def test_task_view_measures_both_views_on_training_photos(tmp_path):
     manifest = make_dataset(tmp_path / "data")
     hierarchy = tmp_path / "assignments.csv"
     pd.DataFrame({"class_idx": range(1000), "level_1": [i % 10 for i in range(1000)]}).to_csv(hierarchy, index=False)
-    full = task_view.measure(manifest, hierarchy, "efficientnet_lite0", crop=48, resize=None, crops_per_image=1)
-    resized = task_view.measure(manifest, hierarchy, "efficientnet_lite0", crop=48, resize=64, crops_per_image=1)
-    photos = full["photos"]
-    assert photos == resized["photos"] == 3  # the training photos of the manifest, every one
-    for key in ("train_view_top1_class", "train_view_top1_level1", "eval_view_top1_class", "eval_view_top1_level1"):
-        hits = full[key] * photos / 100  # one view per photo: a whole number of correct photos
-        assert 0 <= full[key] <= 100 and hits == pytest.approx(round(hits))
-    assert "eval_view_top1_class" not in resized and resized["resize_shorter"] == 64
+    row = task_view.measure(manifest, hierarchy, "efficientnet_lite0", size=64, scale=(0.5, 1.0), crops_per_image=2)
+    assert row["held_out_photos"] == 1 and row["train_views"] == 6  # 3 training photos x 2 views
+    for key, n in (("held_out_top1_class", 1), ("held_out_top1_level1", 1), ("train_top1_class", 6), ("train_top1_level1", 6)):
+        hits = row[key] * n / 100  # a whole number of correct views
+        assert 0 <= row[key] <= 100 and hits == pytest.approx(round(hits))

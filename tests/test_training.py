@@ -15,7 +15,8 @@ from PIL import Image
 from coarse2fine.data.manifest import sha256_file, write_manifest
 from coarse2fine.training import CheckpointMismatch, SettingsError, TrainSettings, load_codec, resume_path, train
 from coarse2fine.training import checkpoint as ckpt
-from coarse2fine.training.data import RandomCropDataset, StepSampler, random_crop_flip
+from coarse2fine.data.view import StudyView
+from coarse2fine.training.data import StepSampler, ViewDataset
 
 TINY_CODEC = {"name": "c2f", "backbone": "conv", "N": 8, "M": 12, "level_blocks": [4, 4, 4],
               "slices_per_block": 1, "delta": True}
@@ -23,14 +24,14 @@ TINY_CODEC = {"name": "c2f", "backbone": "conv", "N": 8, "M": 12, "level_blocks"
 
 def tiny_settings(**overrides) -> TrainSettings:
     base = dict(codec=TINY_CODEC, lambdas=[1e-3, 1e-2, 1e-1], mse_weights=[0.33, 0.67, 1.0],
-                task_weights=[0.0, 0.0, 0.0], steps=4, batch_size=2, crop=64, lr=1e-3, classifier=None,
+                task_weights=[0.0, 0.0, 0.0], steps=4, batch_size=2, view=64, lr=1e-3, classifier=None,
                 classifier_size=64, checkpoint_every=2, log_every=2, threads=1, cache_images=True)
     return TrainSettings.from_dict({**base, **overrides})
 
 
 def make_dataset(root: Path, sizes=((96, 80), (70, 50), (128, 128), (64, 100))) -> Path:
-    """A manifest over a few synthetic photos (smooth colour fields plus noise), one smaller
-    than the crop so the upsampling path runs."""
+    """A manifest over a few synthetic photos (smooth colour fields plus noise) of several
+    sizes and aspects, one smaller than the view so the upsampling path runs."""
     rng = np.random.default_rng(0)
     rows = []
     for i, (w, h) in enumerate(sizes):
@@ -87,32 +88,33 @@ def test_batches_depend_on_the_step_alone():
     assert sorted(ranks[0] + ranks[1]) == sorted(both) and not set(ranks[0]) & set(ranks[1])
 
 
-def test_crops_are_seeded_flipped_and_upsampled(dataset):
-    data = RandomCropDataset(dataset, crop=64, seed=1)
+def test_views_are_seeded_flipped_and_squashed(dataset):
+    data = ViewDataset(dataset, view=StudyView(64), scale=(0.5, 1.0), seed=1)
     a, label = data[(1, 0)]
     b, _ = data[(1, 0)]
     assert a.shape == (3, 64, 64) and torch.equal(a, b) and label == 207
     assert 0 <= float(a.min()) and float(a.max()) <= 1
     assert not torch.equal(a, data[(1, 1)][0])  # another epoch, another crop
-    image = torch.arange(2 * 3 * 4).reshape(1, 4, 6).expand(3, 4, 6).to(torch.uint8)
-    flips = {bool(torch.equal(random_crop_flip(image, 4, torch.Generator().manual_seed(s))[0, 0],
-                              torch.tensor([2, 3, 4, 5]).float().div(255).flip(0))) for s in range(20)}
-    assert flips == {True, False}
+    # at scale 1 a training view is the evaluation view of the photo (or its mirror image)
+    whole = ViewDataset(dataset, view=StudyView(64), scale=(1.0, 1.0), seed=1)
+    from coarse2fine.data.images import image_to_tensor
+    from coarse2fine.data.view import open_view
+
+    expected = image_to_tensor(open_view(whole.paths[1], StudyView(64)))[0]
+    seen = [whole[(1, e)][0] for e in range(12)]
+    assert all(torch.equal(v, expected) or torch.equal(v, expected.flip(-1)) for v in seen)
+    assert any(torch.equal(v, expected) for v in seen) and any(torch.equal(v, expected.flip(-1)) for v in seen)
 
 
-def test_resize_shorter_crops_a_downscaled_image(dataset):
-    from coarse2fine.training.data import resize_uint8
-
-    image = torch.zeros(3, 90, 240, dtype=torch.uint8)
-    image[:, :, 120:] = 200  # right half bright: a downscaled copy keeps that layout
-    small = resize_uint8(image, 30)
-    assert small.shape == (3, 30, 80) and small.dtype == torch.uint8
-    assert small[:, :, :38].max() == 0 and small[:, :, 42:].min() == 200
-    data = RandomCropDataset(dataset, crop=64, seed=1, resize_shorter=72)
-    crop, _ = data[(1, 0)]
-    assert crop.shape == (3, 64, 64) and min(data.image(1).shape[-2:]) == 72
-    with pytest.raises(SettingsError, match="resize_shorter 32 is below the crop 64"):
-        tiny_settings(crop=64, resize_shorter=32)
+def test_view_dataset_settings_are_checked(dataset):
+    with pytest.raises(ValueError, match="view scale"):
+        ViewDataset(dataset, view=StudyView(64), scale=(0.0, 1.0))
+    with pytest.raises(SettingsError, match="view_scale"):
+        tiny_settings(view_scale=[0.8, 0.5])
+    with pytest.raises(SettingsError, match="labelled_only"):
+        tiny_settings(task_weights=[0.5, 1.0, 2.0], classifier="efficientnet_lite0", labelled_only=False)
+    with pytest.raises(SettingsError, match="task_gradient"):
+        tiny_settings(task_gradient="sideways")
 
 
 def test_warmup_then_finetune_writes_loadable_checkpoints(dataset, tmp_path):

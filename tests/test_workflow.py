@@ -11,7 +11,7 @@ def test_dry_run_plans_every_stage():
     # How fast a dry-run is belongs to the benchmarks (bench/, BENCHMARKS.md), not to a test.
     result = run_snakemake("-n", "--forceall")
     assert result.returncode == 0, result.stderr
-    for rule in ("dataset_manifest", "hierarchy_build", "train_warmup", "train_codec",
+    for rule in ("dataset_manifest", "hierarchy_build", "base_checkpoint", "train_codec", "evaluate_claim",
                  "encode_bitstreams", "check_bitstreams", "evaluate_learned_views", "evaluation_figures"):
         assert rule in result.stdout, rule
 
@@ -52,19 +52,47 @@ def test_baseline_config_errors_name_the_problem(tmp_path):
     assert result.returncode != 0 and "clash with codec names" in result.stdout + result.stderr
     bad.write_text("baselines:\n  rmpgc: {init: nowhere}\n")
     result = run_snakemake("-n", "--configfile", str(bad))
-    assert result.returncode != 0 and "neither warmup/<codec> nor a baseline" in result.stdout + result.stderr
+    assert result.returncode != 0 and "neither base/<codec> nor a baseline" in result.stdout + result.stderr
 
 
-def test_resize_shorter_reaches_the_fine_tunes_only(tmp_path):
-    extra = tmp_path / "resize.yaml"
-    extra.write_text("train:\n  resize_shorter: 160\n")
-    result = run_snakemake("-n", "--forceall", "-p", "stage_train", "--configfile", str(extra))
+def training_commands(*args):
+    result = run_snakemake("-n", "--forceall", "-p", *args)
     assert result.returncode == 0, result.stderr
-    commands = [line for line in result.stdout.splitlines() if "-m coarse2fine.training" in line]
+    return result, [line for line in result.stdout.splitlines() if "-m coarse2fine.training" in line]
+
+
+def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrained(tmp_path):
+    result, commands = training_commands("stage_train")
     finetunes = [c for c in commands if "--hierarchy " in c]  # the (codec, hierarchy, rate point) jobs
-    warmups = [c for c in commands if "results/checkpoints/warmup/" in c and "--output results/checkpoints/warmup/" in c]
-    assert finetunes and warmups
-    assert all('"resize_shorter": 160' in c for c in finetunes)
-    assert not any("resize_shorter" in c for c in warmups)
-    plain = run_snakemake("-n", "--forceall", "-p", "stage_train")  # unset: not in any job's settings
-    assert plain.returncode == 0 and "resize_shorter" not in plain.stdout
+    assert finetunes and all('"view": 128' in c and '"view_scale": [0.5, 1.0]' in c for c in finetunes)
+    assert "pretrain_base" not in result.stdout  # the shipped base is installed, not trained
+    assert all("--init results/checkpoints/base/c2f/model.pt" in c for c in finetunes)
+    scratch = tmp_path / "scratch.yaml"
+    scratch.write_text("train:\n  base: {source: scratch}\n")
+    result, commands = training_commands("stage_train", "--configfile", str(scratch))
+    pretrain = [c for c in commands if "--output results/pretrain/c2f/model.pt" in c]
+    assert len(pretrain) == 1 and '"view_scale": [0.25, 1.0]' in pretrain[0] and '"labelled_only": false' in pretrain[0]
+
+
+def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with_its_own_settings():
+    _, commands = training_commands("stage_train")
+    assert not any("c2f_own_block/" in c for c in commands)
+    result, commands = training_commands("stage_evaluate", "--configfile", "config/config.yaml", "config/diagnostics.yaml")
+    own_block = [c for c in commands if "--output results/checkpoints/c2f_own_block/" in c]
+    coarse = [c for c in commands if "--output results/checkpoints/c2f_coarse_task/" in c]
+    all_levels = [c for c in commands if "--output results/checkpoints/c2f_all_levels/" in c]
+    plain = [c for c in commands if "--output results/checkpoints/c2f/" in c]
+    assert len(own_block) == len(coarse) == len(all_levels) == len(plain) == 3
+    assert all('"task_gradient": "own_block"' in c for c in own_block)
+    assert not any("task_gradient" in c for c in plain + coarse + all_levels)
+    assert all('"task_weights": [0.5, 0.0, 0.0]' in c for c in coarse)
+    assert all('"task_levels": "all"' in c for c in all_levels) and all('"task_levels": "random"' in c for c in plain)
+    for method in ("c2f", "c2f_own_block", "c2f_coarse_task", "c2f_all_levels"):
+        assert f"results/metrics/tables/paper_clip_kmeans/claim/{method}/claim.md" in result.stdout
+
+
+def test_a_judge_that_trained_or_labelled_is_refused(tmp_path):
+    bad = tmp_path / "judge.yaml"
+    bad.write_text("evaluate:\n  judge: efficientnet_lite0\n")
+    result = run_snakemake("-n", "--configfile", str(bad))
+    assert result.returncode != 0 and "the judge must be independent" in result.stdout + result.stderr

@@ -1,6 +1,6 @@
 """`c2f`: encode, decode, inspect and classify `.c2f` progressive bitstreams.
 
-    c2f encode IMAGE -o FILE.c2f --model CKPT
+    c2f encode IMAGE -o FILE.c2f --model CKPT [--view native|model|SIZE]
     c2f decode FILE.c2f -o OUT.png --model CKPT [--level N]
     c2f info FILE.c2f [--json]
     c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
@@ -48,15 +48,34 @@ def _encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="input image (any size; grayscale, RGBA, 16-bit converted to 8-bit RGB)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the .c2f file to write")
     p.add_argument("--model", type=Path, required=True, help="codec checkpoint (model.pt)")
+    p.add_argument("--view", default="native",
+                   help="what to code: native (the image as it is, default), model (squashed to the square view "
+                        "the model was trained at, as the study codes photos), or a size N (N x N)")
+
+
+def encode_view(view: str, codec):
+    """The StudyView `c2f encode --view` asks for (ValueError naming a bad value)."""
+    from coarse2fine.data.view import StudyView
+
+    if view == "native":
+        return StudyView(None)
+    if view == "model":
+        if codec.trained_view is None:
+            raise ValueError("--view model: this checkpoint does not record the view it was trained at; give a size")
+        return StudyView(**codec.trained_view)
+    if not view.isdigit():
+        raise ValueError(f"--view must be native, model or a size in pixels, got {view!r}")
+    return StudyView(int(view))
 
 
 def _encode(args) -> int:
     from coarse2fine.coding import encode_image, load_codec, parse_bitstream
-    from coarse2fine.data.images import image_to_tensor, open_rgb
+    from coarse2fine.data.images import image_to_tensor
+    from coarse2fine.data.view import open_view
 
     _set_threads(args)
-    x = image_to_tensor(open_rgb(args.image))
     codec = load_codec(args.model)
+    x = image_to_tensor(open_view(args.image, encode_view(args.view, codec)))
     data = encode_image(codec, x)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_bytes(data)
@@ -142,15 +161,19 @@ def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: 
     """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
     import torch
 
-    from coarse2fine.classify import load_classifier, resize_center_crop
+    from coarse2fine.classify import load_classifier
     from coarse2fine.classify.levels import prob_sum_predictions
     from coarse2fine.coding import decode_bitstream
+    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
 
     decoded = decode_bitstream(codec, data, level)
     with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
         classifier = load_classifier(classifier_name)
+    # the classifier input of the study's view: the centre crop the model was trained to serve
+    trained = getattr(codec, "trained_view", None)
+    view = StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
     with torch.no_grad():
-        logits = classifier(resize_center_crop(decoded.image, classifier.input_size))
+        logits = classifier(view.classifier_input(decoded.image, classifier.input_size))
     pred = prob_sum_predictions(logits, hierarchy.level_maps)
     rows = []
     for i in range(hierarchy.num_levels):

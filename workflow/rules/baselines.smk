@@ -1,12 +1,12 @@
 # Baselines from neighbouring work (DeepHQ, RMPGC; docs/deephq.md, docs/rmpgc.md): each one
 # model, trained once (no hierarchy, no rate points: its layers or target rates draw its curve),
-# as a chain of phase jobs. A job starts from `init`: the codecs' shared warm-up
-# (`warmup/<codec>`) or another baseline job, taking the weights whose names and shapes match.
+# as a chain of phase jobs. A job starts from `init`: the codecs' shared base
+# (`base/<codec>`) or another baseline job, taking the weights whose names and shapes match.
 
 BASELINES = config.get("baselines") or {}
-_RESERVED = set(CODECS) | {"warmup"}
+_RESERVED = set(CODECS) | {"base"}
 if set(BASELINES) & _RESERVED:
-    raise ValueError(f"baseline names {sorted(set(BASELINES) & _RESERVED)} clash with codec names or 'warmup'")
+    raise ValueError(f"baseline names {sorted(set(BASELINES) & _RESERVED)} clash with codec names or 'base'")
 
 
 def baseline_models(evaluated_only=False):
@@ -21,8 +21,9 @@ def baseline_settings(name):
     spec = BASELINES[name]
     levels = len(spec["lambdas"])
     settings = {
-        **{k: TRAIN[k] for k in ("batch_size", "crop", "aux_lr", "lr_milestones", "lr_decay", "grad_clip",
+        **{k: TRAIN[k] for k in ("batch_size", "view_scale", "aux_lr", "lr_milestones", "lr_decay", "grad_clip",
                                  "log_every", "workers", "device", "cache_images")},
+        **VIEW_SETTINGS,
         "codec": spec["architecture"],
         "lambdas": spec["lambdas"],
         "mse_weights": spec["mse_weights"] or [1.0] * levels,
@@ -42,12 +43,12 @@ def baseline_init(wildcards):
     init = BASELINES[wildcards.baseline]["init"]
     if init is None:
         return []
-    if init.startswith("warmup/"):
+    if init.startswith("base/"):
         if init.split("/", 1)[1] not in CODECS:
             raise ValueError(f"baselines.{wildcards.baseline}.init: {init} names no codec (codecs: {sorted(CODECS)})")
         return f"results/checkpoints/{init}/model.pt"
     if init not in BASELINES:
-        raise ValueError(f"baselines.{wildcards.baseline}.init: {init!r} is neither warmup/<codec> nor a baseline ({sorted(BASELINES)})")
+        raise ValueError(f"baselines.{wildcards.baseline}.init: {init!r} is neither base/<codec> nor a baseline ({sorted(BASELINES)})")
     return f"results/checkpoints/{init}/model.pt"
 
 

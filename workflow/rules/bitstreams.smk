@@ -1,22 +1,8 @@
 # Bitstreams: for every trained model, real .c2f files of the evaluation split (val + test by
 # default), a sizes table (bytes and actual bpp per image and level, likelihood estimate beside
 # them), and a round-trip check that decodes every file at every level in a fresh process.
-import re
-
+# (bitstream_models, model_id_pattern and bitstream_dir are in common.smk: evaluate.smk uses them too)
 BITSTREAMS = config.get("bitstreams", {})
-
-
-def bitstream_models():
-    """Every trained model that is coded and evaluated (see train.smk, learned_models)."""
-    return learned_models(evaluated_only=True) if "learned_models" in globals() else []
-
-
-def model_id_pattern():
-    return "|".join(re.escape(m["id"]) for m in bitstream_models()) or "none"
-
-
-def bitstream_dir(m):
-    return f"results/bitstreams/{m['id']}"
 
 
 rule encode_bitstreams:
@@ -27,7 +13,7 @@ rule encode_bitstreams:
         sizes="results/bitstreams/{model}/sizes.csv",
         streams=directory("results/bitstreams/{model}/streams"),
     params:
-        settings=lambda w: as_json(BITSTREAMS),
+        settings=lambda w: as_json(BITSTREAMS | {"view": VIEW}),
     benchmark:
         "results/benchmarks/bitstreams/{model}/encode.tsv"
     log:

@@ -1,6 +1,7 @@
 # Config loading and validation, shared helpers. Every stage's rules file includes nothing itself;
 # the Snakefile includes this first.
 import json
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,19 @@ _ENV_PYTHON = Path(sys.prefix, "bin", "python")
 PY = str(_ENV_PYTHON) if _ENV_PYTHON.exists() else sys.executable
 DATASET = config["dataset"]["name"]
 MANIFEST = f"data/{DATASET}/manifest.csv"
+# An independent judge: the classifier that scores the claim must not have trained the codecs
+# nor labelled the photos (teacher labels of the sample and folder datasets).
+_JUDGE = config.get("evaluate", {}).get("judge")
+_PARTIES = {config.get("train", {}).get("classifier", "efficientnet_lite0"): "train.classifier (the task loss)"}
+if config["dataset"]["kind"] != "imagenet":
+    _PARTIES[config["dataset"].get("teacher", "efficientnet_lite0")] = "dataset.teacher (labelled the photos)"
+if _JUDGE in _PARTIES:
+    raise ValueError(f"evaluate.judge {_JUDGE} is also {_PARTIES[_JUDGE]}: the judge must be independent; "
+                     f"name another classifier of evaluate.classifiers")
+
+# The study's view (data/view.py): one setting for training, coding, anchors and scoring.
+VIEW = config["view"]
+VIEW_SETTINGS = {"view": VIEW["size"], "classifier_crop": VIEW["classifier_crop"]}
 
 
 def as_json(value):
@@ -35,3 +49,18 @@ def stage_targets(stage):
 def all_targets():
     """What `rule all` builds: every stage's final files."""
     return [target for stage in STAGES for target in stage_targets(stage)]
+
+
+# Used by more than one rule file (bitstreams.smk, evaluate.smk), so defined here: a rule file
+# must not depend on a function only another rule file defines.
+def bitstream_models():
+    """Every trained model that is coded and evaluated (see train.smk, learned_models)."""
+    return learned_models(evaluated_only=True) if "learned_models" in globals() else []
+
+
+def model_id_pattern():
+    return "|".join(re.escape(m["id"]) for m in bitstream_models()) or "none"
+
+
+def bitstream_dir(m):
+    return f"results/bitstreams/{m['id']}"

@@ -45,7 +45,7 @@ def cpips_checkpoint(wildcards=None):
 
 def views_settings(provider, cpips=None):
     keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
-    return as_json({"provider": provider, **{k: EVALUATE[k] for k in keys}} | ({"cpips": cpips} if cpips else {}))
+    return as_json({"provider": provider, "view": VIEW, **{k: EVALUATE[k] for k in keys}} | ({"cpips": cpips} if cpips else {}))
 
 
 def learned_provider_spec(model_id):
@@ -186,10 +186,55 @@ rule evaluate_tables:
         " --views {params.views} --output-dir {params.output_dir} > {log} 2>&1"
 
 
+CLAIM = EVALUATE.get("claim") or {}
+
+
+def claim_methods():
+    """Codecs trained with a task loss: each is tested against the ablation (claim.method first)."""
+    methods = [name for name, spec in CODECS.items() if any(w > 0 for w in spec["task_weights"])]
+    return sorted(methods, key=lambda name: name != CLAIM.get("method", "c2f"))
+
+
+def claim_targets():
+    """(hierarchy, method) pairs where the method and its ablation were trained, with a judge set."""
+    if not EVALUATE.get("judge"):
+        return []
+    trained = {}
+    for m in evaluated_models():
+        trained.setdefault(m["hierarchy"], set()).add(m["codec"])
+    return [f"results/metrics/tables/{h}/claim/{method}/claim.md"
+            for h in evaluate_hierarchies() for method in claim_methods()
+            if {method, CLAIM["ablation"]} <= trained.get(h, set())]
+
+
+rule evaluate_claim:
+    input:
+        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
+        levels="results/metrics/tables/{hierarchy}/levels.json",
+    output:
+        md="results/metrics/tables/{hierarchy}/claim/{method}/claim.md",
+        json="results/metrics/tables/{hierarchy}/claim/{method}/claim.json",
+        paired="results/metrics/tables/{hierarchy}/claim/{method}/claim_paired.csv",
+        bd="results/metrics/tables/{hierarchy}/claim/{method}/claim_bd.csv",
+    params:
+        settings=lambda w: as_json(CLAIM | {"method": w.method, "judge": EVALUATE["judge"], "seed": config["seed"],
+                                            "confidence": EVALUATE["confidence"]}),
+        output_dir=lambda w: f"results/metrics/tables/{w.hierarchy}/claim/{w.method}",
+    log:
+        "results/logs/evaluate/claim_{hierarchy}_{method}.log",
+    wildcard_constraints:
+        method="|".join(CODECS) or "none",
+    resources:
+        mem_mb=3000,
+    shell:
+        "{PY} -m coarse2fine.evaluate.claim --settings {params.settings:q} --per-image {input.per_image}"
+        " --levels {input.levels} --output-dir {params.output_dir} > {log} 2>&1"
+
+
 def evaluate_targets():
     return [
         f"results/metrics/tables/{h}/{f}"
         for h in evaluate_hierarchies()
         for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")
         + (("cpips_check.json", "cpips_check.md") if cpips_checkpoint() else ())
-    ]
+    ] + claim_targets()

@@ -1,8 +1,10 @@
-# Training: one shared rate-distortion warm-up per codec architecture, then one fine-tune per
-# (codec, hierarchy, rate point) that starts from it. A rate point multiplies every lambda.
+# Training: one rate-distortion base per codec architecture (pretrained by `pretrain_base`, or
+# the shipped one that `dvc pull` fetches: train.base.source), then one fine-tune per (codec,
+# hierarchy, rate point) that starts from it. A rate point multiplies every lambda.
 
 TRAIN = config["train"]
-CODECS = config["codecs"]
+# Defined codecs may be disabled (the diagnostic variants): they are neither trained nor evaluated.
+CODECS = {name: spec for name, spec in config["codecs"].items() if spec.get("enabled", True)}
 
 
 def train_hierarchies():
@@ -15,17 +17,18 @@ def train_hierarchies():
     return names
 
 
-def warmup_name(codec):
-    """Codecs with the same architecture share one warm-up, named after the first of them."""
+def base_name(codec):
+    """Codecs with the same architecture share one base, named after the first of them."""
     architecture = CODECS[codec]["architecture"]
     return next(name for name, spec in CODECS.items() if spec["architecture"] == architecture)
 
 
 def _job_settings(architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier):
-    keys = ("classifier_size", "label_smoothing", "task_levels", "mse_weights", "batch_size", "crop", "aux_lr",
+    keys = ("classifier_size", "label_smoothing", "task_levels", "mse_weights", "batch_size", "view_scale", "aux_lr",
             "lr_milestones", "lr_decay", "grad_clip", "log_every", "workers", "device", "cache_images")
     return {
         **{k: TRAIN[k] for k in keys},
+        **VIEW_SETTINGS,
         "codec": architecture,
         "lambdas": [lam * rate_point for lam in TRAIN["lambdas"]],
         "task_weights": task_weights,
@@ -37,30 +40,38 @@ def _job_settings(architecture, rate_point, task_weights, steps, lr, checkpoint_
     }
 
 
-def warmup_settings(name):
-    warm = TRAIN["warmup"]
+def base_settings(name):
+    base = TRAIN["base"]
     zeros = [0.0] * len(TRAIN["lambdas"])
-    settings = _job_settings(CODECS[name]["architecture"], warm["rate_point"], zeros, warm["steps"], warm["lr"],
-                             warm["checkpoint_every"], None)
-    for unused in ("classifier_size", "label_smoothing", "task_levels"):  # no classifier in the warm-up
+    settings = _job_settings(CODECS[name]["architecture"], base["rate_point"], zeros, base["steps"], base["lr"],
+                             base["checkpoint_every"], None)
+    for unused in ("classifier_size", "label_smoothing", "task_levels"):  # no classifier in the base
         del settings[unused]
-    return settings
+    # rate-distortion needs no labels: every training photo, with its own augmentation range
+    return settings | {"view_scale": base["view_scale"], "labelled_only": False, "batch_size": base["batch_size"]}
 
 
 def finetune_settings(codec, rp):
     spec = CODECS[codec]
     settings = _job_settings(spec["architecture"], TRAIN["rate_points"][int(rp)], spec["task_weights"], TRAIN["steps"],
                              TRAIN["lr"], TRAIN["checkpoint_every"], TRAIN["classifier"])
-    # only when set, so that configs without it keep their jobs' settings (and results) as they are
-    if TRAIN.get("resize_shorter") is not None:
-        settings["resize_shorter"] = TRAIN["resize_shorter"]
+    if spec.get("task_levels"):
+        settings["task_levels"] = spec["task_levels"]
+    # only when it departs from the paper, so the other codecs' settings (and results) stay
+    if spec.get("task_gradient", "all") != "all":
+        settings["task_gradient"] = spec["task_gradient"]
     return settings
 
 
-def warmup_checkpoint(wildcards):
-    if TRAIN["warmup"]["steps"] == 0:
+def base_checkpoint(wildcards):
+    if TRAIN["base"]["source"] == "none":
         return []
-    return f"results/checkpoints/warmup/{warmup_name(wildcards.codec)}/model.pt"
+    return f"results/checkpoints/base/{base_name(wildcards.codec)}/model.pt"
+
+
+def shipped_base(wildcards):
+    """The shipped base of an architecture (DVC-tracked, `dvc pull models/base`)."""
+    return f"models/base/{wildcards.base}/model.pt"
 
 
 def train_launcher(kind):
@@ -71,38 +82,57 @@ def train_launcher(kind):
     return f"{PY} -m coarse2fine.training"
 
 
-rule train_warmup:
+# Trains a base from scratch (hours on CPU; resumes after a kill). Its output is never the
+# fine-tunes' input directly: `base_checkpoint` takes the shipped or this one (train.base.source).
+rule pretrain_base:
     input:
         manifest=MANIFEST,
     output:
-        model="results/checkpoints/warmup/{warmup}/model.pt",
-        log="results/checkpoints/warmup/{warmup}/log.csv",
+        model="results/pretrain/{base}/model.pt",
+        log="results/pretrain/{base}/log.csv",
     params:
-        settings=lambda w: as_json(warmup_settings(w.warmup)),
-        launcher=train_launcher("warmup"),
+        settings=lambda w: as_json(base_settings(w.base)),
+        launcher=train_launcher("base"),
     benchmark:
-        "results/benchmarks/train/warmup_{warmup}.tsv"
+        "results/benchmarks/train/pretrain_{base}.tsv"
     log:
-        "results/logs/train/warmup_{warmup}.log",
+        "results/logs/train/pretrain_{base}.log",
     wildcard_constraints:
-        warmup="|".join(CODECS) or "none",
-    threads: TRAIN["resources"]["warmup"]["threads"]
+        base="|".join(CODECS) or "none",
+    threads: TRAIN["resources"]["base"]["threads"]
     resources:
-        mem_mb=TRAIN["resources"]["warmup"]["mem_mb"],
-        runtime=TRAIN["resources"]["warmup"]["runtime"],
-        gpu=TRAIN["resources"]["warmup"]["gpus"],
-    # The warm-up heads the critical path: before everything, the hierarchy jobs included.
+        mem_mb=TRAIN["resources"]["base"]["mem_mb"],
+        runtime=TRAIN["resources"]["base"]["runtime"],
+        gpu=TRAIN["resources"]["base"]["gpus"],
+    # The base heads the critical path: before everything, the hierarchy jobs included.
     priority: 30
     shell:
         "{params.launcher} --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
         " --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
+rule base_checkpoint:
+    input:
+        model=lambda w: shipped_base(w) if TRAIN["base"]["source"] == "shipped" else f"results/pretrain/{w.base}/model.pt",
+    output:
+        model="results/checkpoints/base/{base}/model.pt",
+    params:
+        settings=lambda w: as_json(base_settings(w.base)),
+        source=TRAIN["base"]["source"],
+    log:
+        "results/logs/train/base_{base}.log",
+    wildcard_constraints:
+        base="|".join(CODECS) or "none",
+    shell:
+        "{PY} -m coarse2fine.training.base install --source {params.source} --checkpoint {input.model}"
+        " --settings {params.settings:q} --output {output.model} > {log} 2>&1"
+
+
 rule train_codec:
     input:
         manifest=MANIFEST,
         hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
-        init=warmup_checkpoint,
+        init=base_checkpoint,
     output:
         model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
         log="results/checkpoints/{codec}/{hierarchy}/rp{rp}/log.csv",

@@ -53,6 +53,7 @@ def codec_from_payload(payload, path: Path | str = "<checkpoint>") -> torch.nn.M
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not fit the codec its config builds ({exc})") from exc
     codec.eval()
+    codec.trained_view = trained_view(payload)
     if not _has_entropy_tables(payload, state_key):
         codec.update(force=True)
     forget_model_identity(codec)
@@ -66,3 +67,14 @@ def _has_entropy_tables(payload: dict, state_key: str) -> bool:
     state = payload[state_key]
     tables = [v for k, v in state.items() if k.endswith("_quantized_cdf")]
     return bool(tables) and all(t.numel() > 0 for t in tables)
+
+
+def trained_view(payload: dict) -> dict | None:
+    """The study view a checkpoint was trained at ({size, classifier_crop}), None if unrecorded."""
+    settings = payload.get("settings")
+    if not isinstance(settings, dict) or not isinstance(settings.get("view"), int) or isinstance(settings.get("view"), bool):
+        return None
+    crop = settings.get("classifier_crop", 224 / 256)
+    if not isinstance(crop, (int, float)) or not 0.1 <= float(crop) <= 1:
+        raise CheckpointError(f"checkpoint settings: classifier_crop {crop!r} is not a fraction in [0.1, 1]")
+    return {"size": settings["view"], "classifier_crop": float(crop)}

@@ -27,7 +27,8 @@ from .errors import BitstreamError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_SETTINGS = {"splits": ["val", "test"], "max_images": None}
+# view: the study's view (data/view.py settings); None is the paper's 256x256
+DEFAULT_SETTINGS = {"splits": ["val", "test"], "max_images": None, "view": None}
 SIZE_COLUMNS = ["image", "stream", "split", "width", "height", "level", "bytes", "bpp", "bpp_estimated",
                 "overhead", "latent_sha256"]
 DECODED_INDEX = "index.csv"  # in the check's decoded/ folder: stream, level, png, image_sha256
@@ -46,10 +47,12 @@ def stream_name(image_path: str) -> str:
 
 
 def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path, settings: dict | None = None) -> pd.DataFrame:
-    from coarse2fine.data.images import image_to_tensor, open_rgb
+    from coarse2fine.data.images import image_to_tensor
     from coarse2fine.data.manifest import read_manifest, spread_subset
+    from coarse2fine.data.view import StudyView, open_view
 
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
+    view = StudyView.from_settings(settings["view"])
     table, root = read_manifest(manifest, tuple(settings["splits"]))
     if settings["max_images"] is not None:
         table = spread_subset(table, int(settings["max_images"]))
@@ -60,7 +63,7 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
     streams_dir.mkdir(parents=True, exist_ok=True)
     rows = []
     for item in table.itertuples():
-        x = image_to_tensor(open_rgb(root / item.path))
+        x = image_to_tensor(open_view(root / item.path, view))
         encoded = compress_image(codec, x)
         name = stream_name(item.path)
         (streams_dir / name).write_bytes(encoded.data)

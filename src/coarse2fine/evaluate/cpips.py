@@ -16,9 +16,10 @@ Which stages: the output at the end of every resolution of g_a's top-level child
 1/4, 1/8 of the input size) and the final latent y (1/16); for `tic` the output of each RSTB
 and y. A g_a that is not an nn.Sequential contributes its final latent only.
 
-Cost: both images are compared on the classifiers' evaluation view (shorter side to 256, centre
-crop 224, `classify.resize_center_crop`), not at full resolution, so one distance is one g_a
-pass on a 224x224 crop per image; the reference's features are computed once per image
+Cost: both images are compared as the study codes them (its view, data/view.py) when that is
+at most 224 px a side; a larger image is compared on the classifiers' standard view (shorter
+side to 256, centre crop 224, `classify.resize_center_crop`), so one distance is one g_a
+pass on at most a 224x224 image; the reference's features are computed once per image
 (`distances`). The weights are frozen and every pass runs under torch.no_grad.
 """
 
@@ -76,7 +77,9 @@ class CPIPS:
         return cls(load_codec(path), view_size, name=str(path))
 
     def view(self, x: torch.Tensor) -> torch.Tensor:
-        """The evaluation view both images are compared on."""
+        """The picture both images are compared on: as coded when it is small enough."""
+        if max(x.shape[-2:]) <= self.view_size:
+            return x.float()
         return resize_center_crop(x.float(), self.view_size)
 
     @torch.no_grad()

@@ -19,7 +19,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from coarse2fine.data.images import image_to_tensor, open_rgb
+from coarse2fine.data.images import image_to_tensor
+from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.data.manifest import read_manifest
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.views import EVAL_SPLITS, build_provider
@@ -37,9 +38,9 @@ def cpips_of_views(settings: dict, manifest: Path, views_csv: Path, checkpoint: 
     table = table[table["path"].isin(set(views["image"]))]
     provider = build_provider(settings["provider"])
     metric = CPIPS.from_checkpoint(checkpoint)
-    rows = []
+    rows, study_view = [], StudyView.from_settings(settings.get("view"))
     for item in table.itertuples(index=False):
-        original = open_rgb(Path(root) / item.path)
+        original = open_view(Path(root) / item.path, study_view)
         reference = metric.features(image_to_tensor(original))
         for view in provider(item.path, original):
             distance = 0.0 if view.num_bytes is None else metric.feature_distance(reference, metric.features(view.image))

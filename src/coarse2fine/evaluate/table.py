@@ -2,7 +2,8 @@
 
 per_image.csv: one row per image x codec x rate point x level x classifier with the predicted
 class, the prob-sum predicted cluster at every level (pred_L1 .. pred_L<n>, the last level is
-the class), correct_L1 .. correct_L<n> (NaN without a label), Wu-Palmer similarity between
+the class), correct_L1 .. correct_L<n> (NaN without a label), agree_L1 .. agree_L<n> (the same
+prediction as this classifier's on the uncompressed view: needs no label), Wu-Palmer similarity between
 predicted and true class, PSNR, MS-SSIM, bpp from actual bytes, estimated bpp (NaN where the
 codec has no estimate: the anchors' rate is their actual size).
 summary.csv / summary.md: mean over images and a percentile bootstrap confidence interval
@@ -104,8 +105,23 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
     if not parts:
         raise ValueError("no views to tabulate")
     table = pd.concat(parts, ignore_index=True)
+    add_agreement(table, len(ks))
     table.attrs["ks"] = ks
     return table
+
+
+def add_agreement(table: pd.DataFrame, num_levels: int) -> None:
+    """agree_L<k>: whether a view's prediction at level k is the same classifier's prediction on
+    the uncompressed view of the same image: a label-free score (NaN where no reference row)."""
+    reference = table[table["codec"] == REFERENCE_CODEC]
+    if reference.duplicated(["image", "classifier"]).any():
+        raise ValueError("more than one uncompressed view per image and classifier")
+    ref = reference.set_index(["image", "classifier"])
+    key = pd.MultiIndex.from_frame(table[["image", "classifier"]])
+    for level in range(1, num_levels + 1):
+        expected = ref[f"pred_L{level}"].reindex(key).to_numpy(dtype=float)
+        agree = (table[f"pred_L{level}"].to_numpy(dtype=float) == expected).astype(float)
+        table[f"agree_L{level}"] = np.where(np.isnan(expected), np.nan, agree)
 
 
 def bootstrap_summary(table: pd.DataFrame, metrics: list[str], n_boot: int = 1000, confidence: float = 0.95,
@@ -197,6 +213,9 @@ def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
         out["CPIPS"] = [with_ci(r, "cpips", 1, 5) for _, r in summary.iterrows()]
     for level, k in enumerate(ks, start=1):
         out[f"top-1 K={k} %"] = [with_ci(r, f"correct_L{level}", 100) for _, r in summary.iterrows()]
+    for level, k in enumerate(ks, start=1):
+        if f"agree_L{level}" in summary:
+            out[f"agreement K={k} %"] = [with_ci(r, f"agree_L{level}", 100) for _, r in summary.iterrows()]
     out["Wu-Palmer"] = [with_ci(r, "wu_palmer", 1, 3) for _, r in summary.iterrows()]
     return out.to_markdown(index=False) + "\n"
 
@@ -212,7 +231,7 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     output_dir.mkdir(parents=True, exist_ok=True)
     table = per_image_table(view_dirs, level_maps)
     ks = table.attrs["ks"]
-    metrics = image_metrics(table) + [f"correct_L{level}" for level in range(1, len(ks) + 1)]
+    metrics = image_metrics(table) + [f"{what}_L{level}" for what in ("correct", "agree") for level in range(1, len(ks) + 1)]
     summary = bootstrap_summary(table, metrics, int(settings.get("bootstrap", 1000)), float(settings.get("confidence", 0.95)),
                                 int(settings.get("seed", 0)))
     bd = bd_table(summary, ks, settings.get("bd_anchor", "jpeg"))

@@ -5,9 +5,11 @@ the uncompressed reference, the classical anchors, or a learned codec's bitstrea
 For each view we measure PSNR, MS-SSIM and bpp against the original at full resolution,
 optionally CPIPS (settings key `cpips`: a codec checkpoint; `evaluate.cpips`, on the evaluation
 view; 0 for the reference; no column when the key is absent or null), and keep the logits of
-every classifier on the evaluation view (shorter side to 256*size/224, centre crop size). The
-prob-sum cluster predictions come later (`evaluate.table`), so one hierarchy more costs no
-classifier pass.
+every classifier. Every image is first put in the study's view (settings key `view`,
+data/view.py: the photo squashed to size x size, as every codec and anchor codes it; PSNR,
+MS-SSIM and bpp are measured on it), and each classifier sees its `classifier_input` (the centre
+crop, resized to its input), the same function the task loss uses. The prob-sum cluster
+predictions come later (`evaluate.table`), so one hierarchy more costs no classifier pass.
 
 Output folder: views.csv (one row per image x view), logits.npz (one (rows, 1000) float32
 array per classifier, rows in views.csv order), classifiers.json (used and skipped, with the
@@ -32,8 +34,9 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from coarse2fine.classify import ClassifierUnavailable, load_classifier, resize_center_crop
-from coarse2fine.data.images import image_to_tensor, open_rgb
+from coarse2fine.classify import ClassifierUnavailable, load_classifier
+from coarse2fine.data.images import image_to_tensor
+from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.data.manifest import read_manifest, spread_subset
 from coarse2fine.evaluate.anchors import build_anchor
 from coarse2fine.evaluate.cpips import CPIPS
@@ -106,31 +109,30 @@ def load_classifiers(names: list[str]) -> tuple[dict, dict]:
 
 
 @torch.no_grad()
-def classify_views(views: list[DecodedView], classifiers: dict) -> dict[str, np.ndarray]:
+def classify_views(views: list[DecodedView], classifiers: dict, view: StudyView) -> dict[str, np.ndarray]:
     """Logits (len(views), 1000) per classifier; one batch per image and classifier."""
     out = {}
     for name, model in classifiers.items():
-        batch = torch.cat([resize_center_crop(v.image, model.input_size) for v in views])
+        batch = torch.cat([view.classifier_input(v.image, model.input_size) for v in views])
         out[name] = model(batch).float().numpy()
     return out
 
 
-def save_reconstruction(view: DecodedView, size: int, path: Path) -> None:
-    crop = resize_center_crop(view.image, size)[0].clamp(0, 1)
-    array = (crop.permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
+def save_reconstruction(view: DecodedView, path: Path) -> None:
+    """The decoded picture as coded (the study's view), 8-bit."""
+    array = (view.image[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
     path.parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(array).save(path)
 
 
 def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifiers: dict,
                    recon_dir: Path | None = None, reconstructions: int = 0,
-                   cpips: CPIPS | None = None) -> tuple[pd.DataFrame, dict]:
+                   cpips: CPIPS | None = None, study_view: StudyView = StudyView()) -> tuple[pd.DataFrame, dict]:
     """Rows (one per image x view) with image metrics, and the logits per classifier; a `cpips`
-    column when a CPIPS metric is given."""
+    column when a CPIPS metric is given. `original` everywhere is the study's view of the photo."""
     rows, logits = [], {name: [] for name in classifiers}
-    recon_size = max(m.input_size for m in classifiers.values())
     for i, item in enumerate(table.itertuples(index=False)):
-        original = open_rgb(Path(root) / item.path)
+        original = open_view(Path(root) / item.path, study_view)
         x = image_to_tensor(original)
         stem = Path(item.path).stem
         views = list(provider(item.path, original))
@@ -155,9 +157,9 @@ def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifi
             if recon_dir is not None and i < reconstructions:
                 level = "" if view.level is None else f"_level{view.level}"
                 name = f"{stem}/{view.codec}_{view.rate_point}{level}.png"
-                save_reconstruction(view, recon_size, Path(recon_dir) / name)
+                save_reconstruction(view, Path(recon_dir) / name)
                 rows[-1]["recon_file"] = name
-        for name, value in classify_views(views, classifiers).items():
+        for name, value in classify_views(views, classifiers, study_view).items():
             logits[name].append(value)
         if (i + 1) % 10 == 0 or i + 1 == len(table):
             log.info("%d/%d images", i + 1, len(table))
@@ -184,21 +186,23 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
     output_dir = Path(output_dir)
     (output_dir / "recon").mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    frame, logits = evaluate_views(table, root, provider, classifiers, output_dir / "recon", int(settings.get("reconstructions", 0)), cpips)
+    study_view = StudyView.from_settings(settings.get("view"))
+    frame, logits = evaluate_views(table, root, provider, classifiers, output_dir / "recon", int(settings.get("reconstructions", 0)),
+                                   cpips, study_view)
     seconds = time.perf_counter() - start
     frame.to_csv(output_dir / "views.csv", index=False)
     np.savez_compressed(output_dir / "logits.npz", **logits)
     (output_dir / "classifiers.json").write_text(json.dumps({
         "used": {n: m.input_size for n, m in classifiers.items()}, "skipped": skipped,
         "images": len(table), "views": len(frame), "seconds": round(seconds, 2),
-        "cpips": settings.get("cpips") or None}, indent=2) + "\n")
+        "cpips": settings.get("cpips") or None, "view": study_view.to_settings()}, indent=2) + "\n")
     log.info("%d images, %d views, %d classifiers in %.1f s", len(table), len(frame), len(classifiers), seconds)
     return frame
 
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description="Decode, measure and classify every evaluated image for one provider.")
-    parser.add_argument("--settings", required=True, help="JSON: provider, classifiers, splits, reconstructions, threads, max_images, cpips")
+    parser.add_argument("--settings", required=True, help="JSON: provider, classifiers, splits, reconstructions, threads, max_images, cpips, view")
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
     args = parser.parse_args(argv)

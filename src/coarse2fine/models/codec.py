@@ -83,7 +83,16 @@ class CoarseToFineCodec(ExactCodingModel):
         # One synthesis pass over all prefixes stacked on the batch axis.
         prefixes = torch.cat([self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)])
         x_hats = list(self.g_s(prefixes).chunk(self.num_levels))
-        return {"x_hat": x_hats, "likelihoods": likelihoods}
+        return {"x_hat": x_hats, "likelihoods": likelihoods,
+                "own_block_x_hat": lambda level: self.own_block_reconstruction(y_hat, level)}
+
+    def own_block_reconstruction(self, y_hat: torch.Tensor, level: int) -> torch.Tensor:
+        """The reconstruction of prefix `level` (1-based) through which only block `level` gets
+        gradients: the earlier blocks enter detached. A task loss on it trains its own block
+        (and the decoder), not the coarser ones (models/loss.py, task_gradient="own_block")."""
+        keep = sum(self.level_blocks[: level - 1])
+        prefix = self.prefix_latents(y_hat, level)
+        return self.g_s(torch.cat([prefix[:, :keep].detach(), prefix[:, keep:]], dim=1))
 
     def likelihoods(self, x: torch.Tensor) -> dict:
         """The likelihoods of `forward` without the synthesis passes: what a rate estimate needs."""

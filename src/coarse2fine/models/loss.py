@@ -4,7 +4,8 @@
 
 task_k is the negative log of the summed softmax probability of the true cluster ("prob-sum")
 for the coarse levels and label-smoothed cross-entropy over the classes for the finest; the
-frozen classifier sees the level-k reconstruction resized to its input size, and its
+frozen classifier sees the study view's classifier input of the level-k reconstruction
+(data/view.py: its centre crop, resized to the classifier's input size), and its
 gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
 loss (`rd_only`), and no classifier is needed. A codec may add its own, already weighted, terms
 as `out["penalties"]` (name -> scalar tensor): they are added to the loss and logged by name.
@@ -20,6 +21,9 @@ from torch import nn
 from torch.nn import functional as F
 
 TASK_LEVEL_MODES = ("all", "random")
+# all: every level's task term reaches every block of its prefix (the paper); own_block: level k's
+# task term reaches block k only (the earlier blocks enter its reconstruction detached)
+TASK_GRADIENTS = ("all", "own_block")
 IGNORE_LABEL = -1  # an image without a label contributes no task loss
 
 
@@ -30,7 +34,7 @@ def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
 class C2FLoss(nn.Module):
     def __init__(self, lambdas, mse_weights, task_weights, classifier: nn.Module | None = None,
                  level_maps=(), label_smoothing: float = 0.1, classifier_size: int = 224,
-                 task_levels: str = "all", seed: int = 0):
+                 task_levels: str = "all", seed: int = 0, view=None, task_gradient: str = "all"):
         """`level_maps[i]` maps each of the 1000 classes to its cluster at coarse level i+1.
 
         task_levels="random" applies the task loss to one level drawn per step (scaled by L so
@@ -49,6 +53,9 @@ class C2FLoss(nn.Module):
                              f"got {len(level_maps)}")
         if task_levels not in TASK_LEVEL_MODES:
             raise ValueError(f"task_levels must be one of {TASK_LEVEL_MODES}, got {task_levels!r}")
+        if task_gradient not in TASK_GRADIENTS:
+            raise ValueError(f"task_gradient must be one of {TASK_GRADIENTS}, got {task_gradient!r}")
+        self.task_gradient = task_gradient
         self.uses_task = any(g != 0 for g in self.task_weights)
         if self.uses_task and classifier is None:
             raise ValueError("a task weight is non-zero but no classifier was given")
@@ -58,6 +65,11 @@ class C2FLoss(nn.Module):
                 p.requires_grad_(False)
             classifier.eval()
         self.label_smoothing, self.classifier_size, self.task_levels = label_smoothing, classifier_size, task_levels
+        # What the classifier sees of a reconstruction: the study's view rule, the same function
+        # that scoring uses (data/view.py), so the loss teaches what evaluation measures.
+        from coarse2fine.data.view import StudyView
+
+        self.view = view if view is not None else StudyView()
         # Draws the level of `task_levels='random'`; public so a resumed job restores its state.
         self.level_generator = torch.Generator().manual_seed(seed)
         for i, level_map in enumerate(level_maps):
@@ -83,9 +95,7 @@ class C2FLoss(nn.Module):
         return torch.logsumexp(log_p[:, None, :] + getattr(self, f"log_members_{level}")[None], dim=2)
 
     def task_terms(self, x_hat: torch.Tensor, labels: torch.Tensor, level: int):
-        view = F.interpolate(x_hat.clamp(0, 1), size=(self.classifier_size,) * 2, mode="bilinear",
-                             align_corners=False)
-        logits = self.classifier(view)
+        logits = self.classifier(self.view.classifier_input(x_hat.clamp(0, 1), self.classifier_size))
         known = labels != IGNORE_LABEL
         if level == self.num_levels - 1:
             task = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing, ignore_index=IGNORE_LABEL)
@@ -121,7 +131,12 @@ class C2FLoss(nn.Module):
                 psnr = 10 * torch.log10(1 / F.mse_loss(x_hats[k].clamp(0, 1), x).clamp(min=1e-10))
             task, accuracy = x.new_tensor(math.nan), math.nan
             if self.uses_task and k in task_set and self.task_weights[k] != 0:
-                task, accuracy = self.task_terms(x_hats[k], labels.to(x.device).long(), k)
+                task_x_hat = x_hats[k]
+                if self.task_gradient == "own_block" and k > 0:
+                    if "own_block_x_hat" not in out:
+                        raise ValueError("task_gradient='own_block' needs a codec with level blocks (c2f)")
+                    task_x_hat = out["own_block_x_hat"](k + 1)
+                task, accuracy = self.task_terms(task_x_hat, labels.to(x.device).long(), k)
                 total = total + task_scale * self.task_weights[k] * task
             level = k + 1
             terms.update({f"bpp_{level}": rate.item(), f"mse_{level}": mse.item(), f"psnr_{level}": psnr.item(),

@@ -1,10 +1,12 @@
-"""Training images: random crops with horizontal flips, in an order fixed by the seed and step.
+"""Training images: the study's view of each photo (data/view.py), randomly resized-cropped and
+flipped, in an order fixed by the seed and step.
 
-Every crop and flip is drawn from a generator seeded by (seed, epoch, image index), and the
+Every crop box and flip is drawn from a generator seeded by (seed, epoch, image index), and the
 order of images from a permutation seeded by (seed, epoch). The batch at any step is thus a
 function of the step alone: a job resumed from a checkpoint sees exactly the batches it would
 have seen had it never stopped, whatever the number of loader workers. Under DDP each rank
-takes every world_size-th image of the same permutation.
+takes every world_size-th image of the same permutation. Photos are read by the project's one
+image reader (`data.images.open_rgb`), so training and evaluation see the same pixels.
 """
 
 from __future__ import annotations
@@ -16,8 +18,11 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from coarse2fine.data.images import resize_shorter_side
+from coarse2fine.data.images import image_to_tensor, open_rgb
 from coarse2fine.data.manifest import read_manifest
+from coarse2fine.data.view import StudyView
+
+UNLABELLED = -1  # the loss's IGNORE_LABEL: no task loss for this image
 
 
 def _mix(*values: int) -> int:
@@ -25,68 +30,52 @@ def _mix(*values: int) -> int:
     return int(np.random.SeedSequence([int(v) & 0xFFFFFFFF for v in values]).generate_state(1, np.uint64)[0]) >> 1
 
 
-def load_rgb(path: Path) -> torch.Tensor:
-    """An image file as a uint8 tensor (3, H, W)."""
-    with Image.open(path) as img:
-        array = np.asarray(img.convert("RGB"), dtype=np.uint8)
-    return torch.from_numpy(array.copy()).permute(2, 0, 1)
+class ViewDataset(Dataset):
+    """Photos of some manifest splits; item (index, epoch) -> (view tensor (3, S, S) in [0, 1], label).
 
+    `scale` is the range of the crop box's area fraction (1, 1: the evaluation view itself, with
+    flips); `labelled_only=False` keeps unlabelled photos (label -1) for rate-distortion training.
+    """
 
-def resize_uint8(image: torch.Tensor, size: int) -> torch.Tensor:
-    """uint8 (3, H, W) resized (antialiased bilinear) so that its shorter side is `size`."""
-    return resize_shorter_side(image[None].float(), size)[0].round_().clamp_(0, 255).to(torch.uint8)
-
-
-def random_crop_flip(image: torch.Tensor, size: int, generator: torch.Generator) -> torch.Tensor:
-    """A size x size crop as float [0, 1]; images smaller than the crop are upsampled first
-    (shorter side to size, aspect kept), and the crop is flipped left-right half the time."""
-    x = image.float().div_(255.0)
-    if min(x.shape[-2:]) < size:
-        x = resize_shorter_side(x[None], size, mode="bicubic", antialias=False)[0].clamp_(0, 1)
-    h, w = x.shape[-2:]
-    top = int(torch.randint(0, h - size + 1, (1,), generator=generator))
-    left = int(torch.randint(0, w - size + 1, (1,), generator=generator))
-    x = x[:, top : top + size, left : left + size]
-    if bool(torch.rand((), generator=generator) < 0.5):
-        x = x.flip(-1)
-    return x.contiguous()
-
-
-class RandomCropDataset(Dataset):
-    """Labelled images of some manifest splits; item (index, epoch) -> (crop, label)."""
-
-    def __init__(self, manifest: Path, splits=("train",), crop: int = 128, seed: int = 42, cache: bool = True,
-                 resize_shorter: int | None = None):
+    def __init__(self, manifest: Path, splits=("train",), view: StudyView = StudyView(128), scale=(1.0, 1.0),
+                 seed: int = 42, cache: bool = True, labelled_only: bool = True):
+        if view.size is None:
+            raise ValueError("training needs a view size (batches are size x size)")
+        if not 0 < float(scale[0]) <= float(scale[1]) <= 1:
+            raise ValueError(f"view scale must be 0 < min <= max <= 1 (area fractions), got {list(scale)}")
         table, root = read_manifest(manifest, splits=tuple(splits))
-        labelled = table[table["label_idx"].notna()].reset_index(drop=True)
-        if labelled.empty:
-            raise ValueError(f"{manifest}: no labelled images in splits {list(splits)} ({len(table)} rows in all)")
-        self.dropped_unlabelled = len(table) - len(labelled)
-        self.paths = [Path(root) / p for p in labelled["path"]]
+        kept = table[table["label_idx"].notna()].reset_index(drop=True) if labelled_only else table.reset_index(drop=True)
+        if kept.empty:
+            what = "labelled images" if labelled_only else "images"
+            raise ValueError(f"{manifest}: no {what} in splits {list(splits)} ({len(table)} rows in all)")
+        self.dropped_unlabelled = len(table) - len(kept)
+        self.paths = [Path(root) / p for p in kept["path"]]
         missing = [str(p) for p in self.paths if not p.is_file()]
         if missing:
             raise FileNotFoundError(f"{len(missing)} images of {manifest} are missing, e.g. {missing[0]}")
-        self.labels = labelled["label_idx"].astype(int).tolist()
-        self.crop, self.seed, self.cache, self.resize_shorter = crop, seed, cache, resize_shorter
-        self._images: dict[int, torch.Tensor] = {}
+        self.labels = [UNLABELLED if v != v else int(v) for v in kept["label_idx"]]
+        self.view, self.scale, self.seed, self.cache = view, (float(scale[0]), float(scale[1])), seed, cache
+        self._photos: dict[int, Image.Image] = {}
 
     def __len__(self) -> int:
         return len(self.paths)
 
-    def image(self, index: int) -> torch.Tensor:
-        if index in self._images:
-            return self._images[index]
-        image = load_rgb(self.paths[index])
-        if self.resize_shorter is not None:
-            image = resize_uint8(image, self.resize_shorter)
+    def photo(self, index: int) -> Image.Image:
+        if index in self._photos:
+            return self._photos[index]
+        photo = open_rgb(self.paths[index])
         if self.cache:
-            self._images[index] = image
-        return image
+            self._photos[index] = photo
+        return photo
 
     def __getitem__(self, key: tuple[int, int]):
         index, epoch = key
-        generator = torch.Generator().manual_seed(_mix(self.seed, epoch, index))
-        return random_crop_flip(self.image(index), self.crop, generator), self.labels[index]
+        rng = np.random.default_rng(_mix(self.seed, epoch, index))
+        picture = self.view.random_image(self.photo(index), rng, self.scale)
+        x = image_to_tensor(picture)[0]
+        if rng.random() < 0.5:
+            x = x.flip(-1)
+        return x.contiguous(), self.labels[index]
 
 
 class StepSampler(torch.utils.data.Sampler):
@@ -114,11 +103,9 @@ class StepSampler(torch.utils.data.Sampler):
             if (position - self.start * per_step) % self.world == self.rank:
                 yield int(order[offset]), e
 
-    def epoch_at(self, step: int) -> float:
-        return step * self.batch * self.world / self.n
 
 
-def step_loader(dataset: RandomCropDataset, batch_size: int, start_step: int, stop_step: int, seed: int,
+def step_loader(dataset: ViewDataset, batch_size: int, start_step: int, stop_step: int, seed: int,
                 rank: int = 0, world_size: int = 1, workers: int = 0) -> DataLoader:
     """Batches for steps start..stop-1 in the fixed order (see StepSampler)."""
     sampler = StepSampler(len(dataset), batch_size, start_step, stop_step, seed, rank, world_size)

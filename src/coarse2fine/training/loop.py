@@ -23,7 +23,7 @@ from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import distributed
-from .data import RandomCropDataset, _mix, step_loader
+from .data import ViewDataset, _mix, step_loader
 from .settings import TrainSettings
 
 log = logging.getLogger("coarse2fine.training")
@@ -77,6 +77,7 @@ def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
         lambdas=settings.lambdas, mse_weights=settings.mse_weights, task_weights=settings.task_weights,
         classifier=classifier, level_maps=level_maps, label_smoothing=settings.label_smoothing,
         classifier_size=settings.classifier_size, task_levels=settings.task_levels, seed=seed,
+        view=settings.study_view, task_gradient=settings.task_gradient,
     ).to(device)
 
 
@@ -134,8 +135,8 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     codec_config, level_blocks = dict(codec.config), list(codec.level_blocks)
     if codec.num_levels != settings.num_levels:
         raise ValueError(f"codec {settings.codec['name']} has {codec.num_levels} levels but the settings give {settings.num_levels} lambdas")
-    if settings.crop % codec.pad_multiple:
-        raise ValueError(f"crop {settings.crop} is not a multiple of the codec's pad multiple {codec.pad_multiple}")
+    if settings.view % codec.pad_multiple:
+        raise ValueError(f"view {settings.view} is not a multiple of the codec's pad multiple {codec.pad_multiple}")
     level_maps = load_level_maps(hierarchy, codec.num_levels)
     if settings.uses_task_loss and level_maps is None and codec.num_levels > 1:
         raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
@@ -184,8 +185,8 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     if runtime.distributed:
         model = nn.parallel.DistributedDataParallel(codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
 
-    dataset = RandomCropDataset(manifest, ("train",), settings.crop, settings.seed, settings.cache_images,
-                                resize_shorter=settings.resize_shorter)
+    dataset = ViewDataset(manifest, ("train",), settings.study_view, settings.view_scale, settings.seed,
+                          settings.cache_images, labelled_only=settings.labelled_only)
     if runtime.is_main and dataset.dropped_unlabelled:
         log.info("left out %d unlabelled training images", dataset.dropped_unlabelled)
     loader = step_loader(dataset, settings.batch_size, step, settings.steps, settings.seed,

@@ -1,8 +1,9 @@
 """A quick look at a trained codec on held-out images, by the likelihood estimate.
 
 Not the study's evaluation (that codes real bitstreams and runs every classifier): this runs
-the codec's forward pass in eval mode (rounded latents) on the paper's view of each image
-(shorter side 256, centre crop 224) and averages the training loss's own per-level terms:
+the codec's forward pass in eval mode (rounded latents) on the study's view of each image (the
+view the checkpoint was trained at: data/view.py, the same picture the bitstreams code and the
+same classifier input as scoring) and averages the training loss's own per-level terms:
 estimated bpp, PSNR and top-1 at each level of the hierarchy through the loss's classifier.
 """
 
@@ -15,26 +16,27 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from coarse2fine.classify import resize_center_crop
+from coarse2fine.data.images import image_to_tensor
 from coarse2fine.data.manifest import read_manifest
+from coarse2fine.data.view import open_view
 from coarse2fine.models import crop_to_size, pad_to_multiple
 
 from .checkpoint import load_codec
-from .data import load_rgb
 from .loop import _scalar_terms, build_loss, load_level_maps
 from .settings import TrainSettings
 
 
 @torch.no_grad()
-def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, splits=("val",), size: int = 224,
+def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, splits=("val",), size: int | None = None,
                         classifier: str | None = None, max_images: int | None = None) -> dict[str, float]:
     """Mean per-level terms (bpp_k, psnr_k, acc_k, ...) over the labelled images of `splits`."""
     codec, meta = load_codec(checkpoint)
     settings = TrainSettings.from_dict(meta["settings"])
     # Non-zero task weights on every level only make the loss measure top-1 at every level;
     # the loss value itself is not reported.
-    overrides = {"classifier_size": size, "classifier": classifier or settings.classifier or "efficientnet_lite0",
-                 "task_weights": [1.0] * settings.num_levels, "task_levels": "all"}
+    overrides = {"classifier_size": size or settings.classifier_size,
+                 "classifier": classifier or settings.classifier or "efficientnet_lite0",
+                 "task_weights": [1.0] * settings.num_levels, "task_levels": "all", "labelled_only": True}
     settings = TrainSettings.from_dict({**settings.to_dict(), **overrides})
     loss_fn = build_loss(settings, load_level_maps(hierarchy, codec.num_levels), torch.device("cpu"))
     table, root = read_manifest(manifest, splits=tuple(splits))
@@ -46,7 +48,7 @@ def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, split
     rows = []
     loss_fn.eval()
     for path, label in zip(table["path"], table["label_idx"].astype(int)):
-        x = resize_center_crop(load_rgb(Path(root) / path)[None].float() / 255.0, size).clamp(0, 1)
+        x = image_to_tensor(open_view(Path(root) / path, settings.study_view))
         padded, original = pad_to_multiple(x, codec.pad_multiple)
         out = codec(padded)
         # bits of the padded latent per pixel of the image: what a bitstream of it would cost
@@ -63,10 +65,11 @@ def main(argv=None) -> None:
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--hierarchy", type=Path, required=True)
     parser.add_argument("--splits", nargs="+", default=["val"])
+    parser.add_argument("--classifier", help="the classifier that scores (default: the one the checkpoint trained with)")
     parser.add_argument("--output", type=Path, help="CSV, one row per checkpoint (default: print)")
     args = parser.parse_args(argv)
     torch.set_num_threads(2)
-    rows = [{"checkpoint": str(c), **evaluate_checkpoint(c, args.manifest, args.hierarchy, tuple(args.splits))} for c in args.checkpoint]
+    rows = [{"checkpoint": str(c), **evaluate_checkpoint(c, args.manifest, args.hierarchy, tuple(args.splits), classifier=args.classifier)} for c in args.checkpoint]
     frame = pd.DataFrame(rows)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

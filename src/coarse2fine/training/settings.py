@@ -24,10 +24,14 @@ class TrainSettings:
     task_weights: list[float]  # per level (paper: 0.5 / 1 / 2); all zero = rate-distortion only
     steps: int
     batch_size: int = 8
-    crop: int = 128
-    # Shorter side (px) images are resized to before cropping; None: crops at full resolution.
-    # A 128 crop of a full-size photo rarely shows what its label names (see docs/training.md).
-    resize_shorter: int | None = None
+    # The study's view (data/view.py): photos squashed to view x view, the classifier given
+    # the centre classifier_crop of the reconstruction; view_scale: area fractions of the random
+    # resized crop that augments it ([1, 1]: the evaluation view itself, flipped half the time).
+    view: int = 256
+    view_scale: list[float] = field(default_factory=lambda: [1.0, 1.0])
+    classifier_crop: float = 224 / 256
+    # Rate-distortion jobs may train on unlabelled photos too (the base codec).
+    labelled_only: bool = True
     lr: float = 1e-4
     aux_lr: float = 1e-3
     lr_milestones: list[float] = field(default_factory=lambda: [0.7, 0.9])  # fractions of steps
@@ -37,6 +41,7 @@ class TrainSettings:
     classifier_size: int = 224
     label_smoothing: float = 0.1
     task_levels: str = "all"  # all (paper) | random: the task loss on one level per step, ~1/L of its cost
+    task_gradient: str = "all"  # all (paper) | own_block: level k's task term trains block k only
     checkpoint_every: int = 50
     log_every: int = 10
     seed: int = 42
@@ -60,21 +65,33 @@ class TrainSettings:
         blocks = self.codec.get("level_blocks")
         if blocks is not None and len(blocks) != n:
             raise SettingsError(f"codec level_blocks {blocks} give {len(blocks)} levels but lambdas has {n}")
-        for key in ("steps", "batch_size", "crop", "checkpoint_every", "log_every", "threads"):
+        for key in ("steps", "batch_size", "view", "checkpoint_every", "log_every", "threads"):
             if getattr(self, key) < 1:
                 raise SettingsError(f"{key} must be >= 1, got {getattr(self, key)}")
-        if self.resize_shorter is not None and self.resize_shorter < self.crop:
-            raise SettingsError(f"resize_shorter {self.resize_shorter} is below the crop {self.crop}: images would be upsampled to crop")
+        if len(self.view_scale) != 2 or not 0 < self.view_scale[0] <= self.view_scale[1] <= 1:
+            raise SettingsError(f"view_scale must be [min, max] area fractions with 0 < min <= max <= 1, got {self.view_scale}")
+        if not 0.1 <= self.classifier_crop <= 1:
+            raise SettingsError(f"classifier_crop must be a fraction in [0.1, 1], got {self.classifier_crop}")
+        if self.uses_task_loss and not self.labelled_only:
+            raise SettingsError("a task loss needs labels: labelled_only must be true when task_weights are non-zero")
         if any(w > 0 for w in self.task_weights) and not self.classifier:
             raise SettingsError(f"task_weights {self.task_weights} need a classifier, but classifier is empty")
         if self.task_levels not in ("all", "random"):
             raise SettingsError(f"task_levels must be all or random, got {self.task_levels!r}")
+        if self.task_gradient not in ("all", "own_block"):
+            raise SettingsError(f"task_gradient must be all or own_block, got {self.task_gradient!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise SettingsError(f"device must be auto, cpu or cuda, got {self.device!r}")
         if self.trainable is not None and (not self.trainable or not all(isinstance(p, str) and p for p in self.trainable)):
             raise SettingsError(f"trainable must be null or a non-empty list of parameter name prefixes, got {self.trainable!r}")
         if not all(0 < m < 1 for m in self.lr_milestones):
             raise SettingsError(f"lr_milestones are fractions of the steps in (0, 1), got {self.lr_milestones}")
+
+    @property
+    def study_view(self):
+        from coarse2fine.data.view import StudyView
+
+        return StudyView(self.view, self.classifier_crop)
 
     @property
     def num_levels(self) -> int:

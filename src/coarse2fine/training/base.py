@@ -1,0 +1,124 @@
+"""The rate-distortion base every fine-tune starts from: install the shipped one or a fresh one.
+
+`python -m coarse2fine.training.base install --source shipped --checkpoint models/base/c2f/model.pt
+--settings '{...}' --output results/checkpoints/base/c2f/model.pt` checks that the checkpoint is
+a finished training job whose settings are exactly the base settings the config asks for (apart
+from where and how fast it ran), then copies it into place atomically. A shipped base trained
+with other settings is refused with the differences named, so a config change never silently
+fine-tunes from a base that does not match it (set train.base.source: scratch to retrain).
+
+`... provenance --checkpoint ... --output provenance.json` writes what a shipped base carries
+beside it: settings, steps, the last log rows, the code version and the command that made it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from . import checkpoint as ckpt
+from .settings import RESUME_NEUTRAL, TrainSettings, settings_difference
+
+log = logging.getLogger("coarse2fine.training.base")
+
+
+class BaseMismatch(ValueError):
+    """A base checkpoint that is not the one the config describes."""
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def check_base(path: Path, settings: dict) -> dict:
+    """The checkpoint's metadata if it is a finished job with these settings, else BaseMismatch."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: no base checkpoint here. The shipped base comes with the repository through DVC: "
+            f"run `dvc pull models/base` (or `make pull-base`); or set train.base.source: scratch to train one")
+    try:
+        payload = ckpt.load(path)
+    except ckpt.CheckpointMismatch:
+        raise
+    except Exception as exc:  # a truncated or foreign file: name it, not the unpickler's internals
+        raise BaseMismatch(f"{path}: not a readable checkpoint ({exc.__class__.__name__}: {exc})") from exc
+    if payload.get("kind") != "final":
+        raise BaseMismatch(f"{path}: a {payload.get('kind')!r} checkpoint, not a finished training job")
+    # both through TrainSettings, so a setting added to the code later compares as its default
+    try:
+        saved = TrainSettings.from_dict(payload.get("settings", {})).to_dict()
+    except ValueError as exc:
+        raise BaseMismatch(f"{path}: its training settings are not valid here ({exc})") from exc
+    diffs = settings_difference(saved, TrainSettings.from_dict(settings).to_dict(), ignore=RESUME_NEUTRAL)
+    if diffs:
+        raise BaseMismatch(
+            f"{path} was trained with other settings than config's train.base ({'; '.join(diffs)}); "
+            f"set train.base.source: scratch to train a base with these settings")
+    return {k: v for k, v in payload.items() if k != "codec"}
+
+
+def install(checkpoint: Path, settings: dict, output: Path) -> dict:
+    meta = check_base(checkpoint, settings)
+    output = Path(output)
+    output.parent.mkdir(parents=True, exist_ok=True)
+    tmp = output.with_name(f".{output.name}.tmp")
+    shutil.copyfile(checkpoint, tmp)
+    tmp.replace(output)
+    log.info("base %s (step %d, sha256 %s) installed as %s", checkpoint, meta["step"], sha256(output)[:12], output)
+    return meta
+
+
+def provenance(checkpoint: Path, command: str | None = None) -> dict:
+    payload = ckpt.load(checkpoint)
+    try:
+        commit = subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True, check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = None
+    rows = payload.get("log", [])
+    return {
+        "checkpoint": Path(checkpoint).name, "sha256": sha256(checkpoint), "step": payload["step"],
+        "codec_config": payload["codec_config"], "level_blocks": payload["level_blocks"],
+        "settings": payload["settings"], "code_version": commit, "command": command,
+        "seconds": round(sum(r.get("sec_per_step", 0) * payload["settings"]["log_every"] for r in rows), 1),
+        "log_last_rows": rows[-3:],
+    }
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m coarse2fine.training.base", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    p = sub.add_parser("install", help="check a base checkpoint against the config and copy it into place")
+    p.add_argument("--source", choices=["shipped", "scratch"], required=True)
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--settings", required=True, help="the base job's settings (JSON)")
+    p.add_argument("--output", type=Path, required=True)
+    p = sub.add_parser("provenance", help="write a base checkpoint's provenance as JSON")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--command-line", help="the command that trained it")
+    p.add_argument("--output", type=Path, required=True)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        if args.command == "install":
+            install(args.checkpoint, json.loads(args.settings), args.output)
+        else:
+            args.output.write_text(json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n")
+    except (FileNotFoundError, BaseMismatch, ckpt.CheckpointMismatch) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
