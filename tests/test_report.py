@@ -53,7 +53,7 @@ def write_inputs(work: Path) -> None:
     write_manifest(pd.DataFrame(rows), work / "data" / config["dataset"]["name"] / "manifest.csv", root)
     write_assignments(work / "results" / "hierarchy" / "paper" / "assignments.csv", paper_level_maps(), "file")
     config["evaluate"].update({
-        "classifiers": ["efficientnet_lite0"], "hierarchies": ["paper"], "bootstrap": 100, "reconstructions": 2,
+        "classifiers": ["efficientnet_lite1"], "hierarchies": ["paper"], "bootstrap": 100, "reconstructions": 2,
         "anchors": {"jpeg": {"qualities": [5, 40]}, "webp": {"qualities": [5, 40]}, "jpeg2000": {"layer_bpp": [0.05, 0.2, 0.8]}},
     })
     config["figures"].update({"reconstruction_codecs": ["jpeg2000"], "reconstruction_images": 2})

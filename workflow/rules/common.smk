@@ -24,6 +24,9 @@ _JUDGE = config.get("evaluate", {}).get("judge")
 _PARTIES = {config.get("train", {}).get("classifier", "efficientnet_lite0"): "train.classifier (the task loss)"}
 if config["dataset"]["kind"] != "imagenet":
     _PARTIES[config["dataset"].get("teacher", "efficientnet_lite0")] = "dataset.teacher (labelled the photos)"
+if _JUDGE and _JUDGE not in config.get("evaluate", {}).get("classifiers", [_JUDGE]):
+    raise ValueError(f"evaluate.judge {_JUDGE} is not among evaluate.classifiers "
+                     f"{config['evaluate']['classifiers']}: add it there, or name one of them")
 if _JUDGE in _PARTIES:
     raise ValueError(f"evaluate.judge {_JUDGE} is also {_PARTIES[_JUDGE]}: the judge must be independent; "
                      f"name another classifier of evaluate.classifiers")

@@ -1,0 +1,85 @@
+"""The paired test of the claim (evaluate/claim.py): McNemar, paired bootstrap, BD-accuracy with
+its interval, verdicts, and the agreement column of the tables."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from coarse2fine.evaluate.claim import ClaimSettings, claim_markdown, claim_tables, mcnemar_exact, verdict
+from coarse2fine.evaluate.table import add_agreement
+
+
+def test_mcnemar_exact_matches_the_binomial_tail():
+    a = np.array([1] * 9 + [0] * 1 + [1] * 20)
+    b = np.array([0] * 9 + [1] * 1 + [1] * 20)
+    p, only_a, only_b = mcnemar_exact(a, b)
+    assert (only_a, only_b) == (9, 1)
+    # two-sided exact: 2 * P(X <= 1), X ~ Bin(10, 1/2) = 2 * 11 / 1024
+    assert p == pytest.approx(22 / 1024)
+    assert mcnemar_exact(a, a)[0] == 1.0
+
+
+def planted_table(effect: float, n: int = 60, seed: int = 0) -> pd.DataFrame:
+    """Per-image rows of a method and its ablation at 3 rate points and 2 levels, judged by one
+    classifier: the method is right with probability base + effect at level 1."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        for rp, (bpp, base) in enumerate([(0.1, 0.3), (0.2, 0.45), (0.4, 0.6)]):
+            for level in (1, 2):
+                luck = rng.random()
+                for codec, p in (("c2f", base + (effect if level == 1 else 0)), ("rd_only", base)):
+                    correct = float(luck < p)
+                    rows.append({"image": f"img{i}", "classifier": "judge", "codec": codec, "rate_point": f"rp{rp}",
+                                 "level": level, "bpp_actual": bpp * (1 + 0.01 * rng.standard_normal()),
+                                 "correct_L1": correct, "correct_L2": correct, "agree_L1": correct, "agree_L2": correct})
+    table = pd.DataFrame(rows)
+    table["level"] = table["level"].astype("Int64")
+    return table
+
+
+def test_a_planted_coarse_gain_is_resolved_and_no_effect_is_not():
+    settings = ClaimSettings(judge="judge", baselines=(), bootstrap=300)
+    paired, bd = claim_tables(planted_table(0.35), [10, 1000], settings)
+    coarse = bd[(bd["level"] == 1) & (bd["metric"] == "top-1")].iloc[0]
+    assert coarse["bd"] == pytest.approx(35, abs=6) and coarse["bd_lo"] > 0 and coarse["verdict"] == "higher, resolved"
+    fine = bd[(bd["level"] == 2) & (bd["metric"] == "top-1")].iloc[0]
+    assert fine["bd"] == pytest.approx(0, abs=0.5) and fine["verdict"].startswith("within 2 points")
+    rp1 = paired[(paired["level"] == 1) & (paired["metric"] == "top-1") & (paired["rate_point"] == "rp1")].iloc[0]
+    assert rp1["diff"] > 0 and rp1["mcnemar_p"] < 0.01 and rp1["only_other"] == 0
+    _, null = claim_tables(planted_table(0.0, seed=1), [10, 1000], settings)
+    assert null.loc[(null["level"] == 1) & (null["metric"] == "top-1"), "verdict"].iloc[0] == "not resolved"
+    text = claim_markdown(paired, bd, settings, 60)
+    assert "higher, resolved" in text and "McNemar" in text
+
+
+def test_the_claim_names_a_missing_judge_or_codec():
+    settings = ClaimSettings(judge="other", baselines=())
+    with pytest.raises(ValueError, match="the judge 'other' scored no view"):
+        claim_tables(planted_table(0.1, n=5), [10, 1000], settings)
+    with pytest.raises(ValueError, match="codec 'c2f_x' was not evaluated"):
+        claim_tables(planted_table(0.1, n=5), [10, 1000], ClaimSettings(judge="judge", method="c2f_x"))
+
+
+def test_verdicts():
+    assert verdict(1, 3, 0.5, 9.0, 2) == "higher, resolved"
+    assert verdict(1, 3, -9.0, -0.5, 2) == "lower, resolved"
+    assert verdict(1, 3, -1.0, 3.0, 2) == "not resolved"
+    assert verdict(3, 3, -1.5, 3.0, 2) == "within 2 points, resolved"
+    assert verdict(3, 3, -9.0, -3.0, 2) == "more than 2 points lower, resolved"
+    assert verdict(3, 3, math.nan, 1, 2) == "not measured"
+
+
+def test_agreement_compares_with_the_same_classifiers_uncompressed_prediction():
+    table = pd.DataFrame({
+        "image": ["a", "a", "a", "b", "b"], "classifier": ["x", "x", "y", "x", "x"],
+        "codec": ["uncompressed", "jpeg", "uncompressed", "uncompressed", "jpeg"],
+        "pred_L1": [3, 3, 7, 5, 4], "pred_L2": [30, 31, 70, 50, 50],
+    })
+    add_agreement(table, 2)
+    assert table["agree_L1"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
+    assert table["agree_L2"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
