@@ -106,3 +106,39 @@ def test_classify_names_the_cluster_of_the_decoded_level(tmp_path, png, checkpoi
     assert result["answer"]["name"] and 0 < result["answer"]["probability"] <= 1
     assert main(args) == 0
     assert json.loads(capsys.readouterr().out)["answer"]["k"] == 1000
+
+
+def test_outputs_never_destroy_their_input_and_bad_targets_are_named(tmp_path, png, checkpoint, capsys):
+    stream = tmp_path / "photo.c2f"
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint)]) == 0
+    before = stream.read_bytes()
+    assert main(["decode", str(stream), "-o", str(stream), "--model", str(checkpoint)]) == 1
+    assert "would overwrite the input" in capsys.readouterr().err and stream.read_bytes() == before
+    original = png.read_bytes()
+    assert main(["encode", str(png), "-o", str(png), "--model", str(checkpoint)]) == 1
+    assert "would overwrite the input" in capsys.readouterr().err and png.read_bytes() == original
+    assert main(["decode", str(stream), "-o", str(tmp_path), "--model", str(checkpoint)]) == 1
+    assert "is a directory" in capsys.readouterr().err
+    assert main(["decode", str(stream), "-o", str(png / "x.png"), "--model", str(checkpoint)]) == 1
+    assert "is not a directory" in capsys.readouterr().err
+    assert main(["decode", str(stream), "-o", str(tmp_path / ("x" * 300 + ".png")), "--model", str(checkpoint)]) == 1
+    assert "File name too long" in capsys.readouterr().err
+    assert not list(tmp_path.glob(".*.partial"))  # no temporary file left behind
+    with pytest.raises(SystemExit):
+        main(["info", str(stream), "--threads", "0"])
+    assert "must be at least 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        main(["classify", str(stream), "--model", str(checkpoint), "--hierarchy", "h.csv", "--classifier", "nope"])
+    assert "invalid choice: 'nope'" in capsys.readouterr().err
+
+
+def test_encode_codes_the_view_asked_for(tmp_path, png, checkpoint, capsys):
+    stream = tmp_path / "view.c2f"
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "64"]) == 0
+    assert main(["info", str(stream), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    assert (info["width"], info["height"]) == (64, 64)
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "model"]) == 1
+    assert "does not record the view" in capsys.readouterr().err
+    assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "big"]) == 1
+    assert "--view must be native, model or a size" in capsys.readouterr().err

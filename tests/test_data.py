@@ -133,3 +133,23 @@ def test_a_subset_is_spread_over_the_manifest_and_always_the_same():
     assert len(subset) == 9 and subset["source"].value_counts().to_dict() == {"a": 3, "b": 3, "c": 3}
     assert subset.equals(spread_subset(table, 9)) and spread_subset(table, None) is table
     assert len(spread_subset(table, 100)) == 30
+
+
+def test_exif_orientation_is_applied_and_only_photo_formats_are_read(tmp_path):
+    from PIL import Image
+
+    from coarse2fine.data.images import ImageReadError, open_rgb
+
+    image = Image.new("RGB", (40, 20), (0, 0, 0))
+    image.paste((255, 255, 255), (0, 0, 20, 20))  # left half white
+    exif = Image.Exif()
+    exif[0x0112] = 6  # the camera was turned: a viewer rotates 90 degrees clockwise
+    path = tmp_path / "phone.jpg"
+    image.save(path, exif=exif, quality=95)
+    shown = open_rgb(path)
+    assert shown.size == (20, 40)  # rotated
+    assert shown.getpixel((10, 5))[0] > 200 and shown.getpixel((10, 35))[0] < 50  # white on top
+    eps = tmp_path / "figure.jpg"  # a PostScript file under a photo's name is not opened
+    eps.write_bytes(b"%!PS-Adobe-3.0 EPSF-3.0\n%%BoundingBox: 0 0 10 10\nshowpage\n")
+    with pytest.raises(ImageReadError, match="not an image in an accepted format"):
+        open_rgb(eps)

@@ -203,3 +203,29 @@ def test_minilm_embeds_prompts_offline():
     assert vectors.shape == (3, 384)
     similarity = vectors @ vectors.T
     assert similarity[0, 1] > similarity[0, 2]  # two cats are closer than a cat and a truck
+
+
+def test_broken_hierarchy_files_are_named(tmp_path):
+    from coarse2fine.hierarchy.assignments import AssignmentsError, load_hierarchy, write_assignments
+
+    classes = np.arange(1000)
+    good = tmp_path / "h" / "assignments.csv"
+    write_assignments(good, [classes % 10, classes % 100], "test")
+    cases = {
+        "empty file": lambda p: p.write_text(""),
+        "not a readable CSV": lambda p: p.write_bytes(bytes(range(256)) * 40),
+        "whole numbers": lambda p: p.write_text(good.read_text().replace("\n5,", "\n5.5,", 1)),
+        "level_1 must hold whole numbers": lambda p: p.write_text(
+            good.read_text().replace(",test,0,0\n", ",test,0.5,0\n", 1)),
+    }
+    for problem, damage in cases.items():
+        bad = tmp_path / problem.replace(" ", "_") / "assignments.csv"
+        bad.parent.mkdir()
+        damage(bad)
+        with pytest.raises(AssignmentsError, match=problem):
+            load_hierarchy(bad)
+    with pytest.raises(AssignmentsError, match="is a directory"):
+        load_hierarchy(tmp_path / "h")
+    (good.parent / "summary.json").write_text("{not json")
+    with pytest.raises(AssignmentsError, match="summary.json: not a hierarchy summary"):
+        load_hierarchy(good)

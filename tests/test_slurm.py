@@ -50,10 +50,11 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     checkpoints = sorted((clone / "results" / "checkpoints").rglob("model.pt"))
-    # the warm-up, 2 codecs x 3 rate points, and the 4 baseline phase jobs of config/test.yaml
-    assert len(checkpoints) == 11, checkpoints
+    # the pretrained base and its installed copy, 2 codecs x 3 rate points, and the 4 baseline
+    # phase jobs of config/test.yaml
+    assert len(checkpoints) == 12, checkpoints
     # Every training job went through sbatch: Slurm wrote a log for each.
     slurm_logs = list((clone / ".snakemake" / "slurm_logs").rglob("*.log"))
-    assert all(any(rule in str(p) for p in slurm_logs) for rule in ("train_codec", "train_warmup", "train_baseline"))
+    assert all(any(rule in str(p) for p in slurm_logs) for rule in ("train_codec", "pretrain_base", "train_baseline"))
     accounted = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%j %T"], env=env, capture_output=True, text=True)
     assert accounted.stdout.count("COMPLETED") >= 11, accounted.stdout

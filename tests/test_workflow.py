@@ -70,7 +70,7 @@ def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrain
     scratch = tmp_path / "scratch.yaml"
     scratch.write_text("train:\n  base: {source: scratch}\n")
     result, commands = training_commands("stage_train", "--configfile", str(scratch))
-    pretrain = [c for c in commands if "--output results/pretrain/c2f/model.pt" in c]
+    pretrain = [c for c in commands if "--output results/checkpoints/pretrain/c2f/model.pt" in c]
     assert len(pretrain) == 1 and '"view_scale": [0.25, 1.0]' in pretrain[0] and '"labelled_only": false' in pretrain[0]
 
 

@@ -5,20 +5,37 @@
     c2f info FILE.c2f [--json]
     c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
 
-A stream records the identity of its model (a hash), not a path, so decode and classify take
---model; a stream written by another model fails with a clear message. Subcommands live in
-the COMMANDS table: adding one is one entry there.
+A stream records the identity of its model (a hash), not a path; a stream written by another
+model fails with a clear message. Without --model, encode, decode and classify use the default
+model that ships with the repository (models/default/c2f: the embedded default's c2f at its
+middle rate point, fetched by `make pull-models`), and info says when a stream was made by it.
+Subcommands live in the COMMANDS table: adding one is one entry there.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import io
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+
+# The shipped default codec (DVC-tracked): beside the package in a checkout of the repository.
+DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default" / "c2f" / "model.pt"
+
+
+def model_path(given: Path | None) -> Path:
+    """--model, or the shipped default model (a FileNotFoundError saying how to get it)."""
+    if given is not None:
+        return given
+    if not DEFAULT_MODEL.is_file():
+        raise FileNotFoundError(f"no --model given and the default model {DEFAULT_MODEL} is not here: run "
+                                f"`make pull-models` in the repository (dvc pull, offline), or pass --model")
+    return DEFAULT_MODEL
 
 
 @dataclass(frozen=True)
@@ -35,6 +52,34 @@ def _set_threads(args) -> None:
         torch.set_num_threads(args.threads)
 
 
+def _positive_int(text: str) -> int:
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def write_output(path: Path, data: bytes, source: Path | None = None) -> None:
+    """Write `data` to `path` through a temporary file renamed into place: a killed run leaves
+    the old file or the new one, never a partial file (a .c2f cut at a segment boundary would
+    decode silently at fewer levels). Refuses to overwrite the input it was made from."""
+    path = Path(path)
+    if path.is_dir():
+        raise ValueError(f"{path}: is a directory; give a file name for the output")
+    if source is not None and path.exists() and path.resolve() == Path(source).resolve():
+        raise ValueError(f"{path}: the output would overwrite the input; give another output name")
+    parent = path.parent
+    if parent.exists() and not parent.is_dir():
+        raise ValueError(f"{parent}: is not a directory, so {path} cannot be written")
+    parent.mkdir(parents=True, exist_ok=True)
+    tmp = parent / f".{path.name}.partial"
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
 def _read_stream(path: Path) -> bytes:
     from coarse2fine.coding import BitstreamError
 
@@ -47,7 +92,7 @@ def _read_stream(path: Path) -> bytes:
 def _encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="input image (any size; grayscale, RGBA, 16-bit converted to 8-bit RGB)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the .c2f file to write")
-    p.add_argument("--model", type=Path, required=True, help="codec checkpoint (model.pt)")
+    p.add_argument("--model", type=Path, help="codec checkpoint (model.pt; default: the shipped default model)")
     p.add_argument("--view", default="native",
                    help="what to code: native (the image as it is, default), model (squashed to the square view "
                         "the model was trained at, as the study codes photos), or a size N (N x N)")
@@ -74,11 +119,10 @@ def _encode(args) -> int:
     from coarse2fine.data.view import open_view
 
     _set_threads(args)
-    codec = load_codec(args.model)
+    codec = load_codec(model_path(args.model))
     x = image_to_tensor(open_view(args.image, encode_view(args.view, codec)))
     data = encode_image(codec, x)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_bytes(data)
+    write_output(args.output, data, source=args.image)
     stream = parse_bitstream(data)
     pixels = stream.header.pixels
     rates = ", ".join(f"L{k}: {size} B {size * 8 / pixels:.4f} bpp" for k, size in enumerate(stream.segment_sizes(), 1))
@@ -90,7 +134,7 @@ def _encode(args) -> int:
 def _decode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("stream", type=Path, help="a .c2f file (a prefix cut at a level boundary is fine)")
     p.add_argument("-o", "--output", type=Path, required=True, help="PNG to write (8-bit RGB)")
-    p.add_argument("--model", type=Path, required=True, help="the codec checkpoint the stream was written with")
+    p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
     p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
 
 
@@ -101,9 +145,10 @@ def _decode(args) -> int:
 
     _set_threads(args)
     data = _read_stream(args.stream)
-    decoded = decode_bitstream(load_codec(args.model), data, args.level)
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB").save(args.output, format="PNG")
+    decoded = decode_bitstream(load_codec(model_path(args.model)), data, args.level)
+    png = io.BytesIO()
+    Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB").save(png, format="PNG")
+    write_output(args.output, png.getvalue(), source=args.stream)
     print(f"{args.output}: level {decoded.level} of {decoded.header.num_levels_total}, {decoded.header.width}x{decoded.header.height}")
     return 0
 
@@ -133,12 +178,25 @@ def stream_info(data: bytes) -> dict:
     }
 
 
+def default_model_identity() -> str | None:
+    """The model identity of the shipped default model, None where it is not here."""
+    if not DEFAULT_MODEL.is_file():
+        return None
+    from coarse2fine.coding import load_codec
+    from coarse2fine.coding.identity import model_identity
+
+    return model_identity(load_codec(DEFAULT_MODEL)).hex()
+
+
 def _info(args) -> int:
     info = stream_info(_read_stream(args.stream))
+    default = default_model_identity()
+    info["model"] = (f"the default model ({DEFAULT_MODEL.parent.relative_to(DEFAULT_MODEL.parents[3])})"
+                     if default == info["model_id"] else "not the default model" if default else "unknown (no default model here)")
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
-    print(f"{args.stream}: c2f v{info['format_version']}, model {info['model_id']}")
+    print(f"{args.stream}: c2f v{info['format_version']}, model {info['model_id']}: {info['model']}")
     print(f"image {info['width']}x{info['height']} (coded {info['padded'][1]}x{info['padded'][0]}), "
           f"levels {info['levels_present']} of {info['levels_total']}, {info['file_bytes']} bytes, hyper-latent {info['hyper_bytes']} bytes")
     print(f"{'level':>5} {'channels':>8} {'segment B':>10} {'total B':>9} {'bpp':>8}")
@@ -150,10 +208,13 @@ def _info(args) -> int:
 # -- classify ---------------------------------------------------------------------------------
 def _classify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("stream", type=Path, help="a .c2f file")
-    p.add_argument("--model", type=Path, required=True, help="the codec checkpoint the stream was written with")
+    p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
     p.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
     p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
-    p.add_argument("--classifier", default="efficientnet_lite0", help="reference classifier (default: %(default)s)")
+    from coarse2fine.classify.classifiers import CLASSIFIERS
+
+    p.add_argument("--classifier", default="efficientnet_lite0", choices=sorted(CLASSIFIERS),
+                   help="reference classifier (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
@@ -194,7 +255,7 @@ def _classify(args) -> int:
 
     _set_threads(args)
     data = _read_stream(args.stream)
-    result = classify_stream(data, load_codec(args.model), load_hierarchy(args.hierarchy), args.classifier, args.level)
+    result = classify_stream(data, load_codec(model_path(args.model)), load_hierarchy(args.hierarchy), args.classifier, args.level)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -220,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     for name, command in COMMANDS.items():
         p = sub.add_parser(name, help=command.help, description=command.help)
         command.add_arguments(p)
-        p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+        p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's own)")
         p.set_defaults(run=command.run)
     return parser
 
@@ -230,7 +291,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from coarse2fine.classify import ClassifierUnavailable
     from coarse2fine.coding import CheckpointError
 
-    return (ValueError, CheckpointError, ClassifierUnavailable, FileNotFoundError)
+    # OSError: a full disk, a name too long, no permission: the message names the path
+    return (ValueError, CheckpointError, ClassifierUnavailable, OSError)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -4,9 +4,9 @@
 # (`base/<codec>`) or another baseline job, taking the weights whose names and shapes match.
 
 BASELINES = config.get("baselines") or {}
-_RESERVED = set(CODECS) | {"base"}
+_RESERVED = set(CODECS) | {"base", "pretrain"}
 if set(BASELINES) & _RESERVED:
-    raise ValueError(f"baseline names {sorted(set(BASELINES) & _RESERVED)} clash with codec names or 'base'")
+    raise ValueError(f"baseline names {sorted(set(BASELINES) & _RESERVED)} clash with codec names, 'base' or 'pretrain'")
 
 
 def baseline_models(evaluated_only=False):

@@ -69,11 +69,6 @@ def base_checkpoint(wildcards):
     return f"results/checkpoints/base/{base_name(wildcards.codec)}/model.pt"
 
 
-def shipped_base(wildcards):
-    """The shipped base of an architecture (DVC-tracked, `dvc pull models/base`)."""
-    return f"models/base/{wildcards.base}/model.pt"
-
-
 def train_launcher(kind):
     """One process, or torchrun with one process per GPU (DDP) when a rule asks for > 1 GPU."""
     gpus = TRAIN["resources"][kind]["gpus"]
@@ -88,8 +83,8 @@ rule pretrain_base:
     input:
         manifest=MANIFEST,
     output:
-        model="results/pretrain/{base}/model.pt",
-        log="results/pretrain/{base}/log.csv",
+        model="results/checkpoints/pretrain/{base}/model.pt",
+        log="results/checkpoints/pretrain/{base}/log.csv",
     params:
         settings=lambda w: as_json(base_settings(w.base)),
         launcher=train_launcher("base"),
@@ -111,11 +106,24 @@ rule pretrain_base:
         " --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
+def base_source(wildcards):
+    """The shipped base (DVC-tracked, with its training log in git) or the one pretrained here."""
+    if TRAIN["base"]["source"] == "shipped":
+        folder = f"models/base/{wildcards.base}"
+        if not Path(folder, "model.pt").exists():
+            raise ValueError(f"{folder}/model.pt is missing: the shipped base comes with the repository through DVC; "
+                             f"run `make pull-models` (dvc pull {folder}/model.pt.dvc), or set train.base.source: scratch")
+    else:
+        folder = f"results/checkpoints/pretrain/{wildcards.base}"
+    return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
+
+
 rule base_checkpoint:
     input:
-        model=lambda w: shipped_base(w) if TRAIN["base"]["source"] == "shipped" else f"results/pretrain/{w.base}/model.pt",
+        unpack(base_source),
     output:
         model="results/checkpoints/base/{base}/model.pt",
+        log="results/checkpoints/base/{base}/log.csv",
     params:
         settings=lambda w: as_json(base_settings(w.base)),
         source=TRAIN["base"]["source"],
@@ -125,7 +133,7 @@ rule base_checkpoint:
         base="|".join(CODECS) or "none",
     shell:
         "{PY} -m coarse2fine.training.base install --source {params.source} --checkpoint {input.model}"
-        " --settings {params.settings:q} --output {output.model} > {log} 2>&1"
+        " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
 
 
 rule train_codec:
@@ -170,12 +178,23 @@ def codec_models():
     ]
 
 
+def base_models():
+    """The rate-distortion base of each architecture, coded and evaluated like a baseline (its
+    prefixes are its rate points): the reference the fine-tunes are measured against."""
+    if TRAIN["base"]["source"] == "none":
+        return []
+    names = sorted({base_name(codec) for codec in CODECS})
+    return [{"id": f"base/{name}", "codec": "base" if len(names) == 1 else f"base_{name}", "hierarchy": None,
+             "rate_point": None, "layers_are_rate_points": True} for name in names]
+
+
 def learned_models(evaluated_only=False):
-    """Every trained model (codecs, then baselines), as dicts with `id` (checkpoint folder),
-    `codec`, `hierarchy` (None: evaluated against every hierarchy), `rate_point` and
-    `layers_are_rate_points` (a baseline's segments are rate points, not semantic levels)."""
+    """Every trained model (codecs, then baselines, then the base), as dicts with `id`
+    (checkpoint folder), `codec`, `hierarchy` (None: evaluated against every hierarchy),
+    `rate_point` and `layers_are_rate_points` (a baseline's segments are rate points, not
+    semantic levels)."""
     baselines = baseline_models(evaluated_only) if "baseline_models" in globals() else []
-    return codec_models() + baselines
+    return codec_models() + baselines + base_models()
 
 
 def train_targets():

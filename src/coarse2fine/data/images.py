@@ -5,9 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image, ImageOps, UnidentifiedImageError
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
+# The decoders PIL may use: photo formats only. Anything else (EPS, which runs Ghostscript; PDF;
+# fonts; ...) is refused by name before a plugin sees the bytes. (Camera JPEGs with preview
+# pictures open as MPO through the JPEG opener.)
+ALLOWED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "TIFF", "PPM")
 # Guard against decompression bombs while allowing large photographs.
 MAX_PIXELS = 100_000_000
 
@@ -43,15 +47,19 @@ def open_rgb(path: Path | str) -> Image.Image:
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
+    Image.init()  # registers every plugin: `formats` may name one a lazy open has not loaded yet
     try:
-        with Image.open(path) as image:
+        with Image.open(path, formats=ALLOWED_FORMATS) as image:
             if image.width * image.height > MAX_PIXELS:
                 raise ImageReadError(f"{path}: {image.width}x{image.height} exceeds {MAX_PIXELS} pixels")
             image.load()  # decodes everything: a truncated file fails here, not later
-            return to_rgb(image, path)
+            # the picture as a viewer shows it: a phone's Orientation tag rotates the pixels
+            return to_rgb(ImageOps.exif_transpose(image), path)
     except ImageReadError:
         raise
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+    except UnidentifiedImageError as exc:
+        raise ImageReadError(f"{path}: not an image in an accepted format ({', '.join(ALLOWED_FORMATS)})") from exc
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
         raise ImageReadError(f"{path}: cannot decode image ({exc})") from exc
 
 

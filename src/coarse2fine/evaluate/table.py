@@ -8,7 +8,8 @@ predicted and true class, PSNR, MS-SSIM, bpp from actual bytes, estimated bpp (N
 codec has no estimate: the anchors' rate is their actual size).
 summary.csv / summary.md: mean over images and a percentile bootstrap confidence interval
 (resampling images) per codec x rate point x level x classifier.
-bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor.
+bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor, and
+against the base codec where it was evaluated (codec "base").
 progressive_check.json / .md: whether every learned stream's rate rises and PSNR never falls
 prefix by prefix (evaluate/progressive.py).
 cpips_check.json / cpips_check.md (only when the views carry a cpips column, see
@@ -43,6 +44,7 @@ log = logging.getLogger("coarse2fine.evaluate")
 
 GROUP = ["codec", "rate_point", "level", "classifier"]
 IMAGE_METRICS = ["bpp_actual", "bpp_estimated", "psnr", "ms_ssim", "wu_palmer"]
+BASE_CODEC = "base"  # the shipped or pretrained rate-distortion base, evaluated as a codec
 OPTIONAL_METRICS = ["cpips"]  # columns that views evaluated with the matching setting carry
 
 
@@ -234,7 +236,10 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     metrics = image_metrics(table) + [f"{what}_L{level}" for what in ("correct", "agree") for level in range(1, len(ks) + 1)]
     summary = bootstrap_summary(table, metrics, int(settings.get("bootstrap", 1000)), float(settings.get("confidence", 0.95)),
                                 int(settings.get("seed", 0)))
-    bd = bd_table(summary, ks, settings.get("bd_anchor", "jpeg"))
+    # Against the named anchor, and against the base codec where it was evaluated: how far the
+    # fine-tunes moved from the rate-distortion of the base they started from.
+    anchors = [settings.get("bd_anchor", "jpeg")] + [BASE_CODEC] * (BASE_CODEC in set(summary["codec"]))
+    bd = pd.concat([bd_table(summary, ks, anchor) for anchor in anchors], ignore_index=True)
     table.to_csv(output_dir / "per_image.csv", index=False)
     summary.to_csv(output_dir / "summary.csv", index=False)
     (output_dir / "summary.md").write_text(summary_markdown(summary, ks))

@@ -74,11 +74,38 @@ def write_assignments(path: str | Path, level_maps: list[np.ndarray], method: st
     return table
 
 
+def read_table(path: str | Path) -> pd.DataFrame:
+    """A hierarchy CSV, or an AssignmentsError naming the file and what is wrong with it."""
+    path = Path(path)
+    if path.is_dir():
+        raise AssignmentsError(f"{path}: is a directory, not a CSV file")
+    if not path.is_file():
+        raise AssignmentsError(f"{path}: no such file")
+    try:
+        return pd.read_csv(path)
+    except pd.errors.EmptyDataError as exc:
+        raise AssignmentsError(f"{path}: empty file") from exc
+    except (UnicodeDecodeError, pd.errors.ParserError, ValueError) as exc:
+        raise AssignmentsError(f"{path}: not a readable CSV ({exc.__class__.__name__}: {str(exc)[:200]})") from exc
+
+
+def integer_column(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
+    """A column of whole numbers as int64; floats such as 3.5, text or blanks are named, never
+    truncated."""
+    values = pd.to_numeric(frame[column], errors="coerce")
+    bad = values.isna() | (values != values.round())
+    if bad.any():
+        i = int(np.flatnonzero(bad.to_numpy())[0])
+        raise AssignmentsError(f"{source}: {column} must hold whole numbers; row {i + 2} holds {frame[column].iloc[i]!r}")
+    return values.to_numpy(dtype=np.int64)
+
+
 def _check_classes(frame: pd.DataFrame, source: str) -> pd.DataFrame:
     """Rows must be the 1000 classes, once each, with the wnids of our class list."""
     missing_cols = {"class_idx", "wnid"} - set(frame.columns)
     if missing_cols:
         raise AssignmentsError(f"{source}: missing column(s) {', '.join(sorted(missing_cols))}")
+    frame = frame.assign(class_idx=integer_column(frame, "class_idx", source))
     if frame["class_idx"].duplicated().any():
         dup = frame.loc[frame["class_idx"].duplicated(), "class_idx"].tolist()[:5]
         raise AssignmentsError(f"{source}: class_idx repeated, e.g. {dup}")
@@ -101,13 +128,13 @@ def _check_classes(frame: pd.DataFrame, source: str) -> pd.DataFrame:
 
 def read_level_file(path: str | Path, expected_k: int | None = None) -> np.ndarray:
     """One level from a CSV in the paper's layout (class_idx, wnid, ..., cluster_id)."""
-    frame = pd.read_csv(path)
+    frame = read_table(path)
     if "cluster_id" not in frame.columns:
         raise AssignmentsError(f"{path}: missing column cluster_id")
     frame = _check_classes(frame, str(path))
     if frame["cluster_id"].isna().any():
         raise AssignmentsError(f"{path}: cluster_id is empty for some classes")
-    level = canonical_ids(frame["cluster_id"].to_numpy())
+    level = canonical_ids(integer_column(frame, "cluster_id", str(path)))
     if expected_k is not None and level.max() + 1 != expected_k:
         raise AssignmentsError(f"{path}: holds {level.max() + 1} clusters, but ks asks for {expected_k}")
     return level
@@ -117,7 +144,7 @@ def load_hierarchy(path: str | Path) -> Hierarchy:
     """Load results/hierarchy/<name>/assignments.csv (summary.json beside it, if present, names
     the clusters by their most typical classes)."""
     path = Path(path)
-    frame = _check_classes(pd.read_csv(path), str(path))
+    frame = _check_classes(read_table(path), str(path))
     columns = sorted((c for c in frame.columns if c.startswith("level_")), key=lambda c: int(c.split("_")[1]))
     if not columns:
         raise AssignmentsError(f"{path}: no level_<n> cluster columns")
@@ -125,15 +152,21 @@ def load_hierarchy(path: str | Path) -> Hierarchy:
         raise AssignmentsError(f"{path}: level columns must be level_1..level_{len(columns)}, got {columns}")
     level_maps = []
     for column in columns:
-        level = frame[column].to_numpy(dtype=np.int64)
-        if set(np.unique(level)) != set(range(level.max() + 1)):
+        level = integer_column(frame, column, str(path))
+        if level.min() < 0 or set(np.unique(level)) != set(range(level.max() + 1)):
             raise AssignmentsError(f"{path}: {column} ids are not 0..K-1")
         level_maps.append(level)
     typical = None
     summary_path = path.with_name("summary.json")
     if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        typical = [[c["typical_class_idx"] for c in lvl["clusters"]] for lvl in summary["levels"]]
+        try:
+            summary = json.loads(summary_path.read_text())
+            typical = [[[int(i) for i in c["typical_class_idx"]] for c in lvl["clusters"]] for lvl in summary["levels"]]
+        except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
+            raise AssignmentsError(f"{summary_path}: not a hierarchy summary ({exc.__class__.__name__}: {exc}); "
+                                   "rebuild the hierarchy or remove the file") from exc
+        if len(typical) != len(level_maps) or any(len(t) != int(m.max()) + 1 for t, m in zip(typical, level_maps)):
+            raise AssignmentsError(f"{summary_path}: its levels and clusters do not match {path}")
     return Hierarchy(
         name=path.parent.name,
         ks=[int(level.max() + 1) for level in level_maps],

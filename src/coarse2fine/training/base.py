@@ -46,7 +46,7 @@ def check_base(path: Path, settings: dict) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no base checkpoint here. The shipped base comes with the repository through DVC: "
-            f"run `dvc pull models/base` (or `make pull-base`); or set train.base.source: scratch to train one")
+            f"run `dvc pull models/base` (or `make pull-models`); or set train.base.source: scratch to train one")
     try:
         payload = ckpt.load(path)
     except ckpt.CheckpointMismatch:
@@ -79,6 +79,19 @@ def install(checkpoint: Path, settings: dict, output: Path) -> dict:
     return meta
 
 
+def verify(checkpoint: Path, provenance_json: Path) -> str:
+    """A one-line report if the checkpoint is the one its provenance describes, else BaseMismatch."""
+    checkpoint = Path(checkpoint)
+    if not checkpoint.is_file():
+        raise FileNotFoundError(f"{checkpoint}: missing (run `dvc pull {checkpoint}.dvc`)")
+    recorded = json.loads(Path(provenance_json).read_text())
+    actual = sha256(checkpoint)
+    if actual != recorded.get("sha256"):
+        raise BaseMismatch(f"{checkpoint}: sha256 {actual[:16]}... is not the {str(recorded.get('sha256'))[:16]}... "
+                           f"that {provenance_json} records: a corrupt or foreign file")
+    return f"{checkpoint}: verified (step {recorded['step']}, sha256 {actual[:16]}...)"
+
+
 def provenance(checkpoint: Path, command: str | None = None) -> dict:
     payload = ckpt.load(checkpoint)
     try:
@@ -103,6 +116,9 @@ def main(argv=None) -> int:
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--settings", required=True, help="the base job's settings (JSON)")
     p.add_argument("--output", type=Path, required=True)
+    p = sub.add_parser("verify", help="check a checkpoint against the sha256 its provenance records")
+    p.add_argument("--checkpoint", type=Path, required=True)
+    p.add_argument("--provenance", type=Path, required=True)
     p = sub.add_parser("provenance", help="write a base checkpoint's provenance as JSON")
     p.add_argument("--checkpoint", type=Path, required=True)
     p.add_argument("--command-line", help="the command that trained it")
@@ -112,6 +128,8 @@ def main(argv=None) -> int:
     try:
         if args.command == "install":
             install(args.checkpoint, json.loads(args.settings), args.output)
+        elif args.command == "verify":
+            print(verify(args.checkpoint, args.provenance))
         else:
             args.output.write_text(json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n")
     except (FileNotFoundError, BaseMismatch, ckpt.CheckpointMismatch) as exc:
