@@ -82,7 +82,8 @@ def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with
     coarse = [c for c in commands if "--output results/checkpoints/c2f_coarse_task/" in c]
     all_levels = [c for c in commands if "--output results/checkpoints/c2f_all_levels/" in c]
     plain = [c for c in commands if "--output results/checkpoints/c2f/" in c]
-    assert len(own_block) == len(coarse) == len(all_levels) == len(plain) == 3
+    assert len(own_block) == len(coarse) == len(all_levels) == 1 and len(plain) == 3  # variants at rp1 only
+    assert all("/rp1/" in c for c in own_block + coarse + all_levels)
     assert all('"task_gradient": "own_block"' in c for c in own_block)
     assert not any("task_gradient" in c for c in plain + coarse + all_levels)
     assert all('"task_weights": [0.5, 0.0, 0.0]' in c for c in coarse)

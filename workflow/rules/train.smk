@@ -174,8 +174,19 @@ def codec_models():
          "layers_are_rate_points": False}
         for codec in CODECS
         for hierarchy in train_hierarchies()
-        for rp in range(len(TRAIN["rate_points"]))
+        for rp in codec_rate_points(codec)
     ]
+
+
+def codec_rate_points(codec):
+    """Indices into train.rate_points this codec trains at (all unless the codec names some)."""
+    chosen = CODECS[codec].get("rate_points")
+    every = range(len(TRAIN["rate_points"]))
+    if chosen is None:
+        return list(every)
+    if any(i not in every for i in chosen):
+        raise ValueError(f"codecs.{codec}.rate_points {chosen}: indices into train.rate_points, 0..{len(every) - 1}")
+    return list(chosen)
 
 
 def base_models():
