@@ -70,6 +70,7 @@ def test_verdicts():
     assert verdict(1, 3, -9.0, -0.5, 2) == "lower, resolved"
     assert verdict(1, 3, -1.0, 3.0, 2) == "not resolved"
     assert verdict(3, 3, -1.5, 3.0, 2) == "within 2 points, resolved"
+    assert verdict(3, 3, 1.5, 3.0, 2) == "higher, resolved"
     assert verdict(3, 3, -9.0, -3.0, 2) == "more than 2 points lower, resolved"
     assert verdict(3, 3, math.nan, 1, 2) == "not measured"
 

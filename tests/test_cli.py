@@ -142,3 +142,17 @@ def test_encode_codes_the_view_asked_for(tmp_path, png, checkpoint, capsys):
     assert "does not record the view" in capsys.readouterr().err
     assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "big"]) == 1
     assert "--view must be native, model or a size" in capsys.readouterr().err
+
+
+def test_the_shipped_default_model_needs_no_model_option(tmp_path, png, capsys):
+    from coarse2fine.cli import DEFAULT_MODEL
+
+    if not DEFAULT_MODEL.is_file():
+        pytest.skip(f"{DEFAULT_MODEL} is not pulled here (make pull-models)")
+    stream = tmp_path / "photo.c2f"
+    assert main(["encode", str(png), "-o", str(stream), "--view", "model"]) == 0
+    assert main(["info", str(stream)]) == 0
+    assert "the default model (models/default/c2f)" in capsys.readouterr().out
+    assert main(["decode", str(stream), "-o", str(tmp_path / "out.png"), "--level", "1"]) == 0
+    with Image.open(tmp_path / "out.png") as decoded:
+        assert decoded.size == (128, 128)  # the study's view the default model was trained at

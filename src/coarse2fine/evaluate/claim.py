@@ -115,6 +115,8 @@ def verdict(level: int, num_levels: int, lo: float, hi: float, margin: float) ->
         return "not measured"
     if level < num_levels:
         return "higher, resolved" if lo > 0 else "lower, resolved" if hi < 0 else "not resolved"
+    if lo > 0:
+        return "higher, resolved"
     return (f"within {margin:g} points, resolved" if lo > -margin
             else f"more than {margin:g} points lower, resolved" if hi < -margin else "not resolved")
 
