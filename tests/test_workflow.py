@@ -79,16 +79,17 @@ def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with
     assert not any("c2f_own_block/" in c for c in commands)
     result, commands = training_commands("stage_evaluate", "--configfile", "config/config.yaml", "config/diagnostics.yaml")
     own_block = [c for c in commands if "--output results/checkpoints/c2f_own_block/" in c]
-    coarse = [c for c in commands if "--output results/checkpoints/c2f_coarse_task/" in c]
+    paper = [c for c in commands if "--output results/checkpoints/c2f_paper_weights/" in c]
     all_levels = [c for c in commands if "--output results/checkpoints/c2f_all_levels/" in c]
     plain = [c for c in commands if "--output results/checkpoints/c2f/" in c]
-    assert len(own_block) == len(coarse) == len(all_levels) == 1 and len(plain) == 3  # variants at rp1 only
-    assert all("/rp1/" in c for c in own_block + coarse + all_levels)
+    assert len(own_block) == len(paper) == len(all_levels) == 1 and len(plain) == 3  # variants at rp1 only
+    assert all("/rp1/" in c for c in own_block + paper + all_levels)
     assert all('"task_gradient": "own_block"' in c for c in own_block)
-    assert not any("task_gradient" in c for c in plain + coarse + all_levels)
-    assert all('"task_weights": [0.5, 0.0, 0.0]' in c for c in coarse)
+    assert not any("task_gradient" in c for c in plain + paper + all_levels)
+    assert all('"task_weights": [0.5, 0.0, 0.0]' in c for c in plain)
+    assert all('"task_weights": [0.5, 1.0, 2.0]' in c for c in paper + own_block + all_levels)
     assert all('"task_levels": "all"' in c for c in all_levels) and all('"task_levels": "random"' in c for c in plain)
-    for method in ("c2f", "c2f_own_block", "c2f_coarse_task", "c2f_all_levels"):
+    for method in ("c2f", "c2f_own_block", "c2f_paper_weights", "c2f_all_levels"):
         assert f"results/metrics/tables/paper_clip_kmeans/claim/{method}/claim.md" in result.stdout
 
 
