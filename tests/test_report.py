@@ -54,6 +54,7 @@ def write_inputs(work: Path) -> None:
     write_assignments(work / "results" / "hierarchy" / "paper" / "assignments.csv", paper_level_maps(), "file")
     config["evaluate"].update({
         "classifiers": ["efficientnet_lite1"], "hierarchies": ["paper"], "bootstrap": 100, "reconstructions": 2,
+        "cpips_model": None,  # no codec is trained in this small run
         "anchors": {"jpeg": {"qualities": [5, 40]}, "webp": {"qualities": [5, 40]}, "jpeg2000": {"layer_bpp": [0.05, 0.2, 0.8]}},
     })
     config["figures"].update({"reconstruction_codecs": ["jpeg2000"], "reconstruction_images": 2})

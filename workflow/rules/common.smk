@@ -31,6 +31,9 @@ if _JUDGE in _PARTIES:
     raise ValueError(f"evaluate.judge {_JUDGE} is also {_PARTIES[_JUDGE]}: the judge must be independent; "
                      f"name another classifier of evaluate.classifiers")
 
+# Codecs to train and evaluate; a defined codec may be disabled (the diagnostic variants).
+CODECS = {name: spec for name, spec in config.get("codecs", {}).items() if spec.get("enabled", True)}
+
 # The study's view (data/view.py): one setting for training, coding, anchors and scoring.
 VIEW = config["view"]
 VIEW_SETTINGS = {"view": VIEW["size"], "classifier_crop": VIEW["classifier_crop"]}

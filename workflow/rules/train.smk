@@ -3,8 +3,7 @@
 # hierarchy, rate point) that starts from it. A rate point multiplies every lambda.
 
 TRAIN = config["train"]
-# Defined codecs may be disabled (the diagnostic variants): they are neither trained nor evaluated.
-CODECS = {name: spec for name, spec in config["codecs"].items() if spec.get("enabled", True)}
+# CODECS (the enabled codecs) is defined in common.smk: evaluate.smk reads it too.
 
 
 def train_hierarchies():
