@@ -37,6 +37,10 @@ def _run(cmd: list[str], cwd: Path, timeout: int = 1500) -> subprocess.Completed
 def _clone(source: Path, target: Path, storage: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(source), str(target)], check=True)
     _run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "local", "url", str(storage)], target)
+    # what `make run` does first: the shipped models from the remote inside the repository
+    result = subprocess.run(["bash", "scripts/pull-models.sh"], cwd=target, env={**_env(target), "PYTHON": sys.executable},
+                            capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
     return target
 
 

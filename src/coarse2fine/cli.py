@@ -7,8 +7,8 @@
 
 A stream records the identity of its model (a hash), not a path; a stream written by another
 model fails with a clear message. Without --model, encode, decode and classify use the default
-model that ships with the repository (models/default/c2f: the embedded default's c2f at its
-middle rate point, fetched by `make pull-models`), and info says when a stream was made by it.
+model that ships with the repository (models/default/c2f: c2f at the middle rate point,
+trained from the shipped base; fetched by `make pull-models`), and info says when a stream was made by it.
 Subcommands live in the COMMANDS table: adding one is one entry there.
 """
 
