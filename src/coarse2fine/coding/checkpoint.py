@@ -74,7 +74,9 @@ def trained_view(payload: dict) -> dict | None:
     settings = payload.get("settings")
     if not isinstance(settings, dict) or not isinstance(settings.get("view"), int) or isinstance(settings.get("view"), bool):
         return None
-    crop = settings.get("classifier_crop", 224 / 256)
+    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP
+
+    crop = settings.get("classifier_crop", PAPER_CLASSIFIER_CROP)
     if not isinstance(crop, (int, float)) or not 0.1 <= float(crop) <= 1:
         raise CheckpointError(f"checkpoint settings: classifier_crop {crop!r} is not a fraction in [0.1, 1]")
     return {"size": settings["view"], "classifier_crop": float(crop)}

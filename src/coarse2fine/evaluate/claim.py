@@ -34,9 +34,6 @@ from scipy.stats import binomtest
 
 from coarse2fine.evaluate.bd import bd_metric
 
-log = logging.getLogger("coarse2fine.evaluate")
-
-
 @dataclass(frozen=True)
 class ClaimSettings:
     judge: str

@@ -14,13 +14,14 @@ beside it: settings, steps, the last log rows, the code version and the command 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import logging
 import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+from coarse2fine.data.manifest import sha256_file as sha256
 
 from . import checkpoint as ckpt
 from .settings import RESUME_NEUTRAL, TrainSettings, settings_difference
@@ -30,14 +31,6 @@ log = logging.getLogger("coarse2fine.training.base")
 
 class BaseMismatch(ValueError):
     """A base checkpoint that is not the one the config describes."""
-
-
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def check_base(path: Path, settings: dict) -> dict:

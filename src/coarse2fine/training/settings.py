@@ -29,7 +29,7 @@ class TrainSettings:
     # resized crop that augments it ([1, 1]: the evaluation view itself, flipped half the time).
     view: int = 256
     view_scale: list[float] = field(default_factory=lambda: [1.0, 1.0])
-    classifier_crop: float = 224 / 256
+    classifier_crop: float = 0.875  # 224 / 256, data.view.PAPER_CLASSIFIER_CROP
     # Rate-distortion jobs may train on unlabelled photos too (the base codec).
     labelled_only: bool = True
     lr: float = 1e-4
