@@ -3,6 +3,7 @@ the whole decode path (entropy decoder included), determinism across processes a
 
 from __future__ import annotations
 
+import dataclasses
 import random
 import subprocess
 import sys
@@ -12,7 +13,7 @@ import torch
 
 from coarse2fine.coding import (
     Bitstream, BitstreamError, CheckpointError, compress_image, decode_bitstream, encode_image,
-    estimated_bits, load_codec, parse_bitstream, truncate_to_level,
+    ResourceLimitError, estimated_bits, load_codec, parse_bitstream, truncate_to_level,
 )
 from coarse2fine.models import build_codec
 
@@ -102,6 +103,77 @@ def test_checkpoint_errors(tmp_path, codec, checkpoint):
         load_codec(tmp_path / "mismatch.pt")
 
 
+def _cdf(state, name="entropy_bottleneck"):
+    return state[f"{name}._quantized_cdf"]
+
+
+# Each mutation of a checkpoint that torch.load(weights_only=True) accepts and that would reach
+# CompressAI's rANS coder (a crash, a division by zero or an endless encode before these
+# checks), with the named error it must give instead.
+TABLE_MUTATIONS = [
+    ("reversed CDF", lambda s: _cdf(s)[0].copy_(_cdf(s)[0].flip(0)), "CDF starts at"),
+    ("zero CDF", lambda s: _cdf(s).zero_(), "CDF ends at 0, not 65536"),
+    ("flat CDF step", lambda s: _cdf(s)[0, 2].copy_(_cdf(s)[0, 1]), "does not rise at symbol 1"),
+    ("CDF length beyond the table", lambda s: s["entropy_bottleneck._cdf_length"].fill_(10**6), "CDF length 1000000 outside"),
+    ("CDF length too short", lambda s: s["entropy_bottleneck._cdf_length"].fill_(1), "CDF length 1 outside"),
+    ("huge offset", lambda s: s["entropy.gaussian_conditional._offset"].fill_(-(2**30)), "offset -1073741824 outside"),
+    ("one-dimensional CDF", lambda s: s.update({"entropy_bottleneck._quantized_cdf": _cdf(s).reshape(-1)}), "of 2 dimensions"),
+    ("lengths for other tables", lambda s: s.update({"entropy_bottleneck._cdf_length": s["entropy_bottleneck._cdf_length"][:3]}),
+     "3 CDF lengths and 16 offsets for 16 tables"),
+    ("fewer tables than channels", lambda s: s.update({k: s[k][:4] for k in [
+        "entropy_bottleneck._quantized_cdf", "entropy_bottleneck._cdf_length", "entropy_bottleneck._offset"]}),
+     "4 CDF tables for 16 channels"),
+    ("scale table of other length", lambda s: s.update({"entropy.gaussian_conditional.scale_table":
+                                                         s["entropy.gaussian_conditional.scale_table"][:-5]}), "scales for"),
+    ("scales not rising", lambda s: s["entropy.gaussian_conditional.scale_table"][3].fill_(0.0), "finite, positive"),
+    ("NaN weight", lambda s: next(v for k, v in s.items() if k.endswith("weight")).view(-1)[0].fill_(float("nan")),
+     "holds NaN or infinite"),
+    ("non-tensor entry", lambda s: s.update({"g_a.0.weight": [1, 2]}), "is a list, not a tensor"),
+]
+
+
+@pytest.mark.parametrize("what, mutation, message", TABLE_MUTATIONS, ids=[m[0] for m in TABLE_MUTATIONS])
+def test_checkpoint_tables_and_weights_are_checked_before_coding(tmp_path, codec, what, mutation, message):
+    state = {k: v.clone() for k, v in codec.state_dict().items()}
+    mutation(state)
+    torch.save({"codec_config": codec.config, "state_dict": state, "entropy_tables_ready": True}, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=message):
+        load_codec(tmp_path / "bad.pt")
+
+
+@pytest.mark.parametrize("change, message", [
+    ({"N": -1}, "codec_config.N: -1 is less than the minimum of 1"),
+    ({"N": 131072}, "codec_config.N: 131072 is greater than the maximum of 1024"),
+    ({"level_blocks": "888"}, "codec_config.level_blocks: '888' is not of type 'array'"),
+    ({"name": "lzma"}, "codec_config.name: unknown codec 'lzma'"),
+    ({"dropout": 0.1}, "'dropout' was unexpected"),
+])
+def test_checkpoint_codec_config_is_checked_against_its_schema(tmp_path, codec, change, message):
+    torch.save({"codec_config": {**codec.config, **change}, "state_dict": codec.state_dict()}, tmp_path / "bad.pt")
+    with pytest.raises(CheckpointError, match=message):
+        load_codec(tmp_path / "bad.pt")
+
+
+def test_declared_size_beyond_the_pixel_limit_is_refused_before_decoding(codec):
+    stream = parse_bitstream(encode_image(codec, smooth_image(64, 64)))
+    big = Bitstream(dataclasses.replace(stream.header, width=8192, height=8192), stream.hyper, stream.levels).to_bytes()
+    with pytest.raises(ResourceLimitError, match="8192x8192 = 67108864 pixels exceeds the limit of 16777216"):
+        decode_bitstream(codec, big)
+    with pytest.raises(ResourceLimitError, match="exceeds the limit of 4000"):
+        decode_bitstream(codec, encode_image(codec, smooth_image(64, 64)), max_pixels=4000)
+    with pytest.raises(ResourceLimitError, match="image to encode: 100x50 = 5000 pixels exceeds the limit of 4000"):
+        encode_image(codec, smooth_image(50, 100), max_pixels=4000)
+    with pytest.raises(ValueError, match="max_pixels must be an integer"):
+        decode_bitstream(codec, encode_image(codec, smooth_image(64, 64)), max_pixels=2**40)
+
+
+def test_payload_longer_than_its_symbols_can_need_is_refused(codec):
+    stream = parse_bitstream(encode_image(codec, smooth_image(64, 64)))
+    padded = Bitstream(stream.header, stream.hyper + bytes(16 << 20), stream.levels).to_bytes()
+    with pytest.raises(BitstreamError, match="hyper-latent segment: payload of 167772.. bytes is longer than its 16 symbols"):
+        decode_bitstream(codec, padded)
+
+
 def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
     data = bytearray(data)
     op = rng.randrange(3)
@@ -140,7 +212,12 @@ def run_fuzz(codec, mutations: int, garbage: int, seed: int) -> None:
             pass
     for _ in range(garbage):
         data = garbage_stream(rng, parse_bitstream(rng.choice(streams)))
-        out = decode_bitstream(codec, data)
+        try:
+            out = decode_bitstream(codec, data)
+        except BitstreamError as exc:
+            # a garbage payload longer than its symbols can need is refused before decoding
+            assert "longer than its" in str(exc)
+            continue
         assert torch.isfinite(out.image).all() and out.image.min() >= 0 and out.image.max() <= 1
 
 

@@ -26,6 +26,16 @@ def test_mistyped_config_key_fails_at_start_up_naming_it(tmp_path):
     assert "splitt" in result.stdout + result.stderr
 
 
+def test_misspelt_architecture_key_fails_at_start_up_naming_it(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("baselines:\n  rmpgc:\n    architecture: {name: rmpgc, backbone: conv, N: 64, M: 96, "
+                   "target_bpp: [0.1, 0.2], clasifier: resnet50}\n")
+    result = run_snakemake("-n", "--configfile", "config/config.yaml", str(bad))
+    assert result.returncode != 0
+    assert "config baselines.rmpgc.architecture: Additional properties are not allowed ('clasifier' was unexpected)" in (
+        result.stdout + result.stderr)
+
+
 def test_wrong_type_fails_naming_the_value(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("threads: many\n")

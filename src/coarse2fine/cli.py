@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import io
 import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
+
+from coarse2fine.files import png_bytes, write_atomic
 
 
 # The shipped default codec (DVC-tracked): beside the package in a checkout of the repository.
@@ -71,13 +72,7 @@ def write_output(path: Path, data: bytes, source: Path | None = None) -> None:
     parent = path.parent
     if parent.exists() and not parent.is_dir():
         raise ValueError(f"{parent}: is not a directory, so {path} cannot be written")
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = parent / f".{path.name}.partial"
-    try:
-        tmp.write_bytes(data)
-        tmp.replace(path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    write_atomic(path, data)
 
 
 def _read_stream(path: Path) -> bytes:
@@ -88,6 +83,14 @@ def _read_stream(path: Path) -> bytes:
     return path.read_bytes()
 
 
+def _max_pixels_argument(p: argparse.ArgumentParser) -> None:
+    from coarse2fine.limits import DEFAULT_MAX_PIXELS, FORMAT_MAX_PIXELS
+
+    p.add_argument("--max-pixels", type=_positive_int, default=None,
+                   help=f"refuse pictures larger than this many pixels before any work (default {DEFAULT_MAX_PIXELS}, "
+                        f"4096 x 4096; at most {FORMAT_MAX_PIXELS})")
+
+
 # -- encode -----------------------------------------------------------------------------------
 def _encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="input image (any size; grayscale, RGBA, 16-bit converted to 8-bit RGB)")
@@ -96,6 +99,7 @@ def _encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", default="native",
                    help="what to code: native (the image as it is, default), model (squashed to the square view "
                         "the model was trained at, as the study codes photos), or a size N (N x N)")
+    _max_pixels_argument(p)
 
 
 def encode_view(view: str, codec):
@@ -120,8 +124,8 @@ def _encode(args) -> int:
 
     _set_threads(args)
     codec = load_codec(model_path(args.model))
-    x = image_to_tensor(open_view(args.image, encode_view(args.view, codec)))
-    data = encode_image(codec, x)
+    x = image_to_tensor(open_view(args.image, encode_view(args.view, codec), args.max_pixels))
+    data = encode_image(codec, x, args.max_pixels)
     write_output(args.output, data, source=args.image)
     stream = parse_bitstream(data)
     pixels = stream.header.pixels
@@ -136,6 +140,7 @@ def _decode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("-o", "--output", type=Path, required=True, help="PNG to write (8-bit RGB)")
     p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
     p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
+    _max_pixels_argument(p)
 
 
 def _decode(args) -> int:
@@ -145,10 +150,8 @@ def _decode(args) -> int:
 
     _set_threads(args)
     data = _read_stream(args.stream)
-    decoded = decode_bitstream(load_codec(model_path(args.model)), data, args.level)
-    png = io.BytesIO()
-    Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB").save(png, format="PNG")
-    write_output(args.output, png.getvalue(), source=args.stream)
+    decoded = decode_bitstream(load_codec(model_path(args.model)), data, args.level, args.max_pixels)
+    write_output(args.output, png_bytes(Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB")), source=args.stream)
     print(f"{args.output}: level {decoded.level} of {decoded.header.num_levels_total}, {decoded.header.width}x{decoded.header.height}")
     return 0
 
@@ -216,9 +219,11 @@ def _classify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--classifier", default="efficientnet_lite0", choices=sorted(CLASSIFIERS),
                    help="reference classifier (default: %(default)s)")
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    _max_pixels_argument(p)
 
 
-def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None) -> dict:
+def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None,
+                    max_pixels: int | None = None) -> dict:
     """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
     import torch
 
@@ -227,7 +232,7 @@ def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: 
     from coarse2fine.coding import decode_bitstream
     from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
 
-    decoded = decode_bitstream(codec, data, level)
+    decoded = decode_bitstream(codec, data, level, max_pixels)
     with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
         classifier = load_classifier(classifier_name)
     # the classifier input of the study's view: the centre crop the model was trained to serve
@@ -255,7 +260,8 @@ def _classify(args) -> int:
 
     _set_threads(args)
     data = _read_stream(args.stream)
-    result = classify_stream(data, load_codec(model_path(args.model)), load_hierarchy(args.hierarchy), args.classifier, args.level)
+    result = classify_stream(data, load_codec(model_path(args.model)), load_hierarchy(args.hierarchy), args.classifier, args.level,
+                             args.max_pixels)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -291,7 +297,8 @@ def _user_errors() -> tuple[type[BaseException], ...]:
     from coarse2fine.classify import ClassifierUnavailable
     from coarse2fine.coding import CheckpointError
 
-    # OSError: a full disk, a name too long, no permission: the message names the path
+    # OSError: a full disk, a name too long, no permission: the message names the path.
+    # ResourceLimitError (a ValueError) names the pixel limit; MemoryError is handled in main.
     return (ValueError, CheckpointError, ClassifierUnavailable, OSError)
 
 
@@ -301,6 +308,9 @@ def main(argv: list[str] | None = None) -> int:
         return args.run(args)
     except _user_errors() as exc:
         print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"c2f {args.command}: error: out of memory; try a smaller --max-pixels or free memory", file=sys.stderr)
         return 1
 
 

@@ -9,6 +9,13 @@ from snakemake.utils import validate
 
 
 validate(config, schema="../schemas/config.schema.yaml")
+# Every codec's `architecture` against its codec's own schema (the keyword arguments of
+# build_codec), so a misspelt key fails now, not when its training job runs.
+from coarse2fine.architectures import validate_architecture
+
+for _section in ("codecs", "baselines"):
+    for _name, _spec in config.get(_section, {}).items():
+        validate_architecture(_spec["architecture"], f"config {_section}.{_name}.architecture")
 
 # Every rule runs the package with the interpreter that runs Snakemake (the project's venv),
 # named the same however Snakemake was started (the `snakemake` script runs `python3`,

@@ -16,12 +16,12 @@ from .container import (
     parse_header,
     truncate_to_level,
 )
-from .errors import BitstreamError, CheckpointError
+from .errors import BitstreamError, CheckpointError, ResourceLimitError
 from .identity import compute_model_identity, model_identity
 
 __all__ = [
     "FORMAT_VERSION", "MAGIC", "MAX_PIXELS", "MAX_SIDE",
-    "Bitstream", "BitstreamError", "CheckpointError", "DecodedImage", "EncodedImage", "Header",
+    "Bitstream", "BitstreamError", "CheckpointError", "ResourceLimitError", "DecodedImage", "EncodedImage", "Header",
     "compress_image", "compute_model_identity", "decode_bitstream", "estimated_bits", "encode_image", "load_codec", "model_identity",
     "parse_bitstream", "parse_header", "to_uint8", "truncate_to_level",
 ]

@@ -2,28 +2,31 @@
 
 Encoding pads the image to the codec's multiple (replicate padding), codes it, and writes the
 original size so decoding crops back. Decoding validates the whole container first (magic,
-version, CRCs, limits, model identity, the codec's layout) and only then hands segments to
-the entropy decoder; each payload is given zero padding that bounds how far CompressAI's
-rANS decoder can read on a corrupt-but-CRC-valid payload (see docs/bitstream.md).
+version, CRCs, limits, model identity, the codec's layout), checks the declared size against
+the pixel limit and every payload's length against what its symbols can need, and only then
+hands segments to the entropy decoder; each payload is given zero padding that bounds how far
+CompressAI's rANS decoder can read on a corrupt-but-CRC-valid payload (docs/bitstream.md,
+"Limits and threats").
 """
 
 from __future__ import annotations
 
 import inspect
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import torch
 
+from coarse2fine import rans
+from coarse2fine.limits import check_pixels
 from coarse2fine.models.padding import crop_to_size, pad_to_multiple
 
-from .container import MAX_PIXELS, MAX_SIDE, Bitstream, Header, parse_bitstream
-from .errors import BitstreamError
+from .container import Bitstream, Header, parse_bitstream
+from .errors import BitstreamError, ResourceLimitError
 from .identity import model_identity
 
 # The backbone contract: y is at 4x the resolution of the hyper-latent z.
 LATENT_TO_HYPER = 4
-_WORD = 4
-_GUARD_BYTES = 256
 
 
 @dataclass(frozen=True)
@@ -34,15 +37,28 @@ class DecodedImage:
     header: Header
 
 
-def _check_image(x: torch.Tensor) -> None:
+def _check_image(x: torch.Tensor, max_pixels: int | None) -> None:
     if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[0] != 1 or x.shape[1] != 3:
         shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
         raise ValueError(f"expected one RGB image as a (1, 3, H, W) tensor, got {shape}")
     height, width = x.shape[-2:]
-    if not (1 <= height <= MAX_SIDE and 1 <= width <= MAX_SIDE) or height * width > MAX_PIXELS:
-        raise ValueError(f"image of {width}x{height} exceeds the coding limits ({MAX_SIDE} per side, {MAX_PIXELS} pixels)")
+    check_pixels(int(width), int(height), max_pixels, "image to encode")
     if not x.is_floating_point() or not torch.isfinite(x).all() or x.min() < 0 or x.max() > 1:
         raise ValueError("image values must be finite floats in [0, 1]")
+
+
+@contextmanager
+def _memory_named(what: str):
+    # Allocation failures (Python's MemoryError, torch's "can't allocate memory") become a
+    # named error; nothing else is caught.
+    try:
+        yield
+    except MemoryError as exc:
+        raise ResourceLimitError(f"{what}: out of memory ({exc or 'MemoryError'}); lower max_pixels or free memory") from exc
+    except RuntimeError as exc:
+        if "allocate" not in str(exc):
+            raise
+        raise ResourceLimitError(f"{what}: out of memory ({str(exc).splitlines()[0]})") from exc
 
 
 def header_for(codec, width: int, height: int) -> Header:
@@ -57,23 +73,27 @@ class EncodedImage:
     level_latents: tuple  # what decoding the first 1, 2, ... segments must give back
 
 
-def encode_image(codec, x: torch.Tensor) -> bytes:
-    """A `.c2f` stream holding every level of image x (1, 3, H, W) in [0, 1]."""
-    return compress_image(codec, x).data
+def encode_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> bytes:
+    """A `.c2f` stream holding every level of image x (1, 3, H, W) in [0, 1].
+
+    ResourceLimitError if x has more than `max_pixels` pixels (None: coarse2fine.limits'
+    default) or memory runs out."""
+    return compress_image(codec, x, max_pixels).data
 
 
 @torch.no_grad()
-def compress_image(codec, x: torch.Tensor) -> EncodedImage:
+def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> EncodedImage:
     """Like encode_image, keeping the encoder's latents to check decoding against."""
-    _check_image(x)
+    _check_image(x, max_pixels)
     height, width = x.shape[-2:]
     padded, _ = pad_to_multiple(x, codec.pad_multiple)
     header = header_for(codec, width, height)
     # A rate-controlled codec (RMPGC) aims its target bpp at the original pixels, not the padded.
-    if "pixels" in inspect.signature(codec.compress).parameters:
-        enc = codec.compress(padded, pixels=int(width) * int(height))
-    else:
-        enc = codec.compress(padded)
+    with _memory_named(f"encoding a {width}x{height} image"):
+        if "pixels" in inspect.signature(codec.compress).parameters:
+            enc = codec.compress(padded, pixels=int(width) * int(height))
+        else:
+            enc = codec.compress(padded)
     strings = enc["strings"]
     expected_shape = tuple(s // codec.pad_multiple for s in header.padded_size)
     if tuple(enc["shape"]) != expected_shape:
@@ -100,13 +120,6 @@ def check_compatible(codec, header: Header) -> None:
         raise BitstreamError(f"stream layout {header.level_channels}/{header.pad_multiple} does not match the codec")
 
 
-def _guarded(payload: bytes, symbols: int) -> bytes:
-    # A valid rANS payload is consumed exactly and never read past its end; a corrupt one can
-    # make the decoder read on (one word per symbol, more in bypass mode). Zeros bound that
-    # read inside memory we own; they change nothing for a valid payload.
-    return payload + bytes(_WORD * symbols + 16 * len(payload) + _GUARD_BYTES)
-
-
 def _symbol_counts(codec, header: Header) -> tuple[int, list[int]]:
     z_h, z_w = (s // header.pad_multiple for s in header.padded_size)
     z_channels = int(getattr(getattr(codec, "entropy_bottleneck", None), "channels", max(header.level_channels)))
@@ -114,9 +127,27 @@ def _symbol_counts(codec, header: Header) -> tuple[int, list[int]]:
     return z_channels * z_h * z_w, [c * y_positions for c in header.level_channels]
 
 
+def _check_payload_lengths(codec, stream: Bitstream) -> tuple[int, list[int]]:
+    """The symbol counts of the segments, after checking no payload is longer than they can need
+    (a longer one is not what an encoder wrote, and would only buy the decoder more padding)."""
+    hyper_symbols, level_symbols = _symbol_counts(codec, stream.header)
+    named = [("hyper-latent segment", stream.hyper, hyper_symbols)]
+    named += [(f"level {k} segment", p, n) for k, (p, n) in enumerate(zip(stream.levels, level_symbols), 1)]
+    for name, payload, symbols in named:
+        if len(payload) > rans.max_payload_bytes(symbols):
+            raise BitstreamError(f"{name}: payload of {len(payload)} bytes is longer than its {symbols} symbols "
+                                 f"can take ({rans.max_payload_bytes(symbols)} bytes at most)")
+    return hyper_symbols, level_symbols
+
+
 @torch.no_grad()
-def decode_bitstream(codec, data: bytes, level: int | None = None) -> DecodedImage:
-    """Decode `data` at `level` (default: every level present), cropped to the original size."""
+def decode_bitstream(codec, data: bytes, level: int | None = None, max_pixels: int | None = None) -> DecodedImage:
+    """Decode `data` at `level` (default: every level present), cropped to the original size.
+
+    BitstreamError for a stream that is not valid for `codec`; ResourceLimitError if its header
+    declares more than `max_pixels` pixels once padded (None: coarse2fine.limits' default),
+    checked before any decoding work, or if memory runs out.
+    """
     stream = parse_bitstream(data)
     header = stream.header
     check_compatible(codec, header)
@@ -124,11 +155,14 @@ def decode_bitstream(codec, data: bytes, level: int | None = None) -> DecodedIma
         level = stream.num_levels
     if not isinstance(level, int) or not 1 <= level <= stream.num_levels:
         raise BitstreamError(f"level {level} is not in this stream (it holds levels 1..{stream.num_levels})")
-    hyper_symbols, level_symbols = _symbol_counts(codec, header)
-    strings = [[_guarded(stream.hyper, hyper_symbols)]]
-    strings += [[_guarded(p, n)] for p, n in zip(stream.levels[:level], level_symbols)]
+    padded_h, padded_w = header.padded_size
+    check_pixels(padded_w, padded_h, max_pixels, "stream to decode (its declared size, padded)")
+    hyper_symbols, level_symbols = _check_payload_lengths(codec, stream)
     z_shape = tuple(s // header.pad_multiple for s in header.padded_size)
-    out = codec.decompress(strings, z_shape)
+    with _memory_named(f"decoding a {header.width}x{header.height} stream"):
+        strings = [[rans.guarded(stream.hyper, hyper_symbols)]]
+        strings += [[rans.guarded(p, n)] for p, n in zip(stream.levels[:level], level_symbols)]
+        out = codec.decompress(strings, z_shape)
     x_hat = out["x_hat"]
     # Garbage latents can overflow the synthesis transform; the image must still be an image.
     x_hat = torch.nan_to_num(x_hat.float(), nan=0.0, posinf=1.0, neginf=0.0).clamp_(0, 1)
@@ -142,7 +176,7 @@ def estimated_bits(codec, x: torch.Tensor) -> list[float]:
     This is the rate the paper reports; it sits beside the actual file sizes so the coding
     overhead (container, rANS flush, table quantisation) stays visible.
     """
-    _check_image(x)
+    _check_image(x, None)
     padded, _ = pad_to_multiple(x, codec.pad_multiple)
     with torch.no_grad():
         likelihoods = codec.eval().likelihoods(padded)

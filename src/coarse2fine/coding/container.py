@@ -23,6 +23,9 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from coarse2fine.limits import FORMAT_MAX_PIXELS as MAX_PIXELS
+from coarse2fine.limits import MAX_SIDE
+
 from .errors import BitstreamError
 
 MAGIC = b"\x89C2F"
@@ -30,8 +33,7 @@ FORMAT_VERSION = 1
 MODEL_ID_BYTES = 16
 
 # Fixed limits a header must respect before any decoding work is done.
-MAX_SIDE = 16384
-MAX_PIXELS = 1 << 26  # 8192 x 8192
+# (MAX_SIDE and MAX_PIXELS, the format's pixel limits, come from coarse2fine.limits.)
 MAX_LEVELS = 16
 MAX_CHANNELS = 4096
 MAX_PAD_MULTIPLE = 1024

@@ -1,16 +1,11 @@
-"""The exceptions of the coding layer.
+"""The exceptions of the coding layer (defined in coarse2fine.errors, below models and coding).
 
 `BitstreamError` is the one exception a reader of `.c2f` files raises for bad input: bad
 magic, unsupported version, another model's stream, truncated or corrupt segments, absurd
-dimensions. Code that decodes untrusted files catches exactly this type.
+dimensions. `ResourceLimitError` is raised for a stream whose declared size exceeds the
+decoder's pixel limit; `CheckpointError` for a checkpoint that cannot be used.
 """
 
-from __future__ import annotations
+from coarse2fine.errors import BitstreamError, CheckpointError, ResourceLimitError
 
-
-class BitstreamError(ValueError):
-    """A `.c2f` stream that cannot be decoded; the message says what is wrong and where."""
-
-
-class CheckpointError(RuntimeError):
-    """A codec checkpoint that is missing, unreadable, or not a codec checkpoint."""
+__all__ = ["BitstreamError", "CheckpointError", "ResourceLimitError"]

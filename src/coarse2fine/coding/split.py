@@ -20,6 +20,8 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from coarse2fine.files import png_bytes, write_atomic
+
 from .checkpoint import load_codec
 from .codec_io import compress_image, decode_bitstream, estimated_bits, to_uint8
 from .container import parse_bitstream, truncate_to_level
@@ -66,7 +68,7 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
         x = image_to_tensor(open_view(root / item.path, view))
         encoded = compress_image(codec, x)
         name = stream_name(item.path)
-        (streams_dir / name).write_bytes(encoded.data)
+        write_atomic(streams_dir / name, encoded.data)
         stream = parse_bitstream(encoded.data)
         estimate = estimated_bits(codec, x)
         pixels = stream.header.pixels
@@ -134,7 +136,7 @@ def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, d
             name = decoded_image_name(row.stream, row.level)
             # PNG is lossless at any level; level 1 is ~6x faster to write than the default 6,
             # which was a quarter of this job (the files are intermediate, not archived).
-            Image.fromarray(pixels.numpy()).save(Path(decoded_dir) / name, compress_level=1)
+            write_atomic(Path(decoded_dir) / name, png_bytes(Image.fromarray(pixels.numpy()), compress_level=1))
             index.append({"stream": row.stream, "level": row.level, "png": name, "image_sha256": _digest(pixels)})
     if decoded_dir is not None:
         pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(Path(decoded_dir) / DECODED_INDEX, index=False)

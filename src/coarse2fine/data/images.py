@@ -7,13 +7,14 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from coarse2fine.errors import ResourceLimitError
+from coarse2fine.limits import check_pixels
+
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff", ".ppm"}
 # The decoders PIL may use: photo formats only. Anything else (EPS, which runs Ghostscript; PDF;
 # fonts; ...) is refused by name before a plugin sees the bytes. (Camera JPEGs with preview
 # pictures open as MPO through the JPEG opener.)
 ALLOWED_FORMATS = ("JPEG", "PNG", "BMP", "WEBP", "TIFF", "PPM")
-# Guard against decompression bombs while allowing large photographs.
-MAX_PIXELS = 100_000_000
 
 
 class ImageReadError(ValueError):
@@ -42,20 +43,22 @@ def to_rgb(image: Image.Image, path: Path | str = "<image>") -> Image.Image:
     raise ImageReadError(f"{path}: unsupported image mode {mode!r}")
 
 
-def open_rgb(path: Path | str) -> Image.Image:
-    """Open, fully decode and convert an image to RGB, or raise ImageReadError naming it."""
+def open_rgb(path: Path | str, max_pixels: int | None = None) -> Image.Image:
+    """Open, fully decode and convert an image to RGB, or raise ImageReadError naming it.
+
+    The size the file declares is checked against the pixel limit (coarse2fine.limits; None:
+    the default) before any pixel is decoded: ResourceLimitError if it is larger."""
     path = Path(path)
     if not path.is_file():
         raise ImageReadError(f"{path}: no such file")
     Image.init()  # registers every plugin: `formats` may name one a lazy open has not loaded yet
     try:
         with Image.open(path, formats=ALLOWED_FORMATS) as image:
-            if image.width * image.height > MAX_PIXELS:
-                raise ImageReadError(f"{path}: {image.width}x{image.height} exceeds {MAX_PIXELS} pixels")
+            check_pixels(image.width, image.height, max_pixels, str(path))
             image.load()  # decodes everything: a truncated file fails here, not later
             # the picture as a viewer shows it: a phone's Orientation tag rotates the pixels
             return to_rgb(ImageOps.exif_transpose(image), path)
-    except ImageReadError:
+    except (ImageReadError, ResourceLimitError):
         raise
     except UnidentifiedImageError as exc:
         raise ImageReadError(f"{path}: not an image in an accepted format ({', '.join(ALLOWED_FORMATS)})") from exc

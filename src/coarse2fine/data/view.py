@@ -89,8 +89,9 @@ class StudyView:
                              antialias=side > input_size)
 
 
-def open_view(path, view: StudyView) -> Image.Image:
-    """A photo file read by the project's one reader (ImageReadError naming it) and put in view."""
+def open_view(path, view: StudyView, max_pixels: int | None = None) -> Image.Image:
+    """A photo file read by the project's one reader (ImageReadError naming it; ResourceLimitError
+    above the pixel limit) and put in view."""
     from coarse2fine.data.images import open_rgb
 
-    return view.image(open_rgb(path))
+    return view.image(open_rgb(path, max_pixels))

@@ -40,6 +40,7 @@ from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.data.manifest import read_manifest, spread_subset
 from coarse2fine.evaluate.anchors import build_anchor
 from coarse2fine.evaluate.cpips import CPIPS
+from coarse2fine.files import png_bytes, write_atomic
 from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, psnr
 
 log = logging.getLogger("coarse2fine.evaluate")
@@ -121,8 +122,7 @@ def classify_views(views: list[DecodedView], classifiers: dict, view: StudyView)
 def save_reconstruction(view: DecodedView, path: Path) -> None:
     """The decoded picture as coded (the study's view), 8-bit."""
     array = (view.image[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(array).save(path)
+    write_atomic(path, png_bytes(Image.fromarray(array)))
 
 
 def evaluate_views(table: pd.DataFrame, root: Path, provider: Provider, classifiers: dict,

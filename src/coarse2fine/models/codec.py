@@ -5,13 +5,12 @@ from __future__ import annotations
 import contextlib
 
 import torch
-from compressai.entropy_models import EntropyBottleneck
 
-from .entropy import LevelBlockEntropyModel
+from coarse2fine.architectures import MAX_LEVELS, MIN_LEVELS
+
+from .entropy import CheckedEntropyBottleneck, LevelBlockEntropyModel
 from .exact import ExactCodingModel
 from .registry import BACKBONES, register_codec
-
-MIN_LEVELS, MAX_LEVELS = 2, 4
 
 
 @contextlib.contextmanager
@@ -64,7 +63,7 @@ class CoarseToFineCodec(ExactCodingModel):
         self.pad_multiple = transforms.downsampling
         self.level_blocks = level_blocks
         self.num_levels = len(level_blocks)
-        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy_bottleneck = CheckedEntropyBottleneck(N)
         self.entropy = LevelBlockEntropyModel(
             M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
             delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)

@@ -27,11 +27,13 @@ from compressai.ans import RansDecoder, RansEncoder
 from torch import nn
 from torch.nn import functional as F
 
+from coarse2fine import rans
+from coarse2fine.architectures import MAX_LAYERS, MIN_LAYERS
+
 from . import nested
 from .hyperprior import HyperpriorBase
 from .registry import register_codec
 
-MIN_LAYERS, MAX_LAYERS = 2, 16
 MAX_STEP_RATIO = 16.0  # step_{l-1} / step_l <= 16: at most 17 children per parent
 MIN_STEP_RATIO_GAP = 0.01  # step_{l-1} / step_l >= 1.01: strictly decreasing steps
 SCALE_BOUND = 0.11  # CompressAI's lower bound on Gaussian scales
@@ -308,7 +310,7 @@ class LayerCoder:
         step = self.steps[layer]
         if count.size and int(count.max()) >= self.codec.max_children:
             raise RuntimeError("a parent interval has more children than the step ratio allows; steps are inconsistent")
-        bins = np.clip(np.rint(residual[fresh] / step[fresh]), -(2**30), 2**30)
+        bins = rans.to_symbols(torch.from_numpy(residual[fresh] / step[fresh]), "DeepHQ bin").numpy().astype(np.float64)
         pieces = nested.child_index(residual[refined], first, count, step[refined])
         symbols = bins.astype(np.int64).tolist() + pieces.tolist()
         symbols += [0] * (len(tables[0]) - len(symbols))

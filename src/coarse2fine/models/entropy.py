@@ -21,11 +21,13 @@ from dataclasses import dataclass
 
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
-from compressai.entropy_models import GaussianConditional
+from compressai.entropy_models import EntropyBottleneck, GaussianConditional
 from compressai.models.base import get_scale_table
 from compressai.layers import conv3x3
 from compressai.ops import quantize_ste
 from torch import nn
+
+from coarse2fine import rans
 
 
 # Scales of the Gaussian CDF tables. CompressAI's default (64 log-spaced scales, 13 % apart)
@@ -52,6 +54,16 @@ class TableGaussianConditional(GaussianConditional):
         scales = self.lower_bound_scale(scales)
         table = self.scale_table[:-1].to(device=scales.device, dtype=scales.dtype)
         return torch.searchsorted(table, scales.contiguous(), right=False).int()
+
+
+class CheckedEntropyBottleneck(EntropyBottleneck):
+    """CompressAI's EntropyBottleneck that refuses hyper-latents outside the rANS coder's range
+    (corrupt weights) before they reach it; same parameters and state_dict keys."""
+
+    def compress(self, x):
+        medians = self._extend_ndims(self._get_medians().detach(), x.dim() - 2)
+        rans.to_symbols(x.detach() - medians, "hyper-latent")
+        return super().compress(x)
 
 
 def gaussian_cdf_lists(gc: GaussianConditional):
@@ -187,7 +199,7 @@ class LevelBlockEntropyModel(nn.Module):
             mean, scale = self.slice_parameters(j, hyper, decoded)
             mean = self._on_grid(mean)
             indexes = self.gaussian_conditional.build_indexes(scale)
-            symbols = torch.round(y[:, s.start : s.end].to(mean.dtype) - mean).int()
+            symbols = rans.to_symbols(y[:, s.start : s.end].to(mean.dtype) - mean)
             for b in range(batch):
                 encoders[s.level][b].encode_with_indexes(
                     symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)

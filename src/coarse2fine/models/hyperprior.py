@@ -23,11 +23,12 @@ from __future__ import annotations
 
 import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
-from compressai.entropy_models import EntropyBottleneck
 from compressai.ops import quantize_ste
 
 from .codec import single_threaded
-from .entropy import TableGaussianConditional, gaussian_cdf_lists
+from coarse2fine import rans
+
+from .entropy import CheckedEntropyBottleneck, TableGaussianConditional, gaussian_cdf_lists
 from .exact import ExactCodingModel
 from .registry import BACKBONES, register_codec
 
@@ -50,7 +51,7 @@ class HyperpriorBase(ExactCodingModel):
         self.pad_multiple = transforms.downsampling
         self.M = int(M)
         self.mean_grid = float(2**mean_grid_bits)
-        self.entropy_bottleneck = EntropyBottleneck(N)
+        self.entropy_bottleneck = CheckedEntropyBottleneck(N)
         self.gaussian_conditional = TableGaussianConditional(None)
 
     # -- shared helpers ------------------------------------------------------------------------
@@ -144,7 +145,7 @@ class MeanScaleHyperprior(HyperpriorBase):
         z_strings, shape, means, scales = self.compress_hyper(y)
         cdf, lengths, offsets = self.gaussian_tables()
         indexes = self.gaussian_conditional.build_indexes(scales)
-        symbols = torch.round(y.double() - means).int()
+        symbols = rans.to_symbols(y.double() - means)
         strings = []
         for b in range(y.shape[0]):
             encoder = BufferedRansEncoder()

@@ -35,6 +35,9 @@ from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.ops import quantize_ste
 from torch.nn import functional as F
 
+from coarse2fine import rans
+from coarse2fine.errors import BitstreamError
+
 from .gradcam import classifier_features, gradcam_plus_plus
 from .hyperprior import HyperpriorBase
 from .registry import register_codec
@@ -48,20 +51,12 @@ NUM_CONTEXTS = 4  # left neighbour coded (1) + 2 * top neighbour coded
 # escape symbol (always the last entry) keeps frequency 1.
 _CDF_TOTAL = 1 << 16
 _MAX_F0 = _CDF_TOTAL - 2
-_RANS_MIN_BYTES, _RANS_WORD = 8, 4
-_GUARD_BYTES = 256
+_RANS_MIN_BYTES = 8
 # Estimated rANS flush overhead of a non-empty payload (state + padding to a word), bytes.
 _FLUSH_ESTIMATE = 6
 RATE_TOLERANCE = 0.10  # the accepted relative error of the cumulative size per segment
 _RATE_AIM = 0.02  # stop correcting once this close
 _RATE_ITERATIONS = 4
-
-
-def _bitstream_error():
-    # Imported late: the coding package imports the models package.
-    from coarse2fine.coding.errors import BitstreamError
-
-    return BitstreamError
 
 
 # -- importance ----------------------------------------------------------------------------------
@@ -133,7 +128,7 @@ def decode_mask(data: bytes, previous: np.ndarray, freqs, count: int) -> np.ndar
     """The map of new positions; BitstreamError unless it is binary and holds `count` positions."""
     cdfs, lengths, offsets = _binary_cdfs(freqs), [4] * NUM_CONTEXTS, [0] * NUM_CONTEXTS
     decoder = RansDecoder()
-    decoder.set_stream(_guarded(data, int((~previous).sum())))
+    decoder.set_stream(rans.guarded(data, int((~previous).sum())))
     cumulative = previous.copy()
     new = np.zeros_like(previous)
     height, width = previous.shape
@@ -145,20 +140,15 @@ def decode_mask(data: bytes, previous: np.ndarray, freqs, count: int) -> np.ndar
             context = (int(cumulative[r, c - 1]) if c else 0) + (2 * int(cumulative[r - 1, c]) if r else 0)
             bit = decoder.decode_stream([context], cdfs, lengths, offsets)[0]
             if bit not in (0, 1):
-                raise _bitstream_error()(f"corrupt mask side information: decoded symbol {bit} at position ({r}, {c})")
+                raise BitstreamError(f"corrupt mask side information: decoded symbol {bit} at position ({r}, {c})")
             if bit:
                 new[r, c] = cumulative[r, c] = True
                 found += 1
                 if found > count:
-                    raise _bitstream_error()(f"corrupt mask side information: more than the {count} new positions declared")
+                    raise BitstreamError(f"corrupt mask side information: more than the {count} new positions declared")
     if found != count:
-        raise _bitstream_error()(f"corrupt mask side information: {found} new positions, the segment declares {count}")
+        raise BitstreamError(f"corrupt mask side information: {found} new positions, the segment declares {count}")
     return new
-
-
-def _guarded(payload: bytes, symbols: int) -> bytes:
-    # Same bound as the container reader: a corrupt rANS payload may read one word per symbol.
-    return bytes(payload) + bytes(_RANS_WORD * symbols + 16 * len(payload) + _GUARD_BYTES)
 
 
 def pack_segment(count: int, freqs, mask_bytes: bytes, symbol_bytes: bytes) -> bytes:
@@ -172,7 +162,7 @@ def parse_segment(payload: bytes, remaining: int, segment: int):
     """(new count, context frequencies or None, mask bytes, symbol bytes), all checked.
 
     `payload` may carry zero padding after the declared parts (the container reader adds it)."""
-    error = _bitstream_error()
+    error = BitstreamError
     where = f"segment {segment}"
     if len(payload) < SEGMENT_HEAD.size:
         raise error(f"{where}: {len(payload)} bytes, its header alone needs {SEGMENT_HEAD.size}")
@@ -189,7 +179,7 @@ def parse_segment(payload: bytes, remaining: int, segment: int):
             raise error(f"{where}: context frequencies {freqs} outside 1..{_MAX_F0}")
         offset += CONTEXT_FREQS.size
     for name, length, present in (("mask", mask_len, has_map), ("symbol", symbol_len, count > 0)):
-        if present and (length < _RANS_MIN_BYTES or length % _RANS_WORD):
+        if present and (length < _RANS_MIN_BYTES or length % rans.WORD_BYTES):
             raise error(f"{where}: a {length}-byte {name} payload cannot be a rANS stream")
         if not present and length:
             raise error(f"{where}: {length} {name} bytes where the segment codes none")
@@ -252,7 +242,7 @@ class RMPGC(HyperpriorBase):
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
                  classifier_size: int | None = None):
         if gan:
-            raise NotImplementedError("RMPGC's optional GAN term is not implemented; build with gan=False")
+            raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
         targets = [float(t) for t in target_bpp]
         if not targets or len(targets) > 16:
@@ -403,7 +393,7 @@ class RMPGC(HyperpriorBase):
         y = self.g_a(x)
         z_strings, shape, means, scales = self.compress_hyper(y)
         importance = self.importance_map(x, y)
-        symbols = torch.round(y.double() - means)
+        symbols = rans.to_symbols(y.double() - means).double()
         indexes = self.gaussian_conditional.build_indexes(scales).int()
         bits = -torch.log2(self.gaussian_conditional._likelihood(symbols, scales))
         if self.gaussian_conditional.use_likelihood_bound:
@@ -448,7 +438,7 @@ class RMPGC(HyperpriorBase):
                 if count:
                     keep = torch.from_numpy(new).to(means.device)
                     decoder = RansDecoder()
-                    decoder.set_stream(_guarded(symbol_bytes, count * self.M))
+                    decoder.set_stream(rans.guarded(symbol_bytes, count * self.M))
                     values = decoder.decode_stream(indexes[b][:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
                     y_hat[b][:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(self.M, count)
                 coded |= new
