@@ -18,6 +18,24 @@ include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 
 
+# Rules that run on the submit host under a cluster executor (profiles/slurm): seconds of work
+# each, where a queue wait would cost more than the job. Training, coding and evaluation go to
+# the cluster with the threads, memory, runtime and GPUs the config's `resources` give them.
+localrules:
+    all,
+    class_list,
+    hierarchy_wup_similarity,
+    hierarchy_build,
+    hierarchy_agreement,
+    hierarchy_figure,
+    base_checkpoint,
+    evaluate_tables,
+    evaluate_claim,
+    evaluation_figures,
+    report_hierarchy_figure,
+    report_tables,
+
+
 rule all:
     input:
         all_targets(),

@@ -40,13 +40,18 @@ def slurm_cluster(tmp_path):
 def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    # This one-node test cluster has no accounting database: the workflow profile of the clone
+    # gets the two settings such a site needs (a site with accounting needs neither).
+    with open(clone / "profiles" / "default" / "config.yaml", "a") as profile:
+        profile.write("slurm-status-command: squeue\nslurm-no-account: true\nslurm-keep-successful-logs: true\n"
+                      "jobs: 4\n")
+    overlay = tmp_path / "resources.yaml"
+    overlay.write_text("train:\n  resources:\n    finetune: {threads: 2, mem_mb: 1500, runtime: 7, gpus: 0}\n")
     env = dict(os.environ, SLURM_CONF=str(slurm_cluster), HF_HUB_OFFLINE="1", PYTHONPATH=str(clone / "src"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
-    cmd = [sys.executable, "-m", "snakemake", "--profile", "profiles/slurm", "--configfile", "config/test.yaml",
-           # no accounting database on a one-node test cluster: job states come from squeue
-           "--slurm-status-command", "squeue", "--slurm-no-account", "--slurm-keep-successful-logs",
-           "--jobs", "4", "stage_train"]
-    result = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
+    # The README's command exactly as typed, then the test's configuration and target.
+    command = f"snakemake --cores all --profile slurm --configfile config/test.yaml {overlay} --forceall stage_train"
+    result = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
     checkpoints = sorted((clone / "results" / "checkpoints").rglob("model.pt"))
@@ -56,5 +61,12 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     # Every training job went through sbatch: Slurm wrote a log for each.
     slurm_logs = list((clone / ".snakemake" / "slurm_logs").rglob("*.log"))
     assert all(any(rule in str(p) for p in slurm_logs) for rule in ("train_codec", "pretrain_base", "train_baseline"))
-    accounted = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%j %T"], env=env, capture_output=True, text=True)
-    assert accounted.stdout.count("COMPLETED") >= 11, accounted.stdout
+    # base_checkpoint is a local rule: it never reached Slurm
+    assert not any("base_checkpoint" in str(p) for p in slurm_logs)
+    jobs = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%k|%T|%C|%m|%l"], env=env, capture_output=True, text=True)
+    assert jobs.stdout.count("COMPLETED") >= 11, jobs.stdout
+    # what each fine-tune asked Slurm for: the config's threads, memory and runtime
+    train = [line.split("|") for line in jobs.stdout.splitlines() if line.startswith("rule_train_codec")]
+    assert len(train) == 6, jobs.stdout
+    for _, _, cpus, memory, limit in train:
+        assert (cpus, memory, limit) == ("2", "1500M", "7:00"), (cpus, memory, limit)

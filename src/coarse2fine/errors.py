@@ -16,6 +16,11 @@ class CheckpointError(RuntimeError):
     with (a codec_config outside its schema, non-finite weights, malformed entropy tables)."""
 
 
+class LatentRangeError(ValueError):
+    """Latent values the entropy coder cannot take (non-finite, or beyond its range): the codec's
+    weights or its input are corrupt. Raised before the values reach the coder."""
+
+
 class ResourceLimitError(ValueError):
     """Work refused or abandoned because it exceeds a limit: an image or a stream's declared size
     above the pixel limit, or memory that ran out while coding."""

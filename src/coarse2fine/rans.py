@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import torch
 
+from .errors import LatentRangeError
+
 PRECISION = 16  # CompressAI's rANS precision: every CDF ends at 2^16
 CDF_TOTAL = 1 << PRECISION
 MAX_OFFSET = 1 << 20  # far beyond any trained table (|offset| is a few thousand at most)
@@ -84,10 +86,10 @@ def check_scale_table(scale_table: torch.Tensor, rows: int, what: str) -> None:
 
 
 def to_symbols(values: torch.Tensor, what: str = "latent") -> torch.Tensor:
-    """round(values) as int32 symbols; ValueError if any is not finite or beyond MAX_SYMBOL."""
+    """round(values) as int32 symbols; LatentRangeError if any is not finite or beyond MAX_SYMBOL."""
     rounded = torch.round(values)
     if not torch.isfinite(rounded).all() or (rounded.numel() and rounded.abs().max() > MAX_SYMBOL):
-        raise ValueError(f"{what} values outside the entropy coder's range (|v| <= {MAX_SYMBOL}): "
+        raise LatentRangeError(f"{what} values outside the entropy coder's range (|v| <= {MAX_SYMBOL}): "
                          "the codec's weights or its input are corrupt")
     return rounded.int()
 

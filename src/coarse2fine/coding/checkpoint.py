@@ -63,7 +63,7 @@ def codec_from_payload(payload, path: Path | str = "<checkpoint>") -> torch.nn.M
         raise CheckpointError(f"{path}: codec_config does not build a codec ({exc})") from exc
     try:
         codec.load_state_dict(state)
-    except (RuntimeError, TypeError, ValueError) as exc:
+    except (RuntimeError, TypeError, ValueError, KeyError) as exc:  # KeyError: a missing entropy table
         raise CheckpointError(f"{path}: weights do not fit the codec its config builds ({exc})") from exc
     codec.eval()
     codec.trained_view = trained_view(payload)

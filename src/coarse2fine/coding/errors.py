@@ -6,6 +6,6 @@ dimensions. `ResourceLimitError` is raised for a stream whose declared size exce
 decoder's pixel limit; `CheckpointError` for a checkpoint that cannot be used.
 """
 
-from coarse2fine.errors import BitstreamError, CheckpointError, ResourceLimitError
+from coarse2fine.errors import BitstreamError, CheckpointError, LatentRangeError, ResourceLimitError
 
-__all__ = ["BitstreamError", "CheckpointError", "ResourceLimitError"]
+__all__ = ["BitstreamError", "CheckpointError", "LatentRangeError", "ResourceLimitError"]
