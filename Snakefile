@@ -1,8 +1,18 @@
 # coarse2fine: the whole study as one DAG. `snakemake --cores all` builds every figure and table
 # for the configuration in config/config.yaml (or --configfile config/imagenet.yaml).
+import os
+import sys
+from pathlib import Path
+
 from snakemake.utils import min_version
 
 min_version("9.0")
+
+# The package is imported from this checkout, installed or not (a conda environment built from
+# environment.yml holds the dependencies only); jobs get the same through PYTHONPATH.
+_SRC = str(Path(workflow.basedir, "src"))
+sys.path.insert(0, _SRC)
+os.environ["PYTHONPATH"] = os.pathsep.join(p for p in (_SRC, os.environ.get("PYTHONPATH")) if p)
 
 
 configfile: "config/config.yaml"
@@ -31,6 +41,7 @@ localrules:
     base_checkpoint,
     evaluate_tables,
     evaluate_claim,
+    evaluate_headline,
     evaluation_figures,
     report_hierarchy_figure,
     report_tables,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Idempotent set-up: Debian packages, the virtual environment from pinned requirements, the
 # project itself (editable), and offline WordNet for nltk. A second run finds everything in
-# place and returns in seconds.
+# place and returns in seconds. `setup.sh` sets up what the pipeline needs; `setup.sh test`
+# adds what only the tests need (a browser, a local Slurm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,18 +10,41 @@ VENV=${C2F_VENV:-.venv}
 PYTHON=${PYTHON:-python3.11}
 command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 
-# Debian packages the project needs (scripts/debian-packages.txt, one per line).
-mapfile -t wanted < <(grep -v '^\s*#' scripts/debian-packages.txt | awk 'NF{print $1}')
-missing=()
-for pkg in "${wanted[@]}"; do
-  dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
-done
-if [ ${#missing[@]} -gt 0 ]; then
+# Debian packages: what the pipeline needs (scripts/debian-packages.txt), and with `setup.sh test`
+# what only the tests need (scripts/debian-packages-test.txt). Without root or sudo, say exactly
+# what is missing and how to get it: the pipeline's packages are required, the tests' optional.
+PURPOSE=${1:-run}
+lists=(scripts/debian-packages.txt)
+[ "$PURPOSE" = test ] && lists+=(scripts/debian-packages-test.txt)
+install_packages() {  # $1: list file; returns 1 if packages stay missing
+  local -a wanted missing=()
+  mapfile -t wanted < <(grep -v '^\s*#' "$1" | awk 'NF{print $1}')
+  if ! command -v dpkg-query >/dev/null 2>&1; then
+    echo "setup: not a Debian system: install the equivalents of ${wanted[*]} yourself ($1)" >&2
+    return 1
+  fi
+  for pkg in "${wanted[@]}"; do
+    dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  local SUDO=""
+  if [ "$(id -u)" -ne 0 ]; then
+    if command -v sudo >/dev/null 2>&1 && sudo -n true 2>/dev/null; then SUDO="sudo"; else
+      echo "setup: missing Debian packages ${missing[*]} ($1) and no root or sudo here;" \
+           "ask an administrator for: apt-get install ${missing[*]}" >&2
+      return 1
+    fi
+  fi
   echo "setup: installing Debian packages: ${missing[*]}"
-  SUDO=""; [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   export DEBIAN_FRONTEND=noninteractive
   $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
     || { $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null; }
+}
+install_packages scripts/debian-packages.txt || {
+  echo "setup: the pipeline needs these packages (WordNet); stopping" >&2; exit 1; }
+if [ "$PURPOSE" = test ]; then
+  install_packages scripts/debian-packages-test.txt \
+    || echo "setup: continuing without them: the report and Slurm tests will skip, saying why" >&2
 fi
 
 # The venv is rebuilt only when the pinned requirements or the project metadata change.

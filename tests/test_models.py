@@ -56,6 +56,7 @@ def test_registry_and_config_rebuild():
     ({"level_blocks": [8, "8", 8]}, r"architecture\.level_blocks\.1: '8' is not of type 'integer'"),
     ({"delta": "yes"}, r"architecture\.delta: 'yes' is not of type 'boolean'"),
     ({"backbone": "resnet"}, r"architecture\.backbone: unknown backbone 'resnet'"),
+    ({"backbone": ["conv"]}, r"architecture\.backbone: \['conv'\] is not of type 'string'"),
     ({"backbone": "tic", "backbone_options": {"windw": 4}}, r"backbone_options: .*'windw' was unexpected"),
 ])
 def test_architectures_are_checked_against_their_schema_before_building(config, message):

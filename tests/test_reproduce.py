@@ -49,6 +49,9 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
     first = _clone(REPO, tmp_path / "first", storage)
     # The tiny configuration stands in for the embedded default (same DAG, minutes not half an hour).
     shutil.copyfile(first / "config" / "test.yaml", first / "config" / "config.yaml")
+    shutil.copyfile(first / "config" / "hierarchy-test.yaml", first / "config" / "hierarchy.yaml")
+    config = (first / "config" / "config.yaml").read_text().replace("config/hierarchy-test.yaml", "config/hierarchy.yaml")
+    (first / "config" / "config.yaml").write_text(config)
     subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=first, check=True,
                    env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
 
@@ -72,3 +75,16 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
         assert (second / rel).read_bytes() == (first / rel).read_bytes(), rel
     dry = _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], second)
     assert "Nothing to be done" in dry.stdout + dry.stderr, dry.stdout[-3000:]
+
+    # An experiment on a hierarchy nobody trains on (config/hierarchy.yaml is a DVC params file):
+    # DVC reruns the stages, Snakemake reruns that hierarchy's jobs only; no checkpoint is touched.
+    checkpoints = {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in (first / "results" / "checkpoints").rglob("*.pt")}
+    wordnet = first / "results" / "hierarchy" / "wordnet_depth" / "assignments.csv"
+    before = wordnet.read_bytes()
+    _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "config/hierarchy.yaml:hierarchies.1.wordnet_cut=depth"], first)
+    assert wordnet.read_bytes() != before
+    assert {p: (p.stat().st_mtime_ns, p.read_bytes()) for p in checkpoints} == checkpoints
+    shown = _run([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], first).stdout
+    assert "wordnet_cut" in shown or "hierarchies" in shown, shown[:2000]
+    metrics = _run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], first).stdout
+    assert "top1" in metrics and "bd_rate_vs_jpeg_percent" in metrics, metrics[:2000]

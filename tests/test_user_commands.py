@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -80,3 +81,83 @@ def test_light_rules_stay_on_the_submit_host():
     local = {name.rstrip(",") for name in local}
     assert {"evaluate_tables", "evaluation_figures", "hierarchy_build", "base_checkpoint"} <= local
     assert not local & {"train_codec", "pretrain_base", "train_baseline", "encode_bitstreams", "evaluate_learned_views"}
+
+
+def test_the_clip_overlay_trains_on_the_clip_hierarchy_only():
+    result = run_as_typed("snakemake -n --forceall -p --configfile config/config.yaml config/clip.yaml")
+    assert result.returncode == 0, result.stderr[-2000:]
+    trained = set(re.findall(r"--output (results/checkpoints/[\w/]+/model.pt)", result.stdout))
+    codec_models = {t for t in trained if t.count("/") == 5}
+    assert codec_models and all("/clip_kmeans/" in t for t in codec_models), sorted(trained)
+    # CPIPS follows the trained hierarchy (evaluate.cpips_model: auto): no extra fine-tune
+    assert "--cpips-model results/checkpoints/c2f/clip_kmeans/rp1/model.pt" in result.stdout or (
+        "results/checkpoints/c2f/clip_kmeans/rp1/model.pt" in result.stdout and "paper_clip_kmeans/rp" not in result.stdout)
+    assert "hierarchy_embed" in result.stdout
+
+
+def test_make_leaves_the_users_hf_hub_offline_alone():
+    env = dict(os.environ, HF_HUB_OFFLINE="0")
+    out = subprocess.run(["make", "-p", "-n", "-q", "clean"], cwd=REPO, env=env, capture_output=True, text=True).stdout
+    assert re.search(r"^HF_HUB_OFFLINE = 0$", out, re.M), "make overrides the environment's HF_HUB_OFFLINE"
+
+
+def _online() -> bool:
+    try:
+        socket.create_connection(("huggingface.co", 443), timeout=3).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.network
+@pytest.mark.slow
+@pytest.mark.timeout(1800)
+def test_clip_hierarchy_is_built_from_clip_text_embeddings(tmp_path):
+    if not _online():
+        pytest.skip("offline: the CLIP hierarchy needs open_clip's ViT-B-32 weights from the internet")
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="0", PYTHONPATH=str(clone / "src"))
+    result = subprocess.run("snakemake --cores all --configfile config/config.yaml config/clip.yaml "
+                            "results/hierarchy/clip_kmeans/assignments.csv", shell=True, cwd=clone, env=env,
+                            capture_output=True, text=True, timeout=1700)
+    assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
+    import pandas as pd
+
+    table = pd.read_csv(clone / "results" / "hierarchy" / "clip_kmeans" / "assignments.csv")
+    assert len(table) == 1000 and table["level_1"].nunique() == 10 and table["level_2"].nunique() == 100
+
+
+def test_environment_yml_carries_the_same_pins_as_the_pip_set_up():
+    import yaml
+
+    def requirements(path):
+        return [line.split("#")[0].strip() for line in (REPO / path).read_text().splitlines()
+                if line.split("#")[0].strip()]
+
+    env = yaml.safe_load((REPO / "environment.yml").read_text())
+    pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
+    assert pip == requirements("requirements.txt") + requirements("requirements-photos.txt")
+    assert "python=3.11" in env["dependencies"]
+    readme = (REPO / "README.md").read_text()
+    assert "conda env create -f environment.yml" in readme and "--software-deployment-method conda" in readme
+    # every rule runs in it under --software-deployment-method conda
+    rules = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
+    assert rules.count("\nrule ") == rules.count("    conda:\n        CONDA_ENV")
+
+
+# What `snakemake --lint` may still say, and why it stays (config/README.md, "Lint"): the
+# input functions live beside their rules until the plan moves into the package; PATH and
+# PYTHONPATH are set for the jobs (the environment's interpreter and src/), not required of the user.
+JUSTIFIED_LINTS = {
+    "Mixed rules and functions in same snakefile.",
+    "Environment variable PATH used but not asserted with envvars directive",
+    "Environment variable PYTHONPATH used but not asserted with envvars directive",
+}
+
+
+def test_lint_reports_only_the_justified_findings():
+    result = run_as_typed("snakemake --lint")
+    titles = {re.sub(r" in line \d+\.:$", "", line.strip()[2:]).rstrip(":")
+              for line in (result.stdout + result.stderr).splitlines() if line.startswith("    * ")}
+    assert titles <= JUSTIFIED_LINTS, titles - JUSTIFIED_LINTS

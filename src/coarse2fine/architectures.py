@@ -98,10 +98,10 @@ def validate_architecture(config, where: str = "architecture") -> None:
     if not isinstance(config, dict):
         raise ArchitectureError(f"{where}: must be a mapping, got {type(config).__name__}")
     name = config.get("name")
-    if name not in CODEC_PROPERTIES:
+    if not isinstance(name, str) or name not in CODEC_PROPERTIES:
         raise ArchitectureError(f"{where}.name: unknown codec {name!r}; known: {', '.join(sorted(CODEC_PROPERTIES))}")
     _check(config, {"name": {"type": "string"}, **CODEC_PROPERTIES[name]}, where)
     backbone = config.get("backbone", "conv")
-    if backbone not in BACKBONE_OPTIONS:
+    if not isinstance(backbone, str) or backbone not in BACKBONE_OPTIONS:
         raise ArchitectureError(f"{where}.backbone: unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONE_OPTIONS))}")
     _check(config.get("backbone_options") or {}, BACKBONE_OPTIONS[backbone], f"{where}.backbone_options")

@@ -53,6 +53,8 @@ def baseline_init(wildcards):
 
 
 rule train_baseline:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
         init=baseline_init,

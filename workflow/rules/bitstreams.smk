@@ -6,6 +6,8 @@ BITSTREAMS = config.get("bitstreams", {})
 
 
 rule encode_bitstreams:
+    conda:
+        CONDA_ENV
     input:
         model="results/checkpoints/{model}/model.pt",
         manifest=MANIFEST,
@@ -28,7 +30,7 @@ rule encode_bitstreams:
     # The training chain is the critical path: start it before anything that can wait.
     priority: 10
     shell:
-        "{PY} -m coarse2fine.coding encode-split --model {input.model} --manifest {input.manifest}"
+        "python -m coarse2fine.coding encode-split --model {input.model} --manifest {input.manifest}"
         " --streams {output.streams} --sizes {output.sizes} --settings {params.settings:q}"
         " --threads {threads} > {log} 2>&1"
 
@@ -37,6 +39,8 @@ rule encode_bitstreams:
 # synthesis uses (models/codec.py, single_threaded); that a decode on other thread counts gives
 # the same latents and pixels is tested (tests/test_coding_codec.py, tests/test_deephq.py).
 rule check_bitstreams:
+    conda:
+        CONDA_ENV
     input:
         model="results/checkpoints/{model}/model.pt",
         sizes="results/bitstreams/{model}/sizes.csv",
@@ -56,7 +60,7 @@ rule check_bitstreams:
     # The training chain is the critical path: start it before anything that can wait.
     priority: 10
     shell:
-        "{PY} -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"
+        "python -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"
         " --sizes {input.sizes} --report {output.report} --decoded {output.decoded}"
         " --threads {threads} > {log} 2>&1"
 

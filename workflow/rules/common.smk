@@ -1,6 +1,7 @@
 # Config loading and validation, shared helpers. Every stage's rules file includes nothing itself;
 # the Snakefile includes this first.
 import json
+import os
 import re
 import sys
 from pathlib import Path
@@ -17,12 +18,15 @@ for _section in ("codecs", "baselines"):
     for _name, _spec in config.get(_section, {}).items():
         validate_architecture(_spec["architecture"], f"config {_section}.{_name}.architecture")
 
-# Every rule runs the package with the interpreter that runs Snakemake (the project's venv),
-# named the same however Snakemake was started (the `snakemake` script runs `python3`,
-# `python -m snakemake` runs `python`): the name is part of every job's command, and a changed
-# command would rerun every job.
-_ENV_PYTHON = Path(sys.prefix, "bin", "python")
-PY = str(_ENV_PYTHON) if _ENV_PYTHON.exists() else sys.executable
+# Every rule runs `python -m coarse2fine...`. Jobs find the environment that runs Snakemake (the
+# project's venv, or the conda environment of environment.yml) first on their PATH, however
+# Snakemake was started; with --software-deployment-method conda, the workflow's environment
+# (the Snakefile's `conda:`) is activated in each job instead. The command names no path, so
+# it is the same on every machine and a moved checkout reruns nothing.
+os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix, "bin")), os.environ.get("PATH", "")])
+# Every rule's software under --software-deployment-method conda (paths in rule files are
+# relative to workflow/rules/): the project's one environment.
+CONDA_ENV = "../../environment.yml"
 DATASET = config["dataset"]["name"]
 MANIFEST = f"data/{DATASET}/manifest.csv"
 # An independent judge: the classifier that scores the claim must not have trained the codecs

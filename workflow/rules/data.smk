@@ -2,6 +2,8 @@
 
 
 rule dataset_manifest:
+    conda:
+        CONDA_ENV
     output:
         manifest="data/{dataset}/manifest.csv",
         info="data/{dataset}/dataset.json",
@@ -12,16 +14,18 @@ rule dataset_manifest:
     wildcard_constraints:
         dataset=DATASET,
     shell:
-        "{PY} -m coarse2fine.data --settings {params.settings:q} --output {output.manifest} > {log} 2>&1"
+        "python -m coarse2fine.data --settings {params.settings:q} --output {output.manifest} > {log} 2>&1"
 
 
 rule class_list:
+    conda:
+        CONDA_ENV
     output:
         "results/classes/imagenet1k_classes.csv",
     log:
         "results/logs/data/class_list.log",
     shell:
-        "{PY} -m coarse2fine.hierarchy.classes --output {output} > {log} 2>&1"
+        "python -m coarse2fine.hierarchy.classes --output {output} > {log} 2>&1"
 
 
 def data_targets():

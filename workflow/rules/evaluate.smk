@@ -37,9 +37,28 @@ def learned_model(model_id):
     return next(m for m in evaluated_models() if m["id"] == model_id)
 
 
+def cpips_model_id():
+    """evaluate.cpips_model, `auto` resolved: the claim method (else the first codec with a task
+    loss) on the first trained hierarchy at the middle rate point; None without CPIPS."""
+    model = EVALUATE.get("cpips_model")
+    if model != "auto":
+        return model
+    methods = [m for m in evaluated_models() if m["hierarchy"] and CODECS.get(m["codec"], {}).get("task_weights")
+               and any(w > 0 for w in CODECS[m["codec"]]["task_weights"])]
+    if not methods:
+        return None
+    preferred = (EVALUATE.get("claim") or {}).get("method", "c2f")
+    hierarchy = train_hierarchies()[0]
+    candidates = [m for m in methods if m["hierarchy"] == hierarchy] or methods
+    candidates.sort(key=lambda m: (m["codec"] != preferred, m["codec"]))
+    codec = candidates[0]["codec"]
+    points = sorted((m for m in candidates if m["codec"] == codec), key=lambda m: int(m["rate_point"][2:]))
+    return points[len(points) // 2]["id"]
+
+
 def cpips_checkpoint(wildcards=None):
     """The checkpoint of the codec whose analysis features CPIPS compares ([] without CPIPS)."""
-    model = EVALUATE.get("cpips_model")
+    model = cpips_model_id()
     return [f"results/checkpoints/{model}/model.pt"] if model else []
 
 
@@ -69,6 +88,8 @@ def table_views_dirs(hierarchy):
 
 
 rule evaluate_anchor_views:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
     output:
@@ -87,11 +108,13 @@ rule evaluate_anchor_views:
     resources:
         mem_mb=3000,
     shell:
-        "{PY} -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
+        "python -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
 rule evaluate_learned_views:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
         sizes="results/bitstreams/{model}/sizes.csv",
@@ -120,7 +143,7 @@ rule evaluate_learned_views:
     # The training chain is the critical path: start it before anything that can wait.
     priority: 10
     shell:
-        "{PY} -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
+        "python -m coarse2fine.evaluate.views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
@@ -128,6 +151,8 @@ rule evaluate_learned_views:
 # views.csv): CPIPS needs the classifier-trained codec, and the anchors' views should not wait
 # for training. Learned models compute it in their views job.
 rule evaluate_anchor_cpips:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
         views="results/metrics/views/anchor/{anchor}/views.csv",
@@ -146,7 +171,7 @@ rule evaluate_anchor_cpips:
     resources:
         mem_mb=3000,
     shell:
-        "{PY} -m coarse2fine.evaluate.cpips_views --settings {params.settings:q} --manifest {input.manifest}"
+        "python -m coarse2fine.evaluate.cpips_views --settings {params.settings:q} --manifest {input.manifest}"
         " --views {input.views} --checkpoint {input.checkpoint} --output {output} > {log} 2>&1"
 
 
@@ -158,6 +183,8 @@ def table_inputs(hierarchy):
 
 
 rule evaluate_tables:
+    conda:
+        CONDA_ENV
     input:
         hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
         views=lambda w: table_inputs(w.hierarchy),
@@ -182,7 +209,7 @@ rule evaluate_tables:
     resources:
         mem_mb=3000,
     shell:
-        "{PY} -m coarse2fine.evaluate.table --settings {params.settings:q} --hierarchy {input.hierarchy}"
+        "python -m coarse2fine.evaluate.table --settings {params.settings:q} --hierarchy {input.hierarchy}"
         " --views {params.views} --output-dir {params.output_dir} > {log} 2>&1"
 
 
@@ -208,6 +235,8 @@ def claim_targets():
 
 
 rule evaluate_claim:
+    conda:
+        CONDA_ENV
     input:
         per_image="results/metrics/tables/{hierarchy}/per_image.csv",
         levels="results/metrics/tables/{hierarchy}/levels.json",
@@ -227,12 +256,41 @@ rule evaluate_claim:
     resources:
         mem_mb=3000,
     shell:
-        "{PY} -m coarse2fine.evaluate.claim --settings {params.settings:q} --per-image {input.per_image}"
+        "python -m coarse2fine.evaluate.claim --settings {params.settings:q} --per-image {input.per_image}"
         " --levels {input.levels} --output-dir {params.output_dir} > {log} 2>&1"
 
 
+def headline_claims():
+    """The claim.json files of the headline hierarchy (the first tabulated)."""
+    h = evaluate_hierarchies()[0]
+    return [t.replace(".md", ".json") for t in claim_targets() if t.startswith(f"results/metrics/tables/{h}/")]
+
+
+# The headline numbers and rate-accuracy points of the first hierarchy, for DVC: dvc.yaml
+# declares headline.json as metrics and plots/<codec>.csv as plots (docs/evaluation.md).
+rule evaluate_headline:
+    conda:
+        CONDA_ENV
+    input:
+        summary=f"results/metrics/tables/{evaluate_hierarchies()[0]}/summary.csv",
+        bd=f"results/metrics/tables/{evaluate_hierarchies()[0]}/bd.csv",
+        levels=f"results/metrics/tables/{evaluate_hierarchies()[0]}/levels.json",
+        claims=headline_claims(),
+    output:
+        metrics="results/metrics/headline.json",
+        plots=directory("results/metrics/plots"),
+    params:
+        tables=lambda w, input: os.path.dirname(input.summary),
+        judge=EVALUATE.get("judge") or EVALUATE["classifiers"][0],
+    log:
+        "results/logs/evaluate/headline.log",
+    shell:
+        "python -m coarse2fine.evaluate.headline --tables {params.tables} --judge {params.judge} --claims {input.claims}"
+        " --metrics {output.metrics} --plots {output.plots} > {log} 2>&1"
+
+
 def evaluate_targets():
-    return [
+    return ["results/metrics/headline.json"] + [
         f"results/metrics/tables/{h}/{f}"
         for h in evaluate_hierarchies()
         for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")

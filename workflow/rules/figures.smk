@@ -11,6 +11,8 @@ def figure_recon_dirs(hierarchy):
 
 
 rule evaluation_figures:
+    conda:
+        CONDA_ENV
     input:
         summary="results/metrics/tables/{hierarchy}/summary.csv",
         per_image="results/metrics/tables/{hierarchy}/per_image.csv",
@@ -31,12 +33,14 @@ rule evaluation_figures:
     log:
         "results/logs/figures/evaluation_{hierarchy}.log",
     shell:
-        "{PY} -m coarse2fine.figures.evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
+        "python -m coarse2fine.figures.evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
 # The hierarchy stage draws its overview; the report shows a copy under a caption of its own.
 rule report_hierarchy_figure:
+    conda:
+        CONDA_ENV
     input:
         "results/hierarchy/hierarchy_overview.png",
     output:
@@ -48,6 +52,8 @@ rule report_hierarchy_figure:
 
 
 rule report_tables:
+    conda:
+        CONDA_ENV
     input:
         summary="results/metrics/tables/{hierarchy}/summary.csv",
         bd="results/metrics/tables/{hierarchy}/bd.csv",

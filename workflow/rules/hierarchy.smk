@@ -25,7 +25,11 @@ def load_hierarchy_config(path):
 
 if "HIERARCHY_CONFIG" not in globals():
     HIERARCHY_CONFIG = load_hierarchy_config(config["hierarchy"]["config"])
-HIERARCHIES = {h["name"]: h for h in HIERARCHY_CONFIG["hierarchies"] if h["enabled"]}
+_ENABLE = set(config["hierarchy"].get("enable", []))
+if _ENABLE - {h["name"] for h in HIERARCHY_CONFIG["hierarchies"]}:
+    raise ValueError(f"hierarchy.enable names {sorted(_ENABLE - {h['name'] for h in HIERARCHY_CONFIG['hierarchies']})}, "
+                     f"which {config['hierarchy']['config']} does not define")
+HIERARCHIES = {h["name"]: h for h in HIERARCHY_CONFIG["hierarchies"] if h["enabled"] or h["name"] in _ENABLE}
 # Embedding caches that the enabled hierarchies need, by file stem (embedder + settings hash).
 HIERARCHY_EMBEDDINGS = {
     embedding_key(embedder_settings(h)): embedder_settings(h)
@@ -52,6 +56,8 @@ def hierarchy_build_inputs(wildcards):
 
 
 rule hierarchy_wup_similarity:
+    conda:
+        CONDA_ENV
     output:
         "results/hierarchy/wup_similarity.npy",
     log:
@@ -59,10 +65,12 @@ rule hierarchy_wup_similarity:
     # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
     priority: 20
     shell:
-        "{PY} -m coarse2fine.hierarchy wup --output {output} > {log} 2>&1"
+        "python -m coarse2fine.hierarchy wup --output {output} > {log} 2>&1"
 
 
 rule hierarchy_embed:
+    conda:
+        CONDA_ENV
     output:
         "results/hierarchy/embeddings/{embedding}.npz",
     params:
@@ -76,11 +84,13 @@ rule hierarchy_embed:
     priority: 20
     shell:
         # Offline first: a CLIP download that cannot happen fails at once (HF_HUB_OFFLINE=0 to allow it).
-        "HF_HUB_OFFLINE=${{HF_HUB_OFFLINE:-1}} {PY} -m coarse2fine.hierarchy --threads {threads} embed "
+        "HF_HUB_OFFLINE=${{HF_HUB_OFFLINE:-1}} python -m coarse2fine.hierarchy --threads {threads} embed "
         "--settings {params.settings:q} --output {output} > {log} 2>&1"
 
 
 rule hierarchy_build:
+    conda:
+        CONDA_ENV
     input:
         unpack(hierarchy_build_inputs),
     output:
@@ -100,11 +110,13 @@ rule hierarchy_build:
     # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
     priority: 20
     shell:
-        "{PY} -m coarse2fine.hierarchy --threads {threads} build --settings {params.settings:q} "
+        "python -m coarse2fine.hierarchy --threads {threads} build --settings {params.settings:q} "
         "--wup {input.wup} {params.embeddings} --output-dir {params.output_dir} > {log} 2>&1"
 
 
 rule hierarchy_agreement:
+    conda:
+        CONDA_ENV
     input:
         assignments=[f"{hierarchy_dir(n)}/assignments.csv" for n in HIERARCHIES],
         summaries=[f"{hierarchy_dir(n)}/summary.json" for n in HIERARCHIES],
@@ -114,11 +126,13 @@ rule hierarchy_agreement:
     log:
         "results/logs/hierarchy/agreement.log",
     shell:
-        "{PY} -m coarse2fine.hierarchy agreement --assignments {input.assignments} "
+        "python -m coarse2fine.hierarchy agreement --assignments {input.assignments} "
         "--output-csv {output.csv} --output-md {output.md} > {log} 2>&1"
 
 
 rule hierarchy_figure:
+    conda:
+        CONDA_ENV
     input:
         agreement="results/hierarchy/agreement.csv",
         assignments=[f"{hierarchy_dir(n)}/assignments.csv" for n in HIERARCHIES],
@@ -128,7 +142,7 @@ rule hierarchy_figure:
     log:
         "results/logs/hierarchy/figure.log",
     shell:
-        "{PY} -m coarse2fine.figures.hierarchy --agreement {input.agreement} "
+        "python -m coarse2fine.figures.hierarchy --agreement {input.agreement} "
         "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"
 
 

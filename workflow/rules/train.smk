@@ -72,13 +72,15 @@ def train_launcher(kind):
     """One process, or torchrun with one process per GPU (DDP) when a rule asks for > 1 GPU."""
     gpus = TRAIN["resources"][kind]["gpus"]
     if gpus > 1:
-        return f"{PY} -m torch.distributed.run --standalone --nproc_per_node {gpus} -m coarse2fine.training"
-    return f"{PY} -m coarse2fine.training"
+        return f"python -m torch.distributed.run --standalone --nproc_per_node {gpus} -m coarse2fine.training"
+    return "python -m coarse2fine.training"
 
 
 # Trains a base from scratch (hours on CPU; resumes after a kill). Its output is never the
 # fine-tunes' input directly: `base_checkpoint` takes the shipped or this one (train.base.source).
 rule pretrain_base:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
     output:
@@ -118,6 +120,8 @@ def base_source(wildcards):
 
 
 rule base_checkpoint:
+    conda:
+        CONDA_ENV
     input:
         unpack(base_source),
     output:
@@ -131,11 +135,13 @@ rule base_checkpoint:
     wildcard_constraints:
         base="|".join(CODECS) or "none",
     shell:
-        "{PY} -m coarse2fine.training.base install --source {params.source} --checkpoint {input.model}"
+        "python -m coarse2fine.training.base install --source {params.source} --checkpoint {input.model}"
         " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
 
 
 rule train_codec:
+    conda:
+        CONDA_ENV
     input:
         manifest=MANIFEST,
         hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
