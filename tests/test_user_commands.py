@@ -161,3 +161,29 @@ def test_lint_reports_only_the_justified_findings():
     titles = {re.sub(r" in line \d+\.:$", "", line.strip()[2:]).rstrip(":")
               for line in (result.stdout + result.stderr).splitlines() if line.startswith("    * ")}
     assert titles <= JUSTIFIED_LINTS, titles - JUSTIFIED_LINTS
+
+
+@pytest.mark.slow
+@pytest.mark.timeout(600)
+def test_dvc_pull_on_a_fresh_clone_fetches_what_is_published_and_names_what_is_not(tmp_path):
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
+    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", DVC_NO_ANALYTICS="1")
+    result = subprocess.run("dvc pull", shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=500)
+    output = result.stdout + result.stderr
+    # the shipped models are real files from the remote inside the repository ...
+    for model in ("models/base/c2f/model.pt", "models/default/c2f/model.pt"):
+        assert (clone / model).stat().st_size > 100_000, output
+    # ... and every pipeline output, never published, is named, with a failing exit status
+    assert result.returncode != 0
+    for out in ("results/checkpoints", "results/metrics", "data"):
+        assert f"No file hash info found for '{clone / out}'" in output, output[-3000:]
+
+
+def test_config_readme_describes_every_setting_and_is_current():
+    written = subprocess.run([sys.executable, str(REPO / "scripts" / "config_readme.py")], capture_output=True,
+                             text=True, check=True).stdout
+    assert (REPO / "config" / "README.md").read_text() == written, "run: python scripts/config_readme.py > config/README.md"
+    rows = [line for line in written.splitlines() if line.startswith("| `")]
+    assert len(rows) > 150
+    assert not [row for row in rows if row.endswith("|  |")], "a setting without a description"

@@ -12,13 +12,18 @@ from __future__ import annotations
 import jsonschema
 
 
-def integer(low: int, high: int, nullable: bool = False) -> dict:
+def integer(low: int, high: int, nullable: bool = False, description: str = "") -> dict:
     """JSON schema of an integer in [low, high] (or null)."""
-    return {"type": ["integer", "null"] if nullable else "integer", "minimum": low, "maximum": high}
+    return {"type": ["integer", "null"] if nullable else "integer", "minimum": low, "maximum": high,
+            "description": description}
 
 
-def number(low: float, high: float) -> dict:
-    return {"type": "number", "minimum": low, "maximum": high}
+def number(low: float, high: float, description: str = "") -> dict:
+    return {"type": "number", "minimum": low, "maximum": high, "description": description}
+
+
+def flag(description: str) -> dict:
+    return {"type": "boolean", "description": description}
 
 
 # What every codec on the shared backbones takes. Bounds are generous (the paper's model is
@@ -26,11 +31,11 @@ def number(low: float, high: float) -> dict:
 MAX_WIDTH = 1024  # N
 MAX_LATENT_CHANNELS = 4096  # M (a .c2f header's per-level limit)
 BACKBONE_PROPERTIES = {
-    "backbone": {"type": "string"},
-    "N": integer(1, MAX_WIDTH),
-    "M": integer(1, MAX_LATENT_CHANNELS),
-    "mean_grid_bits": integer(0, 24),
-    "backbone_options": {"type": ["object", "null"]},
+    "backbone": {"type": "string", "description": "transform family: conv (GDN convolutions, CPU-sized) or tic (Swin blocks, the paper's)"},
+    "N": integer(1, MAX_WIDTH, description="channels of the transforms (paper 192)"),
+    "M": integer(1, MAX_LATENT_CHANNELS, description="latent channels (paper 320)"),
+    "mean_grid_bits": integer(0, 24, description="entropy-model means are rounded to a 2^-bits grid: bit-exact decoding on any machine"),
+    "backbone_options": {"type": ["object", "null"], "description": "options of the backbone (below)"},
 }
 
 
@@ -46,36 +51,43 @@ CODEC_PROPERTIES: dict[str, dict] = {
     "c2f": {
         **BACKBONE_PROPERTIES,
         "level_blocks": {"type": "array", "items": integer(1, MAX_LATENT_CHANNELS),
-                         "minItems": MIN_LEVELS, "maxItems": MAX_LEVELS},
-        "slices_per_block": integer(1, 64),
-        "delta": {"type": "boolean"},
-        "lrp": {"type": "boolean"},
-        "param_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True),
-        "delta_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True),
-        "delta_depth": integer(1, 16),
+                         "minItems": MIN_LEVELS, "maxItems": MAX_LEVELS,
+                         "description": "latent channels per level block, coarse first; they sum to M (paper 128/96/96)"},
+        "slices_per_block": integer(1, 64, description="channel-wise context slices in each block"),
+        "delta": flag("delta networks refine the mean and scale of blocks 2..L from the blocks before"),
+        "lrp": flag("latent residual prediction (Minnen and Singh 2020)"),
+        "param_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the parameter networks (null: M)"),
+        "delta_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the delta networks (null: param_width)"),
+        "delta_depth": integer(1, 16, description="layers of each delta network"),
     },
-    "deephq": {**BACKBONE_PROPERTIES, "layers": integer(MIN_LAYERS, MAX_LAYERS), "selective": {"type": "boolean"}},
+    "deephq": {**BACKBONE_PROPERTIES,
+               "layers": integer(MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"),
+               "selective": flag("selective compression: each layer codes only the elements the selector picks")},
     "rmpgc": {
         **BACKBONE_PROPERTIES,
         "target_bpp": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "maximum": 64},
-                       "minItems": 1, "maxItems": 16},
-        "classifier": {"type": "string"},
-        "complexity_weight": number(0, 1e3),
-        "feature_weight": number(0, 1e3),
-        "gan": {"type": "boolean"},  # true is refused by the constructor: the GAN term is not implemented
-        "train_fractions": {"type": ["array", "null"], "items": number(0, 1), "maxItems": 16},
-        "train_jitter": number(0, 1),
-        "classifier_size": integer(32, 1024, nullable=True),
+                       "minItems": 1, "maxItems": 16, "description": "cumulative rate of each segment, rising"},
+        "classifier": {"type": "string", "description": "classifier whose Grad-CAM++ ranks the positions"},
+        "complexity_weight": number(0, 1e3, description="weight of the latent complexity in the importance"),
+        "feature_weight": number(0, 1e3, description="weight of the feature-matching loss"),
+        # true is refused by the constructor: the GAN term is not implemented
+        "gan": flag("RMPGC's optional GAN term (not implemented: false only)"),
+        "train_fractions": {"type": ["array", "null"], "items": number(0, 1), "maxItems": 16,
+                            "description": "fraction of positions coded per segment in training (null: from target_bpp)"},
+        "train_jitter": number(0, 1, description="random jitter of the training fractions"),
+        "classifier_size": integer(32, 1024, nullable=True, description="side of the view Grad-CAM++ sees (null: the classifier's input)"),
     },
 }
 
 BACKBONE_OPTIONS: dict[str, dict] = {
     "conv": {},
     "tic": {
-        "window": integer(1, 64),
-        "heads": integer(1, 64, nullable=True),
-        "depths": {"type": "array", "items": integer(1, 16), "minItems": 3, "maxItems": 3},
-        "hyper_depths": {"type": "array", "items": integer(1, 16), "minItems": 2, "maxItems": 2},
+        "window": integer(1, 64, description="attention window"),
+        "heads": integer(1, 64, nullable=True, description="attention heads (null: about 24 channels per head)"),
+        "depths": {"type": "array", "items": integer(1, 16), "minItems": 3, "maxItems": 3,
+                   "description": "Swin blocks of the three analysis/synthesis stages"},
+        "hyper_depths": {"type": "array", "items": integer(1, 16), "minItems": 2, "maxItems": 2,
+                         "description": "Swin blocks of the two hyper stages"},
     },
 }
 
