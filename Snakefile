@@ -42,6 +42,8 @@ localrules:
     evaluate_tables,
     evaluate_claim,
     evaluate_headline,
+    evaluate_receiver,
+    receiver_figure,
     evaluation_figures,
     report_hierarchy_figure,
     report_tables,

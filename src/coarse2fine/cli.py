@@ -15,7 +15,6 @@ Subcommands live in the COMMANDS table: adding one is one entry there.
 from __future__ import annotations
 
 import argparse
-import contextlib
 import json
 import sys
 from dataclasses import dataclass
@@ -209,11 +208,25 @@ def _info(args) -> int:
 
 
 # -- classify ---------------------------------------------------------------------------------
+def _probability(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}") from None
+    if not 0 <= value <= 1:
+        raise argparse.ArgumentTypeError(f"expected a probability in [0, 1], got {text!r}")
+    return value
+
+
 def _classify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("stream", type=Path, help="a .c2f file")
+    p.add_argument("stream", type=Path, help="a .c2f file, or - for standard input (read as it arrives)")
     p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
     p.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
-    p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
+    which.add_argument("--until-confident", type=_probability, metavar="P",
+                       help="read one level at a time and stop as soon as the answer at the level reached has "
+                            "prob-sum confidence >= P; reports the level, the answer and the bytes read")
     from coarse2fine.classify.classifiers import CLASSIFIERS
 
     p.add_argument("--classifier", default="efficientnet_lite0", choices=sorted(CLASSIFIERS),
@@ -222,52 +235,41 @@ def _classify_arguments(p: argparse.ArgumentParser) -> None:
     _max_pixels_argument(p)
 
 
-def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None,
-                    max_pixels: int | None = None) -> dict:
-    """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
-    import torch
-
-    from coarse2fine.classify import load_classifier
-    from coarse2fine.classify.levels import prob_sum_predictions
-    from coarse2fine.coding import decode_bitstream
-    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
-
-    decoded = decode_bitstream(codec, data, level, max_pixels)
-    with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
-        classifier = load_classifier(classifier_name)
-    # the classifier input of the study's view: the centre crop the model was trained to serve
-    trained = getattr(codec, "trained_view", None)
-    view = StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
-    with torch.no_grad():
-        logits = classifier(view.classifier_input(decoded.image, classifier.input_size))
-    pred = prob_sum_predictions(logits, hierarchy.level_maps)
-    rows = []
-    for i in range(hierarchy.num_levels):
-        idx = int(pred.at_level(i + 1)[0])
-        is_class = i == hierarchy.num_levels - 1
-        confidence = float(torch.softmax(logits.double(), 1)[0, idx]) if is_class else float(pred.cluster_confidence[i][0])
-        rows.append({"hierarchy_level": i + 1, "k": 1000 if is_class else hierarchy.ks[i], "id": idx,
-                     "name": hierarchy.cluster_names(i)[idx], "probability": confidence})
-    # Decoded level n answers the question of hierarchy level n (the class at the last level).
-    target = min(decoded.level, hierarchy.num_levels)
-    return {"decoded_level": decoded.level, "levels_total": decoded.header.num_levels_total,
-            "classifier": classifier_name, "hierarchy": hierarchy.name, "answer": rows[target - 1], "levels": rows}
+def _answer_text(a: dict) -> str:
+    what = "class" if a["k"] == 1000 else f"cluster (K={a['k']})"
+    return f"{what} {a['id']}: {a['name']} (p={a['probability']:.3f})"
 
 
 def _classify(args) -> int:
+    from coarse2fine.classify.receiver import classify_stream, receive_until_confident
     from coarse2fine.coding import load_codec
     from coarse2fine.hierarchy.assignments import load_hierarchy
 
     _set_threads(args)
-    data = _read_stream(args.stream)
-    result = classify_stream(data, load_codec(model_path(args.model)), load_hierarchy(args.hierarchy), args.classifier, args.level,
-                             args.max_pixels)
+    codec, hierarchy = load_codec(model_path(args.model)), load_hierarchy(args.hierarchy)
+    if args.until_confident is not None:
+        if str(args.stream) == "-":
+            result = receive_until_confident(sys.stdin.buffer, codec, hierarchy, args.classifier, args.until_confident,
+                                             args.max_pixels)
+        else:
+            if not args.stream.is_file():
+                raise ValueError(f"{args.stream}: no such file")
+            with open(args.stream, "rb") as source:
+                result = receive_until_confident(source, codec, hierarchy, args.classifier, args.until_confident,
+                                                 args.max_pixels)
+        if args.json:
+            print(json.dumps(result, indent=2))
+            return 0
+        reason = "confident" if result["confident"] else "end of stream, not confident"
+        print(f"stopped at level {result['stopped_at_level']} of {result['levels_total']} ({reason}), "
+              f"{result['bytes_read']} bytes read: {_answer_text(result['answer'])}")
+        return 0
+    data = sys.stdin.buffer.read() if str(args.stream) == "-" else _read_stream(args.stream)
+    result = classify_stream(data, codec, hierarchy, args.classifier, args.level, args.max_pixels)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
-    a = result["answer"]
-    what = "class" if a["k"] == 1000 else f"cluster (K={a['k']})"
-    print(f"level {result['decoded_level']} of {result['levels_total']}: {what} {a['id']}: {a['name']} (p={a['probability']:.3f})")
+    print(f"level {result['decoded_level']} of {result['levels_total']}: {_answer_text(result['answer'])}")
     for row in result["levels"]:
         print(f"  K={row['k']:>4}: {row['id']:>4} {row['name']} (p={row['probability']:.3f})")
     return 0

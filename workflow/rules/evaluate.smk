@@ -289,8 +289,28 @@ rule evaluate_headline:
         " --metrics {output.metrics} --plots {output.plots} > {log} 2>&1"
 
 
+# The confidence-driven receiver on every progressive stream (docs/evaluation.md, "The receiver").
+rule evaluate_receiver:
+    conda:
+        CONDA_ENV
+    input:
+        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
+    output:
+        csv="results/metrics/tables/{hierarchy}/receiver/receiver.csv",
+        md="results/metrics/tables/{hierarchy}/receiver/receiver.md",
+    params:
+        judge=EVALUATE.get("judge") or EVALUATE["classifiers"][0],
+        thresholds=" ".join(str(t) for t in EVALUATE["receiver"]["thresholds"]),
+        output_dir=lambda w, output: os.path.dirname(output.csv),
+    log:
+        "results/logs/evaluate/receiver_{hierarchy}.log",
+    shell:
+        "python -m coarse2fine.evaluate.receiver --per-image {input.per_image} --judge {params.judge}"
+        " --thresholds {params.thresholds} --output-dir {params.output_dir} > {log} 2>&1"
+
+
 def evaluate_targets():
-    return ["results/metrics/headline.json"] + [
+    return ["results/metrics/headline.json"] + [f"results/metrics/tables/{h}/receiver/receiver.md" for h in evaluate_hierarchies()] + [
         f"results/metrics/tables/{h}/{f}"
         for h in evaluate_hierarchies()
         for f in ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")

@@ -37,6 +37,23 @@ rule evaluation_figures:
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
+rule receiver_figure:
+    conda:
+        CONDA_ENV
+    input:
+        "results/metrics/tables/{hierarchy}/receiver/receiver.csv",
+    output:
+        png=report("results/figures/{hierarchy}/receiver.png", caption="../report/receiver.rst",
+                   category="Evaluation", subcategory="{hierarchy}", labels={"figure": "receiver", "hierarchy": "{hierarchy}"}),
+        pdf="results/figures/{hierarchy}/receiver.pdf",
+    params:
+        stem=lambda w, output: os.path.splitext(output.png)[0],
+    log:
+        "results/logs/figures/receiver_{hierarchy}.log",
+    shell:
+        "python -m coarse2fine.figures.receiver --table {input} --output {params.stem} > {log} 2>&1"
+
+
 # The hierarchy stage draws its overview; the report shows a copy under a caption of its own.
 rule report_hierarchy_figure:
     conda:
@@ -71,6 +88,7 @@ rule report_tables:
 def figures_targets():
     targets = [f"results/figures/{h}/{name}.{ext}" for h in evaluate_hierarchies() for name in FIGURE_NAMES for ext in ("png", "pdf")]
     targets += [f"results/figures/{h}/{t}" for h in evaluate_hierarchies() for t in ("summary.csv", "bd.csv")]
+    targets += [f"results/figures/{h}/receiver.{ext}" for h in evaluate_hierarchies() for ext in ("png", "pdf")]
     if "hierarchy_targets" in globals() and "results/hierarchy/hierarchy_overview.png" in hierarchy_targets():
         targets.append("results/figures/hierarchy_overview.png")
     return targets

@@ -45,6 +45,7 @@ class LevelPredictions:
     predicted_class: np.ndarray  # (N,)
     predicted_clusters: list[np.ndarray]  # one (N,) array per coarse level
     cluster_confidence: list[np.ndarray]  # summed probability of the predicted cluster
+    class_confidence: np.ndarray | None = None  # (N,) softmax probability of the predicted class
 
     @property
     def num_levels(self) -> int:
@@ -57,6 +58,13 @@ class LevelPredictions:
             raise ValueError(f"level {level} outside 1..{self.num_levels}")
         return self.predicted_class if level == self.num_levels else self.predicted_clusters[level - 1]
 
+    def confidence_at(self, level: int) -> np.ndarray:
+        """Prob-sum confidence of the prediction at level 1..num_levels (the class's softmax
+        probability at the last level): what a receiver compares with its threshold."""
+        if not 1 <= level <= self.num_levels:
+            raise ValueError(f"level {level} outside 1..{self.num_levels}")
+        return self.class_confidence if level == self.num_levels else self.cluster_confidence[level - 1]
+
 
 def prob_sum_predictions(logits: torch.Tensor, level_maps) -> LevelPredictions:
     """Prob-sum predictions at every coarse level given by `level_maps` (coarse to fine)."""
@@ -68,7 +76,8 @@ def prob_sum_predictions(logits: torch.Tensor, level_maps) -> LevelPredictions:
         p, idx = cluster_probabilities(probs, level_map).max(dim=1)
         clusters.append(idx.cpu().numpy())
         confidence.append(p.cpu().numpy())
-    return LevelPredictions(probs.argmax(dim=1).cpu().numpy(), clusters, confidence)
+    top, predicted = probs.max(dim=1)
+    return LevelPredictions(predicted.cpu().numpy(), clusters, confidence, top.cpu().numpy())
 
 
 def true_clusters(class_idx, level_maps) -> list[np.ndarray]:

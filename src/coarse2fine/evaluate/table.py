@@ -2,8 +2,9 @@
 
 per_image.csv: one row per image x codec x rate point x level x classifier with the predicted
 class, the prob-sum predicted cluster at every level (pred_L1 .. pred_L<n>, the last level is
-the class), correct_L1 .. correct_L<n> (NaN without a label), agree_L1 .. agree_L<n> (the same
-prediction as this classifier's on the uncompressed view: needs no label), Wu-Palmer similarity between
+the class), correct_L1 .. correct_L<n> (NaN without a label), confidence_L1 .. confidence_L<n>
+(prob-sum confidence of the prediction), agree_L1 .. agree_L<n> (the same prediction as this
+classifier's on the uncompressed view: needs no label), Wu-Palmer similarity between
 predicted and true class, PSNR, MS-SSIM, bpp from actual bytes, estimated bpp (NaN where the
 codec has no estimate: the anchors' rate is their actual size).
 summary.csv / summary.md: mean over images and a percentile bootstrap confidence interval
@@ -101,6 +102,8 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
                 predicted = pred.at_level(level)
                 part[f"pred_L{level}"] = predicted
                 part[f"correct_L{level}"] = np.where(known, (predicted == truth[level - 1]).astype(float), np.nan)
+                # what a receiver compares with its threshold (classify/receiver.py)
+                part[f"confidence_L{level}"] = pred.confidence_at(level)
             part["wu_palmer"] = wu_palmer(pred.predicted_class, np.where(known, true_idx, -1))
             part["views_dir"] = str(view_dir)  # recon_file is relative to <views_dir>/recon
             parts.append(part)

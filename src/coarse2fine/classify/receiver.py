@@ -1,0 +1,109 @@
+"""What a reference classifier sees in a decoded stream, and a receiver that stops reading as
+soon as it is confident enough.
+
+Level n of a coarse-to-fine stream answers hierarchy level n (the class at the last level). A
+receiver with threshold P reads one segment at a time, classifies after each, and stops at the
+first level whose prob-sum confidence is at least P (or at the end of the stream). The rule is
+`stop_level`, shared by `c2f classify --until-confident` and the pipeline's receiver table
+(evaluate/receiver.py), so both report the same policy.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import sys
+from typing import BinaryIO
+
+import torch
+
+from .classifiers import load_classifier
+from .levels import prob_sum_predictions
+
+
+def answered_level(segment: int, segments: int, hierarchy_levels: int, semantic: bool = True) -> int:
+    """The hierarchy level that `segment` (1-based) of `segments` answers. A semantic codec's
+    level n answers level n (capped at the class); a codec whose segments are rate points
+    (DeepHQ, RMPGC, the base) spreads the hierarchy's levels over its segments, coarse first."""
+    if semantic:
+        return min(segment, hierarchy_levels)
+    return max(1, math.ceil(segment * hierarchy_levels / segments))
+
+
+def stop_level(confidences, threshold: float) -> int:
+    """1-based index of the first confidence >= threshold; the last one if none is."""
+    for k, confidence in enumerate(confidences, 1):
+        if confidence >= threshold:
+            return k
+    return len(confidences)
+
+
+def _view_of(codec):
+    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
+
+    # the classifier input of the study's view: the centre crop the model was trained to serve
+    trained = getattr(codec, "trained_view", None)
+    return StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
+
+
+def load_quietly(classifier_name: str):
+    with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
+        return load_classifier(classifier_name)
+
+
+def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
+    """The prob-sum prediction at every hierarchy level of one decoded image (1, 3, H, W)."""
+    with torch.no_grad():
+        logits = classifier(_view_of(codec).classifier_input(image, classifier.input_size))
+    pred = prob_sum_predictions(logits, hierarchy.level_maps)
+    rows = []
+    for level in range(1, hierarchy.num_levels + 1):
+        idx = int(pred.at_level(level)[0])
+        is_class = level == hierarchy.num_levels
+        rows.append({"hierarchy_level": level, "k": 1000 if is_class else hierarchy.ks[level - 1], "id": idx,
+                     "name": hierarchy.cluster_names(level - 1)[idx], "probability": float(pred.confidence_at(level)[0])})
+    return rows
+
+
+def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None,
+                    max_pixels: int | None = None) -> dict:
+    """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
+    from coarse2fine.coding import decode_bitstream
+
+    decoded = decode_bitstream(codec, data, level, max_pixels)
+    rows = level_rows(decoded.image, codec, hierarchy, load_quietly(classifier_name))
+    target = answered_level(decoded.level, decoded.header.num_levels_total, hierarchy.num_levels)
+    return {"decoded_level": decoded.level, "levels_total": decoded.header.num_levels_total,
+            "classifier": classifier_name, "hierarchy": hierarchy.name, "answer": rows[target - 1], "levels": rows}
+
+
+def receive_until_confident(source: BinaryIO, codec, hierarchy, classifier_name: str, threshold: float,
+                            max_pixels: int | None = None) -> dict:
+    """Read `source` (a file or a pipe) one segment at a time until the answer at the level
+    reached is at least `threshold` confident; report that answer and the bytes read."""
+    from coarse2fine.coding import decode_bitstream
+    from coarse2fine.coding.reader import StreamReader
+
+    if not 0 <= threshold <= 1:
+        raise ValueError(f"--until-confident must be a probability in [0, 1], got {threshold}")
+    classifier = load_quietly(classifier_name)
+    reader = StreamReader(source)
+    total = reader.header.num_levels_total
+    trace = []
+    for stream in reader:
+        level = stream.num_levels
+        decoded = decode_bitstream(codec, stream.to_bytes(), level, max_pixels)
+        rows = level_rows(decoded.image, codec, hierarchy, classifier)
+        answer = rows[answered_level(level, total, hierarchy.num_levels) - 1]
+        trace.append({"level": level, "bytes_read": reader.bytes_read, "answer": answer})
+        if answer["probability"] >= threshold:  # stop_level's rule, applied as each level arrives
+            break
+    if not trace:
+        from coarse2fine.coding import BitstreamError
+
+        raise BitstreamError("truncated stream: no level segment after the hyper-latent")
+    last = trace[-1]
+    confident = last["answer"]["probability"] >= threshold
+    return {"threshold": threshold, "stopped_at_level": last["level"], "levels_total": total,
+            "confident": confident, "bytes_read": last["bytes_read"], "classifier": classifier_name,
+            "hierarchy": hierarchy.name, "answer": last["answer"], "trace": trace}
