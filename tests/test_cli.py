@@ -180,3 +180,35 @@ def test_the_shipped_default_model_needs_no_model_option(tmp_path, png, capsys):
     assert main(["decode", str(stream), "-o", str(tmp_path / "out.png"), "--level", "1"]) == 0
     with Image.open(tmp_path / "out.png") as decoded:
         assert decoded.size == (128, 128)  # the study's view the default model was trained at
+
+
+def test_eval_codes_a_folder_of_mixed_sizes_at_every_level(tmp_path, checkpoint, capsys):
+    folder = tmp_path / "photos"
+    (folder / "nested").mkdir(parents=True)
+    Image.fromarray(photo_like(70, 100)).save(folder / "a.png")
+    Image.fromarray(photo_like(130, 64, seed=1)).save(folder / "nested" / "b.jpg", quality=90)
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    assert main(["eval", str(folder), "--model", str(checkpoint), "--json"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert [s["level"] for s in result["levels"]] == [1, 2, 3]
+    assert all(s["images"] == 2 for s in result["levels"])
+    assert {(r["width"], r["height"]) for r in result["images"]} == {(100, 70), (64, 130)}
+    bpp = [s["bpp"] for s in result["levels"]]
+    assert bpp == sorted(bpp) and bpp[0] > 0
+    assert all(0 <= s["top1_agreement"] <= 1 and s["psnr"] > 0 and s["decode_s"] > 0 for s in result["levels"])
+    assert [item["image"].endswith("broken.jpg") for item in result["skipped"]] == [True]
+    assert main(["eval", str(folder), "--model", str(checkpoint), "--classifier", "none"]) == 0
+    table = capsys.readouterr().out
+    assert "top-1 agreement %" in table and "skipped" in table
+    assert main(["eval", str(tmp_path / "nothing"), "--model", str(checkpoint)]) == 1
+    assert "not a folder" in capsys.readouterr().err
+
+
+def test_version_and_examples_in_every_help(capsys):
+    with pytest.raises(SystemExit):
+        main(["--version"])
+    assert capsys.readouterr().out.startswith("c2f (coarse2fine) ")
+    for command in ("encode", "decode", "info", "classify", "eval"):
+        with pytest.raises(SystemExit):
+            main([command, "--help"])
+        assert f"examples:\n  c2f {command}" in capsys.readouterr().out

@@ -275,19 +275,67 @@ def _classify(args) -> int:
     return 0
 
 
+# -- eval -------------------------------------------------------------------------------------
+def _eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", type=Path, help="a folder of images (any sizes; searched recursively)")
+    p.add_argument("--model", type=Path, help="codec checkpoint (default: the shipped default model)")
+    p.add_argument("--view", default="native", help="what to code: native (default), model, or a size N (as encode)")
+    from coarse2fine.classify.classifiers import CLASSIFIERS
+
+    p.add_argument("--classifier", default="efficientnet_lite0", choices=[*sorted(CLASSIFIERS), "none"],
+                   help="reference classifier for top-1 agreement (default: %(default)s; none: skip)")
+    p.add_argument("--json", action="store_true", help="print JSON (per level and per image) instead of a table")
+    _max_pixels_argument(p)
+
+
+def _eval(args) -> int:
+    from coarse2fine.coding import load_codec
+    from coarse2fine.evaluate.folder import evaluate_folder, summary_table
+
+    _set_threads(args)
+    if not args.folder.is_dir():
+        raise ValueError(f"{args.folder}: not a folder")
+    codec = load_codec(model_path(args.model))
+    classifier = None if args.classifier == "none" else args.classifier
+    result = evaluate_folder(args.folder, codec, classifier, encode_view(args.view, codec), args.max_pixels)
+    print(json.dumps(result, indent=2) if args.json else summary_table(result))
+    return 0
+
+
 COMMANDS: dict[str, Command] = {
     "encode": Command("encode an image into a progressive .c2f stream", _encode_arguments, _encode),
     "decode": Command("decode a .c2f stream (all levels present, or --level N) to PNG", _decode_arguments, _decode),
     "info": Command("show a stream's header, levels, bytes and bpp per level", _info_arguments, _info),
     "classify": Command("decode at a level and show what a reference classifier sees", _classify_arguments, _classify),
+    "eval": Command("code every image of a folder at every level: bpp, PSNR, MS-SSIM, times, top-1 agreement",
+                    _eval_arguments, _eval),
+}
+
+# One line per command, shown under its --help: what a user types first.
+EXAMPLES = {
+    "encode": ["c2f encode photo.jpg -o photo.c2f", "c2f encode photo.jpg -o photo.c2f --view model",
+               "c2f encode photo.jpg -o photo.c2f --model results/checkpoints/c2f/paper_clip_kmeans/rp0/model.pt"],
+    "decode": ["c2f decode photo.c2f -o photo.png", "c2f decode photo.c2f -o coarse.png --level 1"],
+    "info": ["c2f info photo.c2f", "c2f info photo.c2f --json"],
+    "classify": ["c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
+                 "cat photo.c2f | c2f classify - --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv "
+                 "--until-confident 0.9"],
+    "eval": ["c2f eval photos/", "c2f eval photos/ --view 256 --json > eval.json"],
 }
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="c2f", description="Semantic coarse-to-fine progressive image coding.")
+    from coarse2fine import __version__
+
+    parser = argparse.ArgumentParser(prog="c2f", description="Semantic coarse-to-fine progressive image coding.",
+                                     epilog="examples:\n" + "\n".join(f"  {e[0]}" for e in EXAMPLES.values()),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"c2f (coarse2fine) {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help, description=command.help)
+        p = sub.add_parser(name, help=command.help, description=command.help,
+                           epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         command.add_arguments(p)
         p.add_argument("--threads", type=_positive_int, default=None, help="torch threads (default: torch's own)")
         p.set_defaults(run=command.run)
