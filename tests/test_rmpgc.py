@@ -109,8 +109,10 @@ def test_importance_map_shape_and_range(image, one_torch_thread):
     importance = codec.importance_map(x, y)
     assert semantic.shape == importance.shape == (1, 1, 16, 16)
     assert semantic.min() >= 0 and semantic.max() <= 1 and semantic.max() > 0.5  # a real CAM, not flat
-    assert importance.min() >= 0 and importance.max() <= 1.5
+    assert importance.min() >= 0 and importance.max() <= 2  # Eq. 12: salient in [1, 2], the rest in (0, 1)
     assert not importance.requires_grad
+    continuous = make_codec(complexity_weight=0.5, importance="continuous").importance_map(x, y)
+    assert continuous.max() <= 1.5
 
 
 def test_blend_formula_and_complexity():
@@ -294,3 +296,46 @@ def test_corrupt_side_information_raises(encoded, one_torch_thread):
             outcomes["image"] += 1
             assert decoded.image.shape == (1, 3, 512, 512) and torch.isfinite(decoded.image).all()
     assert outcomes["error"] > 0
+
+
+def test_otsu_separates_two_populations_and_maximises_the_between_class_variance():
+    from coarse2fine.models.rmpgc import otsu_masks
+
+    g = torch.Generator().manual_seed(0)
+    low, high = 0.2 + 0.05 * torch.rand(40, generator=g), 0.8 + 0.05 * torch.rand(24, generator=g)
+    values = torch.cat([low, high])[torch.randperm(64, generator=g)]
+    mask = otsu_masks(values.view(1, 1, 8, 8))[0, 0].flatten()
+    assert torch.equal(mask, values > 0.5)
+    # exhaustively: no split of the 256-bin histogram has a larger between-class variance
+    maps = torch.rand(1, 1, 9, 7, generator=g) ** 2
+    chosen = otsu_masks(maps)[0, 0]
+    x = maps.flatten().double()
+    bins = torch.clamp((x * 256).long(), max=255)
+
+    def between(cut):  # classes: bins < cut, bins >= cut
+        a, b = x[bins < cut], x[bins >= cut]
+        if not len(a) or not len(b):
+            return 0.0
+        ca, cb = (bins[bins < cut].double() + 0.5) / 256, (bins[bins >= cut].double() + 0.5) / 256
+        wa, wb = len(a) / len(x), len(b) / len(x)
+        return wa * wb * (ca.mean() - cb.mean()).item() ** 2
+
+    best = max(range(1, 256), key=between)
+    assert between(int(((maps.flatten()[chosen.flatten()].min()) * 256).long())) == pytest.approx(between(best))
+    assert not otsu_masks(torch.full((1, 1, 4, 4), 0.3)).any()  # a flat map has no salient part
+
+
+def test_paper_importance_puts_salient_positions_first_by_saliency_then_the_rest_by_complexity():
+    from coarse2fine.models.rmpgc import otsu_masks, paper_importance, ranking
+
+    g = torch.Generator().manual_seed(1)
+    saliency = torch.rand(1, 1, 6, 6, generator=g)
+    complexity = torch.randn(1, 1, 6, 6, generator=g)
+    order = ranking(paper_importance(saliency, complexity))[0]
+    salient = otsu_masks(saliency)[0, 0].flatten()
+    n = int(salient.sum())
+    assert 0 < n < 36 and bool(salient[order[:n]].all())
+    assert torch.equal(order[:n], torch.argsort(-saliency.flatten()[salient.nonzero().flatten()].double()).new_tensor(
+        salient.nonzero().flatten()[torch.argsort(-saliency.flatten()[salient].double(), stable=True)]))
+    rest = order[n:]
+    assert bool((complexity.flatten()[rest][:-1] >= complexity.flatten()[rest][1:]).all())

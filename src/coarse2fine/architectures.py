@@ -68,7 +68,10 @@ CODEC_PROPERTIES: dict[str, dict] = {
         "target_bpp": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "maximum": 64},
                        "minItems": 1, "maxItems": 16, "description": "cumulative rate of each segment, rising"},
         "classifier": {"type": "string", "description": "classifier whose Grad-CAM++ ranks the positions"},
-        "complexity_weight": number(0, 1e3, description="weight of the latent complexity in the importance"),
+        "importance": {"enum": ["paper", "continuous"],
+                       "description": "paper: Eq. 12, I = (1 + e) B + sigmoid(v) (1 - B) with B the Otsu-binarised saliency e; "
+                                      "continuous: B the saliency itself and e the constant complexity_weight (the earlier reading)"},
+        "complexity_weight": number(0, 1e3, description="the constant e of importance: continuous (unused by paper)"),
         "feature_weight": number(0, 1e3, description="weight of the feature-matching loss"),
         # true is refused by the constructor: the GAN term is not implemented
         "gan": flag("RMPGC's optional GAN term (not implemented: false only)"),

@@ -1,13 +1,17 @@
 """RMPGC (Lei et al.): progressive image coding by importance masks over latent positions,
 on the mean-scale hyperprior backbone (the paper's own transfer to an MBT2018-style model).
 
-Every latent position gets an importance
+Every latent position gets an importance (the paper's Eq. 12, `importance: paper`)
 
     I = (1 + e) * B + sigmoid(v) * (1 - B)
 
-where B is the Grad-CAM++ map of a frozen classifier (top-1 class, last conv feature map)
-resized to the latent grid and normalised to [0, 1], v the channel variance of the latent at
-the position (z-scored per image) and e the `complexity_weight`. Positions are ranked by I;
+where e is the Grad-CAM++ map of a frozen classifier (top-1 class, last conv feature map)
+resized to the latent grid and normalised to [0, 1], B its Otsu binarisation (the salient
+positions), and v the channel variance of the latent at the position (z-scored per image):
+salient positions come first, ordered by saliency, then the rest by latent complexity.
+`importance: continuous` is this project's earlier reading (B the continuous map, e the
+constant `complexity_weight`), kept to measure what the difference changes (docs/rmpgc.md).
+Positions are ranked by I;
 segment 1 (the base layer) codes all M channels of the S_1 most important positions, segment k
 (an enhance layer) the positions ranked S_{k-1}..S_k, so the masks are nested and each layer
 adds what the previous ones left. Positions not coded yet decode to the hyperprior mean.
@@ -69,8 +73,37 @@ def complexity_map(y: torch.Tensor) -> torch.Tensor:
     return (var - mean) / std.clamp(min=1e-12)
 
 
+def otsu_masks(maps: torch.Tensor, bins: int = 256) -> torch.Tensor:
+    """Otsu's binarisation of each map (B, 1, h, w) with values in [0, 1]: True above the
+    threshold that maximises the between-class variance of a `bins`-bin histogram. (Written
+    here rather than adding scikit-image for one function; tests/test_rmpgc.py checks it
+    against an exhaustive search.) A constant map has no salient part: all False."""
+    masks = []
+    centres = (torch.arange(bins, dtype=torch.float64) + 0.5) / bins
+    for m in maps.detach().double():
+        hist = torch.histc(m.flatten(), bins=bins, min=0.0, max=1.0)
+        p = hist / hist.sum().clamp(min=1)
+        omega, mu = torch.cumsum(p, 0), torch.cumsum(p * centres, 0)
+        between = (mu[-1] * omega - mu) ** 2 / (omega * (1 - omega))
+        between = torch.nan_to_num(between, nan=0.0, posinf=0.0)
+        if between.max() <= 0:
+            masks.append(torch.zeros_like(m, dtype=torch.bool))
+            continue
+        threshold = (int(between.argmax()) + 1) / bins  # upper edge of the last bin of the lower class
+        masks.append(m > threshold)
+    return torch.stack(masks)
+
+
+def paper_importance(saliency: torch.Tensor, complexity: torch.Tensor) -> torch.Tensor:
+    """Eq. 12: I = (1 + e) * B + sigmoid(v) * (1 - B), e the saliency map, B = Otsu(e); salient
+    positions in [1, 2] (by saliency), the rest in (0, 1) (by complexity)."""
+    salient = otsu_masks(saliency).to(saliency.dtype)
+    return (1 + saliency) * salient + torch.sigmoid(complexity) * (1 - salient)
+
+
 def blend_importance(semantic: torch.Tensor, complexity: torch.Tensor, complexity_weight: float) -> torch.Tensor:
-    """I = (1 + e) * B + sigmoid(v) * (1 - B), in [0, 1 + e] for B in [0, 1]."""
+    """The continuous reading: I = (1 + w) * B + sigmoid(v) * (1 - B) with B the saliency map
+    itself and w a constant, in [0, 1 + w] for B in [0, 1]."""
     return (1 + complexity_weight) * semantic + torch.sigmoid(complexity) * (1 - semantic)
 
 
@@ -240,7 +273,7 @@ class RMPGC(HyperpriorBase):
                  classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
                  feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
-                 classifier_size: int | None = None):
+                 classifier_size: int | None = None, importance: str = "paper"):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -257,6 +290,9 @@ class RMPGC(HyperpriorBase):
             raise ValueError(f"train_fractions needs one value per target rate ({len(targets)}), got {len(fractions)}")
         if any(not 0 <= f <= 1 for f in fractions) or any(b < a for a, b in zip(fractions, fractions[1:])):
             raise ValueError(f"train_fractions must be non-decreasing in [0, 1], got {fractions}")
+        if importance not in ("paper", "continuous"):
+            raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
+        self.importance = importance
         if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
             raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
         self.target_bpp, self.train_fractions = targets, fractions
@@ -271,7 +307,7 @@ class RMPGC(HyperpriorBase):
         self.config.update({"target_bpp": targets, "classifier": self.classifier_name,
                             "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
                             "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
-                            "classifier_size": self.classifier_size})
+                            "classifier_size": self.classifier_size, "importance": importance})
         object.__setattr__(self, "_classifier_module", None)
 
     @property
@@ -307,7 +343,10 @@ class RMPGC(HyperpriorBase):
     def importance_map(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """I per latent position, (B, 1, h, w), in [0, 1 + e]."""
         semantic = self.semantic_map(x, y.shape[-2:])
-        return blend_importance(semantic, complexity_map(y.detach().float()), self.complexity_weight)
+        complexity = complexity_map(y.detach().float())
+        if self.importance == "paper":
+            return paper_importance(semantic, complexity)
+        return blend_importance(semantic, complexity, self.complexity_weight)
 
     # -- rate control --------------------------------------------------------------------------
     def _target_bytes(self, pixels: int) -> list[float]:
