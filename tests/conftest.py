@@ -49,3 +49,18 @@ def run_snakemake(*args: str, cwd: Path = REPO, timeout: int = 120) -> subproces
     """Snakemake from the project's venv, without touching the working tree's lock."""
     cmd = [sys.executable, "-m", "snakemake", "--nolock", *args]
     return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=timeout)
+
+
+def save_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
+    """An untrained tiny c2f codec (N=16, M=24, blocks 8/8/8) saved as a checkpoint: what the
+    command-line and receiver tests code with."""
+    import torch
+
+    from coarse2fine.models import build_codec
+
+    torch.manual_seed(seed)
+    codec = build_codec("c2f", N=16, M=24, level_blocks=[8, 8, 8])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
+    return path
+

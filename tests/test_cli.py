@@ -7,20 +7,15 @@ import json
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from coarse2fine.cli import COMMANDS, main
-from coarse2fine.models import build_codec
+from conftest import save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    codec = build_codec("c2f", N=16, M=24, level_blocks=[8, 8, 8])
-    path = tmp_path_factory.mktemp("ckpt") / "model.pt"
-    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
 def photo_like(height=70, width=100, seed=0) -> np.ndarray:

@@ -17,7 +17,7 @@ from coarse2fine.classify.receiver import answered_level, stop_level
 from coarse2fine.cli import main
 from coarse2fine.coding import BitstreamError, encode_image, load_codec, parse_bitstream
 from coarse2fine.coding.reader import StreamReader
-from coarse2fine.models import build_codec
+from conftest import save_tiny_checkpoint
 
 
 class Trickle(io.RawIOBase):
@@ -38,11 +38,7 @@ class Trickle(io.RawIOBase):
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    torch.manual_seed(0)
-    codec = build_codec("c2f", N=16, M=24, level_blocks=[8, 8, 8])
-    path = tmp_path_factory.mktemp("receiver") / "model.pt"
-    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
-    return path
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
 @pytest.fixture(scope="module")
