@@ -339,3 +339,37 @@ def test_paper_importance_puts_salient_positions_first_by_saliency_then_the_rest
         salient.nonzero().flatten()[torch.argsort(-saliency.flatten()[salient].double(), stable=True)]))
     rest = order[n:]
     assert bool((complexity.flatten()[rest][:-1] >= complexity.flatten()[rest][1:]).all())
+
+
+def test_base_layer_codes_its_channels_everywhere_in_segment_1_and_masks_the_rest(image, one_torch_thread):
+    codec = make_codec(base_channels=8, target_bpp=[0.3, 0.5, 0.8])
+    x = image[0][..., :256, :256]
+    enc = compress_image(codec, x)
+    levels = enc.level_latents
+    means = codec.decompress_hyper([parse_bitstream(enc.data).hyper], (4, 4))[0].float()
+    # segment 1: every position of the 8 base channels left the mean; enhancement only where masked in
+    assert bool((levels[0][:, :8] == enc.latents[:, :8]).all())
+    enhanced = (levels[0][:, 8:] != means[:, 8:]).any(1)
+    assert 0 < int(enhanced.sum()) < enhanced.numel()
+    for level in range(1, 4):
+        decoded = decode_bitstream(codec, enc.data, level)
+        assert torch.equal(decoded.latents, levels[level - 1])
+    report = codec.compress(x)["rate_control"][0]
+    assert all(abs(r["bpp"] - r["target_bpp"]) <= 0.1 * r["target_bpp"] or r["status"] != "ok" for r in report)
+    # training: segment 1's likelihoods cover the base channels everywhere
+    codec.train()
+    out = codec(x)
+    codec.eval()
+    first = out["likelihoods"]["y"][0]
+    assert bool((first[:, :8] != 1).all()) and bool((out["likelihoods"]["y"][1][:, :8] == 1).all())
+    with pytest.raises(ValueError, match="base_channels must be in 0..M-1"):
+        make_codec(base_channels=24)
+
+
+def test_a_corrupt_base_layer_length_is_named(image, one_torch_thread):
+    codec = make_codec(base_channels=8, target_bpp=[0.3, 0.5])
+    enc = compress_image(codec, image[0][..., :128, :128])
+    first = bytearray(parse_bitstream(enc.data).levels[0])
+    first[:4] = (0xFFFFFFF0).to_bytes(4, "little")  # beyond the segment and its guard padding
+    with pytest.raises(BitstreamError, match="segment 1: a base layer of"):
+        decode_bitstream(codec, _with_level(enc.data, 1, bytes(first)), 1)

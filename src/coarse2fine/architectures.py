@@ -79,6 +79,8 @@ CODEC_PROPERTIES: dict[str, dict] = {
                             "description": "fraction of positions coded per segment in training (null: from target_bpp)"},
         "train_jitter": number(0, 1, description="random jitter of the training fractions"),
         "classifier_size": integer(32, 1024, nullable=True, description="side of the view Grad-CAM++ sees (null: the classifier's input)"),
+        "base_channels": integer(0, MAX_LATENT_CHANNELS - 1, description="C_b: channels coded at every position in segment 1 "
+                                 "(the paper's base layer); the rest are masked by importance. 0: every channel masked"),
     },
 }
 

@@ -11,10 +11,13 @@ positions), and v the channel variance of the latent at the position (z-scored p
 salient positions come first, ordered by saliency, then the rest by latent complexity.
 `importance: continuous` is this project's earlier reading (B the continuous map, e the
 constant `complexity_weight`), kept to measure what the difference changes (docs/rmpgc.md).
-Positions are ranked by I;
-segment 1 (the base layer) codes all M channels of the S_1 most important positions, segment k
-(an enhance layer) the positions ranked S_{k-1}..S_k, so the masks are nested and each layer
-adds what the previous ones left. Positions not coded yet decode to the hyperprior mean.
+Positions are ranked by I.
+With `base_channels` C_b > 0 (the paper's base layer), segment 1 codes the first C_b channels
+at every position and the other M - C_b (the enhancement channels) of the S_1 most important
+positions; segment k (an enhance layer) codes the enhancement channels of the positions ranked
+S_{k-1}..S_k, so the masks are nested and each layer adds what the previous ones left. With
+C_b = 0 every channel is masked from segment 1 on. Enhancement channels not coded yet decode
+to the hyperprior mean.
 
 The encoder picks S_k so that the actual file size through segment k (container, hyper-latent,
 mask side information and symbols) meets `target_bpp[k]`: a first guess from the per-position
@@ -49,6 +52,7 @@ from .registry import register_codec
 # Segment layout (little-endian): new positions u32 | mask bytes u32 | symbol bytes u32 |
 # [4 x u16 context frequencies, only when the map is coded] | mask rANS | symbol rANS.
 SEGMENT_HEAD = struct.Struct("<III")
+BASE_HEAD = struct.Struct("<I")  # segment 1 with base channels: base layer bytes u32 | base rANS | segment
 CONTEXT_FREQS = struct.Struct("<4H")
 NUM_CONTEXTS = 4  # left neighbour coded (1) + 2 * top neighbour coded
 # Binary CDF [0, f0, 65535, 65536]: symbol 0 has f0, symbol 1 has 65535 - f0 and CompressAI's
@@ -223,6 +227,16 @@ def parse_segment(payload: bytes, remaining: int, segment: int):
     return count, freqs, mask_bytes, symbol_bytes
 
 
+def split_base_layer(payload: bytes) -> tuple[bytes, bytes]:
+    """(base layer rANS bytes, the rest of segment 1), checked."""
+    if len(payload) < BASE_HEAD.size:
+        raise BitstreamError(f"segment 1: {len(payload)} bytes, its base layer length alone needs {BASE_HEAD.size}")
+    (length,) = BASE_HEAD.unpack_from(payload, 0)
+    if length < _RANS_MIN_BYTES or length % rans.WORD_BYTES or BASE_HEAD.size + length > len(payload):
+        raise BitstreamError(f"segment 1: a base layer of {length} bytes cannot be a rANS stream in {len(payload)} bytes")
+    return bytes(payload[BASE_HEAD.size: BASE_HEAD.size + length]), bytes(payload[BASE_HEAD.size + length:])
+
+
 def _binary_entropy(p: np.ndarray) -> np.ndarray:
     p = np.clip(p, 1e-12, 1 - 1e-12)
     return -(p * np.log2(p) + (1 - p) * np.log2(1 - p))
@@ -273,7 +287,7 @@ class RMPGC(HyperpriorBase):
                  classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
                  feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
-                 classifier_size: int | None = None, importance: str = "paper"):
+                 classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -293,6 +307,9 @@ class RMPGC(HyperpriorBase):
         if importance not in ("paper", "continuous"):
             raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
         self.importance = importance
+        if not 0 <= int(base_channels) < int(M):
+            raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
+        self.base_channels = int(base_channels)
         if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
             raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
         self.target_bpp, self.train_fractions = targets, fractions
@@ -307,7 +324,8 @@ class RMPGC(HyperpriorBase):
         self.config.update({"target_bpp": targets, "classifier": self.classifier_name,
                             "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
                             "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
-                            "classifier_size": self.classifier_size, "importance": importance})
+                            "classifier_size": self.classifier_size, "importance": importance,
+                            "base_channels": self.base_channels})
         object.__setattr__(self, "_classifier_module", None)
 
     @property
@@ -348,6 +366,10 @@ class RMPGC(HyperpriorBase):
             return paper_importance(semantic, complexity)
         return blend_importance(semantic, complexity, self.complexity_weight)
 
+    def base_channel_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """(1, M, 1, 1): True for the base channels (coded at every position in segment 1)."""
+        return (torch.arange(y.shape[1], device=y.device) < self.base_channels).view(1, -1, 1, 1)
+
     # -- rate control --------------------------------------------------------------------------
     def _target_bytes(self, pixels: int) -> list[float]:
         return [t * pixels / 8 for t in self.target_bpp]
@@ -385,19 +407,25 @@ class RMPGC(HyperpriorBase):
             counts = self.training_counts(batch, positions)
         else:
             # Evaluation follows the coder's rate control (on the estimate, over the padded size).
-            bits = (-torch.log2(y_likelihoods.detach().double())).sum(1).flatten(1)
+            all_bits = -torch.log2(y_likelihoods.detach().double())
+            bits = all_bits[:, self.base_channels:].sum(1).flatten(1)
             z_bits = (-torch.log2(a["z_likelihoods"].detach().double())).flatten(1).sum(1)
+            z_bits = z_bits + all_bits[:, : self.base_channels].flatten(1).sum(1)  # the base layer: fixed
             order = ranking(importance)
             fixed = container_bytes(self, x.shape[-2:])
             counts = [self.estimated_counts(bits[b, order[b]].cpu().numpy(), fixed + z_bits[b].item() / 8,
                                             x.shape[-2] * x.shape[-1]) for b in range(batch)]
         masks = nested_masks(importance, counts)
         ones = torch.ones_like(y_likelihoods)
+        base = self.base_channel_mask(y)
         likelihoods, x_hats, previous = [], [], torch.zeros_like(masks[0])
-        for mask in masks:
-            likelihoods.append(torch.where(mask & ~previous, y_likelihoods, ones))
+        for k, mask in enumerate(masks):
+            # segment 1 carries the base channels everywhere; every segment its new positions'
+            # enhancement channels
+            coded_now = (mask & ~previous & ~base) | (base & (k == 0))
+            likelihoods.append(torch.where(coded_now, y_likelihoods, ones))
             if synthesise:
-                x_hats.append(self.g_s(torch.where(mask, y_hat, means)))
+                x_hats.append(self.g_s(torch.where(mask | base, y_hat, means)))
             previous = mask
         out = {"x_hat": x_hats, "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
                "importance": importance, "masks": masks}
@@ -437,7 +465,7 @@ class RMPGC(HyperpriorBase):
         bits = -torch.log2(self.gaussian_conditional._likelihood(symbols, scales))
         if self.gaussian_conditional.use_likelihood_bound:
             bits = bits.clamp(max=-math.log2(self.gaussian_conditional.likelihood_lower_bound.bound.item()))
-        bits = bits.sum(1).flatten(1)
+        bits = bits[:, self.base_channels:].sum(1).flatten(1)  # what masking a position saves
         pixels = int(pixels) if pixels is not None else x.shape[-2] * x.shape[-1]
         fixed = container_bytes(self, x.shape[-2:])
         order = ranking(importance)
@@ -451,7 +479,9 @@ class RMPGC(HyperpriorBase):
             for k, (string, mask) in enumerate(zip(strings, cumulative)):
                 segment_strings[k].append(string)
                 keep = torch.from_numpy(mask).to(y.device)
-                level_latents[k][b][:, keep] += symbols[b][:, keep]
+                enhancement = level_latents[k][b][self.base_channels:]
+                enhancement[:, keep] += symbols[b][self.base_channels:, keep]
+                level_latents[k][b][: self.base_channels] += symbols[b][: self.base_channels]
             reports.append(report)
         y_hat_levels = [latent.float() for latent in level_latents]
         return {"strings": [z_strings, *segment_strings], "shape": shape, "y_hat": y_hat_levels[-1],
@@ -467,9 +497,17 @@ class RMPGC(HyperpriorBase):
         height, width = means.shape[-2:]
         for b in range(means.shape[0]):
             coded = np.zeros((height, width), dtype=bool)
+            cb, enhancement = self.base_channels, self.M - self.base_channels
             for k in range(levels):
                 remaining = int((~coded).sum())
-                count, freqs, mask_bytes, symbol_bytes = parse_segment(strings[1 + k][b], remaining, k + 1)
+                payload = strings[1 + k][b]
+                if k == 0 and cb:
+                    base_bytes, payload = split_base_layer(payload)
+                    decoder = RansDecoder()
+                    decoder.set_stream(rans.guarded(base_bytes, cb * height * width))
+                    values = decoder.decode_stream(indexes[b][:cb].reshape(-1).tolist(), cdf, lengths, offsets)
+                    y_hat[b][:cb] += torch.tensor(values, dtype=torch.float64, device=means.device).view(cb, height, width)
+                count, freqs, mask_bytes, symbol_bytes = parse_segment(payload, remaining, k + 1)
                 if freqs is not None:
                     new = decode_mask(mask_bytes, coded, freqs, count)
                 else:
@@ -477,9 +515,9 @@ class RMPGC(HyperpriorBase):
                 if count:
                     keep = torch.from_numpy(new).to(means.device)
                     decoder = RansDecoder()
-                    decoder.set_stream(rans.guarded(symbol_bytes, count * self.M))
-                    values = decoder.decode_stream(indexes[b][:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
-                    y_hat[b][:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(self.M, count)
+                    decoder.set_stream(rans.guarded(symbol_bytes, count * enhancement))
+                    values = decoder.decode_stream(indexes[b][cb:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
+                    y_hat[b][cb:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(enhancement, count)
                 coded |= new
         y_hat = y_hat.float()
         return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": levels}
@@ -502,18 +540,31 @@ class _ImageCoder:
             freqs, mask_bytes = encode_mask(new, previous)
         if count:
             keep = torch.from_numpy(new).to(self.symbols.device)
+            cb = self.codec.base_channels
             encoder = BufferedRansEncoder()
-            encoder.encode_with_indexes(self.symbols[:, keep].reshape(-1).tolist(),
-                                        self.indexes[:, keep].reshape(-1).tolist(), *self.tables)
+            encoder.encode_with_indexes(self.symbols[cb:, keep].reshape(-1).tolist(),
+                                        self.indexes[cb:, keep].reshape(-1).tolist(), *self.tables)
             symbol_bytes = encoder.flush()
         return pack_segment(count, freqs, mask_bytes, symbol_bytes)
+
+    def base_layer(self) -> bytes:
+        """The base channels at every position, framed for the front of segment 1 (b'' without)."""
+        cb = self.codec.base_channels
+        if not cb:
+            return b""
+        encoder = BufferedRansEncoder()
+        encoder.encode_with_indexes(self.symbols[:cb].reshape(-1).tolist(), self.indexes[:cb].reshape(-1).tolist(),
+                                    *self.tables)
+        data = encoder.flush()
+        return BASE_HEAD.pack(len(data)) + data
 
     def rate_controlled(self, order: np.ndarray, sorted_bits: np.ndarray, fixed_bytes: int, pixels: int):
         """(segment strings, cumulative masks, report): S_k chosen so the actual size through
         segment k comes closest to target k (checked with the real coded sizes)."""
         total = len(order)
         previous = np.zeros(self.shape, dtype=bool)
-        size, start = fixed_bytes, 0
+        base = self.base_layer()  # in segment 1 whatever its positions: a fixed cost of every target
+        size, start = fixed_bytes + len(base), 0
         strings, masks, report = [], [], []
 
         def new_mask(stop: int) -> np.ndarray:
@@ -549,7 +600,7 @@ class _ImageCoder:
                 status = "above_ceiling"  # every position is coded and the target is not reached
             else:
                 status = "off_target"
-            strings.append(string)
+            strings.append(base + string if not strings else string)
             masks.append(previous.copy())
             report.append({"target_bpp": target_bpp, "bpp": achieved, "new_positions": pick,
                            "positions": start, "status": status})
