@@ -31,7 +31,7 @@ def wup() -> np.ndarray:
 
 
 def load_checked(config: dict, repo) -> dict:
-    """What workflow/rules/hierarchy.smk's load_hierarchy_config does with a parsed file."""
+    """What hierarchy.config.load_config (used by workflow/rules/hierarchy.smk) does with a parsed file."""
     config = copy.deepcopy(config)
     validate(config, str(repo / SCHEMA))
     return check_config(config)

@@ -4,10 +4,7 @@
 import re
 from pathlib import Path
 
-import yaml
-from snakemake.utils import validate
-
-from coarse2fine.hierarchy.config import build_settings, check_config, resolve_path
+from coarse2fine.hierarchy.config import build_settings, load_config, resolve_path
 from coarse2fine.hierarchy.embedders import embedder_settings, embedding_key
 from coarse2fine.hierarchy.methods import uses_embeddings
 
@@ -15,16 +12,9 @@ HIERARCHY_RULES_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=
 HIERARCHY_SCHEMA = str(HIERARCHY_RULES_DIR.parent / "schemas" / "hierarchy.schema.yaml")
 
 
-def load_hierarchy_config(path):
-    """config/hierarchy.yaml, schema-validated (defaults filled) and checked; errors name the problem."""
-    with open(path, encoding="utf-8") as f:
-        hierarchy_config = yaml.safe_load(f) or {}
-    validate(hierarchy_config, schema=HIERARCHY_SCHEMA)
-    return check_config(hierarchy_config)
-
-
 if "HIERARCHY_CONFIG" not in globals():
-    HIERARCHY_CONFIG = load_hierarchy_config(config["hierarchy"]["config"])
+    # config/hierarchy.yaml, schema-validated (defaults filled) and checked; errors name the problem
+    HIERARCHY_CONFIG = load_config(config["hierarchy"]["config"], HIERARCHY_SCHEMA)
 _ENABLE = set(config["hierarchy"].get("enable", []))
 if _ENABLE - {h["name"] for h in HIERARCHY_CONFIG["hierarchies"]}:
     raise ValueError(f"hierarchy.enable names {sorted(_ENABLE - {h['name'] for h in HIERARCHY_CONFIG['hierarchies']})}, "

@@ -28,11 +28,6 @@ def _check_pair(x: torch.Tensor, y: torch.Tensor) -> None:
         raise ValueError(f"expected (N, 3, H, W) images, got {tuple(x.shape)}")
 
 
-def quantize(x: torch.Tensor) -> torch.Tensor:
-    """What a decoder writes to disk: 8-bit values, back in [0, 1]."""
-    return torch.round(x.clamp(0, 1) * 255) / 255
-
-
 def psnr(x: torch.Tensor, y: torch.Tensor) -> float:
     """PSNR in dB over all pixels and channels, peak 1.0 (inf for identical images)."""
     _check_pair(x, y)
