@@ -15,21 +15,12 @@ from coarse2fine.coding import (
     Bitstream, BitstreamError, CheckpointError, compress_image, decode_bitstream, encode_image,
     ResourceLimitError, estimated_bits, load_codec, parse_bitstream, truncate_to_level,
 )
-from coarse2fine.models import build_codec
-
-TINY = dict(N=16, M=24, level_blocks=[8, 8, 8])
-
-
-def tiny_checkpoint(path, seed: int = 0):
-    torch.manual_seed(seed)
-    codec = build_codec("c2f", **TINY)
-    torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
-    return path
+from conftest import save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory):
-    return tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
+    return save_tiny_checkpoint(tmp_path_factory.mktemp("ckpt") / "model.pt")
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +59,7 @@ def test_estimate_is_beside_the_actual_size(codec):
 
 
 def test_wrong_model_fails_clearly(codec, tmp_path):
-    other = load_codec(tiny_checkpoint(tmp_path / "other.pt", seed=1))
+    other = load_codec(save_tiny_checkpoint(tmp_path / "other.pt", seed=1))
     data = encode_image(codec, smooth_image(64, 64))
     with pytest.raises(BitstreamError, match="wrong model"):
         decode_bitstream(other, data)
