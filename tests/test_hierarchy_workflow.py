@@ -22,11 +22,12 @@ FINAL = ["results/hierarchy/agreement.csv", "results/hierarchy/agreement.md",
 
 
 def workflow_copy(repo: Path, tmp_path: Path, hierarchies: list[dict] | None = None) -> Path:
-    """The Snakefile (or a minimal one that includes common.smk and hierarchy.smk), workflow/
-    and config/ in a temporary folder; the package is importable already."""
+    """The Snakefile (or a minimal one that includes common.smk and hierarchy.smk), workflow/,
+    config/ and environment.yml in a temporary folder; the package is importable already."""
     work = tmp_path / "wf"
     shutil.copytree(repo / "workflow", work / "workflow")
     shutil.copytree(repo / "config", work / "config")
+    shutil.copyfile(repo / "environment.yml", work / "environment.yml")  # every rule's conda environment
     snakefile = repo / "Snakefile"
     uses_ours = snakefile.is_file() and "hierarchy.smk" in snakefile.read_text()
     (work / "Snakefile").write_text(snakefile.read_text() if uses_ours else MINIMAL_SNAKEFILE)
