@@ -64,6 +64,13 @@ def test_architectures_are_checked_against_their_schema_before_building(config, 
         build_codec("c2f", **{**TINY, **config})
 
 
+def test_rules_across_keys_are_named_before_building():
+    with pytest.raises(ArchitectureError, match=r"level_blocks: \[8, 8, 8\] sum to 24, not M = 32"):
+        validate_architecture({"name": "c2f", "M": 32, "level_blocks": [8, 8, 8]})
+    with pytest.raises(ArchitectureError, match="base_channels: 24 must be below M = 24"):
+        validate_architecture({"name": "rmpgc", "M": 24, "base_channels": 24})
+
+
 def test_every_shipped_config_fits_the_architecture_schemas():
     import yaml
 
@@ -73,6 +80,14 @@ def test_every_shipped_config_fits_the_architecture_schemas():
             for name, spec in (config.get(section) or {}).items():
                 if "architecture" in spec:
                     validate_architecture(spec["architecture"], f"{path} {section}.{name}")
+    # overlays are merged over config.yaml key by key: check what the workflow will see
+    base = yaml.safe_load((Path("config") / "config.yaml").read_text())
+    for overlay in ("test.yaml", "imagenet.yaml"):
+        merged = yaml.safe_load((Path("config") / overlay).read_text())
+        for section in ("codecs", "baselines"):
+            for name, spec in (merged.get(section) or {}).items():
+                architecture = {**(base.get(section, {}).get(name, {}).get("architecture") or {}), **spec["architecture"]}
+                validate_architecture(architecture, f"{overlay} merged {section}.{name}")
 
 
 @pytest.mark.parametrize("blocks", [[12, 12], [6, 6, 6, 6]])

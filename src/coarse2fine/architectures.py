@@ -122,3 +122,14 @@ def validate_architecture(config, where: str = "architecture") -> None:
     if not isinstance(backbone, str) or backbone not in BACKBONE_OPTIONS:
         raise ArchitectureError(f"{where}.backbone: unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONE_OPTIONS))}")
     _check(config.get("backbone_options") or {}, BACKBONE_OPTIONS[backbone], f"{where}.backbone_options")
+    _check_across_keys(name, config, where)
+
+
+def _check_across_keys(name: str, config: dict, where: str) -> None:
+    """The rules between keys that a merged overlay can break (a smaller M with the default's
+    blocks or base layer), named at start-up rather than when the job builds the codec."""
+    m = config.get("M", 96)
+    if name == "c2f" and "level_blocks" in config and sum(config["level_blocks"]) != m:
+        raise ArchitectureError(f"{where}.level_blocks: {config['level_blocks']} sum to {sum(config['level_blocks'])}, not M = {m}")
+    if name == "rmpgc" and not config.get("base_channels", 0) < m:
+        raise ArchitectureError(f"{where}.base_channels: {config['base_channels']} must be below M = {m}")
