@@ -260,10 +260,13 @@ rule evaluate_claim:
         " --levels {input.levels} --output-dir {params.output_dir} > {log} 2>&1"
 
 
+# The headline hierarchy: the first tabulated.
+HEADLINE_TABLES = f"results/metrics/tables/{evaluate_hierarchies()[0]}"
+
+
 def headline_claims():
-    """The claim.json files of the headline hierarchy (the first tabulated)."""
-    h = evaluate_hierarchies()[0]
-    return [t.replace(".md", ".json") for t in claim_targets() if t.startswith(f"results/metrics/tables/{h}/")]
+    """The claim.json files of the headline hierarchy."""
+    return [t.replace(".md", ".json") for t in claim_targets() if t.startswith(f"{HEADLINE_TABLES}/")]
 
 
 # The headline numbers and rate-accuracy points of the first hierarchy, for DVC: dvc.yaml
@@ -272,9 +275,9 @@ rule evaluate_headline:
     conda:
         CONDA_ENV
     input:
-        summary=f"results/metrics/tables/{evaluate_hierarchies()[0]}/summary.csv",
-        bd=f"results/metrics/tables/{evaluate_hierarchies()[0]}/bd.csv",
-        levels=f"results/metrics/tables/{evaluate_hierarchies()[0]}/levels.json",
+        summary=f"{HEADLINE_TABLES}/summary.csv",
+        bd=f"{HEADLINE_TABLES}/bd.csv",
+        levels=f"{HEADLINE_TABLES}/levels.json",
         claims=headline_claims(),
     output:
         metrics="results/metrics/headline.json",

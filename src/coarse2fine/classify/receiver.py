@@ -38,10 +38,11 @@ def stop_level(confidences, threshold: float) -> int:
     return len(confidences)
 
 
-def _view_of(codec):
+def classifier_view(codec):
+    """The study view a decoded picture is classified through: the centre crop the codec was
+    trained to serve (the paper's crop for a checkpoint that does not record one)."""
     from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
 
-    # the classifier input of the study's view: the centre crop the model was trained to serve
     trained = getattr(codec, "trained_view", None)
     return StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
 
@@ -54,7 +55,7 @@ def load_quietly(classifier_name: str):
 def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
     """The prob-sum prediction at every hierarchy level of one decoded image (1, 3, H, W)."""
     with torch.no_grad():
-        logits = classifier(_view_of(codec).classifier_input(image, classifier.input_size))
+        logits = classifier(classifier_view(codec).classifier_input(image, classifier.input_size))
     pred = prob_sum_predictions(logits, hierarchy.level_maps)
     rows = []
     for level in range(1, hierarchy.num_levels + 1):

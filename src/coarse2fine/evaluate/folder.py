@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from coarse2fine.classify.receiver import _view_of, load_quietly
+from coarse2fine.classify.receiver import classifier_view, load_quietly
 from coarse2fine.coding import decode_bitstream, encode_image, parse_bitstream, truncate_to_level
-from coarse2fine.data.images import ImageReadError, image_to_tensor, list_images
+from coarse2fine.data.images import IMAGE_SUFFIXES, ImageReadError, image_to_tensor, list_images
 from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.evaluate.metrics import ms_ssim_value, psnr
 
@@ -36,9 +36,9 @@ def evaluate_folder(folder: Path, codec, classifier_name: str | None = "efficien
     listed under `skipped` with the reason, never silently dropped."""
     images = list_images(Path(folder))
     if not images:
-        raise ValueError(f"{folder}: no images (looked for {', '.join(sorted({'.jpg', '.png', '.webp', '.tif', '.bmp', '.ppm'}))})")
+        raise ValueError(f"{folder}: no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
     classifier = load_quietly(classifier_name) if classifier_name else None
-    class_view = _view_of(codec)
+    class_view = classifier_view(codec)
     rows, skipped = [], []
     for path in (progress(images) if progress else images):
         try:
