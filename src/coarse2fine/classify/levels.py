@@ -11,31 +11,48 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import torch
 
-NUM_CLASSES = 1000
+from coarse2fine.hierarchy.classes import NUM_CLASSES
+
+# numpy, not torch: the tables, the receiver and the figures predict from stored logits, and a
+# job that needs no network starts 1 s sooner without importing torch (BENCHMARKS.md).
 
 
-def check_level_map(level_map, num_classes: int = NUM_CLASSES) -> torch.Tensor:
-    """A (num_classes,) integer tensor of cluster ids 0..K-1, or a ValueError naming the problem."""
-    level_map = torch.as_tensor(np.asarray(level_map))
-    if level_map.ndim != 1 or level_map.numel() != num_classes:
+def _as_array(values) -> np.ndarray:
+    if hasattr(values, "detach"):  # a torch tensor, wherever it lives
+        values = values.detach().cpu().numpy()
+    return np.asarray(values)
+
+
+def check_level_map(level_map, num_classes: int = NUM_CLASSES) -> np.ndarray:
+    """A (num_classes,) int64 array of cluster ids 0..K-1, or a ValueError naming the problem."""
+    level_map = _as_array(level_map)
+    if level_map.ndim != 1 or level_map.size != num_classes:
         raise ValueError(f"a level map must have one cluster id per class: shape {tuple(level_map.shape)}, expected ({num_classes},)")
-    if level_map.dtype.is_floating_point or level_map.dtype == torch.bool:
+    if not np.issubdtype(level_map.dtype, np.integer):
         raise ValueError(f"a level map must hold integer cluster ids, got {level_map.dtype}")
     if int(level_map.min()) < 0:
         raise ValueError("a level map holds a negative cluster id")
-    return level_map.long()
+    return level_map.astype(np.int64)
 
 
-def cluster_probabilities(probs: torch.Tensor, level_map, num_clusters: int | None = None) -> torch.Tensor:
+def cluster_probabilities(probs, level_map, num_clusters: int | None = None) -> np.ndarray:
     """Sum class probabilities (N, 1000) into cluster probabilities (N, K)."""
-    level_map = check_level_map(level_map, probs.shape[-1]).to(probs.device)
+    probs = _as_array(probs)
+    level_map = check_level_map(level_map, probs.shape[-1])
     k = int(level_map.max()) + 1 if num_clusters is None else int(num_clusters)
     if k <= int(level_map.max()):
         raise ValueError(f"num_clusters={k} but the level map uses cluster id {int(level_map.max())}")
-    out = probs.new_zeros(probs.shape[0], k)
-    return out.index_add_(1, level_map, probs)
+    out = np.zeros((probs.shape[0], k), dtype=probs.dtype)
+    np.add.at(out.T, level_map, probs.T)
+    return out
+
+
+def softmax64(logits) -> np.ndarray:
+    """Softmax over the classes in float64 (the prob-sums of 1000 small numbers need it)."""
+    logits = _as_array(logits).astype(np.float64)
+    shifted = np.exp(logits - logits.max(axis=1, keepdims=True))
+    return shifted / shifted.sum(axis=1, keepdims=True)
 
 
 @dataclass(frozen=True)
@@ -66,21 +83,22 @@ class LevelPredictions:
         return self.class_confidence if level == self.num_levels else self.cluster_confidence[level - 1]
 
 
-def prob_sum_predictions(logits: torch.Tensor, level_maps) -> LevelPredictions:
-    """Prob-sum predictions at every coarse level given by `level_maps` (coarse to fine)."""
+def prob_sum_predictions(logits, level_maps) -> LevelPredictions:
+    """Prob-sum predictions at every coarse level given by `level_maps` (coarse to fine); logits
+    (N, 1000) as a numpy array or a torch tensor."""
+    logits = _as_array(logits)
     if logits.ndim != 2 or logits.shape[1] != NUM_CLASSES:
         raise ValueError(f"expected logits of shape (N, {NUM_CLASSES}), got {tuple(logits.shape)}")
-    probs = torch.softmax(logits.double(), dim=1)
+    probs = softmax64(logits)
     clusters, confidence = [], []
     for level_map in level_maps:
-        p, idx = cluster_probabilities(probs, level_map).max(dim=1)
-        clusters.append(idx.cpu().numpy())
-        confidence.append(p.cpu().numpy())
-    top, predicted = probs.max(dim=1)
-    return LevelPredictions(predicted.cpu().numpy(), clusters, confidence, top.cpu().numpy())
+        summed = cluster_probabilities(probs, level_map)
+        clusters.append(summed.argmax(axis=1))
+        confidence.append(summed.max(axis=1))
+    return LevelPredictions(probs.argmax(axis=1), clusters, confidence, probs.max(axis=1))
 
 
 def true_clusters(class_idx, level_maps) -> list[np.ndarray]:
     """The true cluster at each coarse level for true class indices."""
     class_idx = np.asarray(class_idx, dtype=np.int64)
-    return [check_level_map(m).numpy()[class_idx] for m in level_maps]
+    return [check_level_map(m)[class_idx] for m in level_maps]

@@ -32,9 +32,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import torch
 
-from coarse2fine.classify.levels import prob_sum_predictions, true_clusters
+from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions, true_clusters
 from coarse2fine.evaluate.bd import bd_metric, bd_rate
 from coarse2fine.evaluate.cpips import perceptual_check, perceptual_check_markdown
 from coarse2fine.evaluate.metrics import wu_palmer
@@ -56,7 +55,7 @@ def image_metrics(table: pd.DataFrame) -> list[str]:
 
 def level_ks(level_maps) -> list[int]:
     """Clusters per level, coarse to fine, the class level (1000) last."""
-    return [int(np.max(m)) + 1 for m in level_maps] + [1000]
+    return [int(np.max(m)) + 1 for m in level_maps] + [NUM_CLASSES]
 
 
 def read_views(view_dir: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
@@ -67,7 +66,7 @@ def read_views(view_dir: Path) -> tuple[pd.DataFrame, dict[str, np.ndarray]]:
     with np.load(view_dir / "logits.npz") as npz:
         logits = {k: npz[k] for k in npz.files}
     for name, value in logits.items():
-        if value.shape != (len(frame), 1000):
+        if value.shape != (len(frame), NUM_CLASSES):
             raise ValueError(f"{view_dir}: logits of {name} have shape {value.shape}, views.csv has {len(frame)} rows")
     cpips_csv = view_dir / "cpips.csv"  # written by evaluate.cpips_views, row for row
     if cpips_csv.is_file() and "cpips" not in frame:
@@ -93,7 +92,7 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
         true_idx = frame["label_idx"].fillna(0).astype(int).to_numpy()
         truth = true_clusters(true_idx, level_maps) + [true_idx]
         for classifier, value in logits.items():
-            pred = prob_sum_predictions(torch.from_numpy(value), level_maps)
+            pred = prob_sum_predictions(value, level_maps)
             part = frame.copy()
             part.insert(part.columns.get_loc("codec"), "classifier", classifier)
             part["predicted_class"] = pred.predicted_class

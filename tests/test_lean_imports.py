@@ -1,0 +1,59 @@
+"""CompressAI's point-cloud half stays out of the jobs' imports, and still works when asked for
+(coarse2fine/lean_imports.py). Each check runs in a fresh interpreter: the point is what an
+import does to sys.modules."""
+
+import subprocess
+import sys
+import textwrap
+
+
+def run_fresh(code: str) -> str:
+    done = subprocess.run([sys.executable, "-W", "ignore", "-c", textwrap.dedent(code)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return done.stdout
+
+
+def test_coding_stack_imports_without_torch_geometric():
+    out = run_fresh("""
+        import sys
+        import coarse2fine.coding.codec_io
+        from coarse2fine.models import build_codec
+        print(sorted(m for m in ("torch_geometric", "torch._dynamo") if m in sys.modules))
+    """)
+    assert out.strip() == "[]"
+
+
+def test_deferred_parts_of_compressai_still_load():
+    out = run_fresh("""
+        import coarse2fine, compressai
+        from compressai.registry import TRANSFORMS
+        from compressai.datasets import ImageFolder
+        import compressai.transforms as transforms
+        import torch_geometric.transforms
+        print(ImageFolder.__name__, transforms.RandomSample.__name__,
+              "RandomSample" in TRANSFORMS, "Compose" in TRANSFORMS, "NormalizeScale" in TRANSFORMS)
+    """)
+    assert out.split() == ["ImageFolder", "RandomSample", "True", "True", "True"]
+
+
+def test_registry_is_the_same_as_compressai_alone():
+    code = """
+        {first}
+        import compressai
+        from compressai.registry import TRANSFORMS
+        print(len(TRANSFORMS), sorted(TRANSFORMS)[:3], sorted(TRANSFORMS)[-3:])
+    """
+    alone = run_fresh(code.format(first=""))
+    deferred = run_fresh(code.format(first="import coarse2fine"))
+    assert alone == deferred
+
+
+def test_nothing_deferred_when_compressai_came_first():
+    out = run_fresh("""
+        import compressai
+        from coarse2fine.lean_imports import defer_unused_compressai_imports
+        import sys
+        print(defer_unused_compressai_imports(), type(sys.modules["compressai.datasets"]).__name__)
+    """)
+    assert out.split() == ["False", "module"]
