@@ -21,9 +21,9 @@ configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/hierarchy.smk"
-include: "workflow/rules/train.smk"
+include: "workflow/rules/training.smk"
 include: "workflow/rules/baselines.smk"
-include: "workflow/rules/bitstreams.smk"
+include: "workflow/rules/coding.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
 
@@ -51,15 +51,15 @@ localrules:
 
 rule all:
     input:
-        all_targets(),
+        PLAN.all_targets(),
     default_target: True
 
 
-# One target per stage (`snakemake stage_train`): what dvc.yaml's stages run.
+# One target per stage (`snakemake stage_training`): what dvc.yaml's stages run.
 for _stage in STAGES:
 
     rule:
         name:
             f"stage_{_stage}"
         input:
-            stage_targets(_stage),
+            PLAN.stage_targets(_stage),

@@ -32,7 +32,7 @@ import torch  # noqa: E402
 from compressai.models import MeanScaleHyperprior  # noqa: E402
 
 from bench.common import DEFAULT_MANIFEST, machine_info, sample_crops  # noqa: E402
-from coarse2fine.coding import decode_bitstream, encode_image, load_codec, parse_bitstream  # noqa: E402
+from coarse2fine.coding import decode_bitstream, encode_image, load_codec  # noqa: E402
 from coarse2fine.models import pad_to_multiple  # noqa: E402
 
 SETTINGS = [(1, 1), (2, 1), (1, 4), (2, 4)]  # (threads, batch); the first is the reference

@@ -15,7 +15,7 @@ PY=${PYTHON:-.venv/bin/python}
 mkdir -p "$target"
 cp "$source_dir/model.pt" "$target/model.pt"
 cp "$source_dir/log.csv" "$target/log.csv"
-"$PY" -m coarse2fine.training.base provenance --checkpoint "$target/model.pt" --command-line "$command_line" \
+"$PY" -m coarse2fine.training base-provenance --checkpoint "$target/model.pt" --command-line "$command_line" \
   --output "$target/provenance.json"
 "$PY" -m dvc add -q "$target/model.pt"
 # pull and push this artifact through the shipped remote, whatever the default remote is

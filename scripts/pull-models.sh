@@ -14,6 +14,6 @@ tracked=(models/*/*/model.pt.dvc)
 "$PY" -m dvc pull "${tracked[@]}" || {
   echo "pull-models: dvc pull of ${tracked[*]} from the shipped remote (models/remote) failed" >&2; exit 1; }
 for dvcfile in "${tracked[@]}"; do
-  "$PY" -m coarse2fine.training.base verify --checkpoint "${dvcfile%.dvc}" \
+  "$PY" -m coarse2fine.training verify-base --checkpoint "${dvcfile%.dvc}" \
     --provenance "$(dirname "$dvcfile")/provenance.json"
 done

@@ -64,4 +64,4 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
 fi
 
 # WordNet for nltk, built from the Debian files (no network needed).
-"$VENV/bin/python" -m coarse2fine.hierarchy.wordnet --install >/dev/null
+"$VENV/bin/python" -m coarse2fine.hierarchy wordnet --install >/dev/null

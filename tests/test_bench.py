@@ -22,7 +22,6 @@ from bench import coding, pipeline, report, training  # noqa: E402
 from bench.common import Target, load_config, sample_crops  # noqa: E402
 from bench.run import build_parser, parse_size  # noqa: E402
 
-
 # Small models on one thread: fast and free of thread-count effects.
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -167,9 +166,9 @@ def test_run_quick_end_to_end(tmp_path, manifest):
 
 def test_task_view_scores_held_out_and_training_views(tmp_path):
     import pandas as pd
-    from test_training import make_dataset
 
     from bench import task_view
+    from test_training import make_dataset
 
     manifest = make_dataset(tmp_path / "data")
     hierarchy = tmp_path / "assignments.csv"

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from coarse2fine.evaluate.claim import ClaimSettings, claim_markdown, claim_tables, mcnemar_exact, verdict
-from coarse2fine.evaluate.table import add_agreement
+from coarse2fine.evaluate.predictions import add_agreement
 
 
 def test_mcnemar_exact_matches_the_binomial_tail():

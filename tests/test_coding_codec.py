@@ -12,8 +12,17 @@ import pytest
 import torch
 
 from coarse2fine.coding import (
-    Bitstream, BitstreamError, CheckpointError, compress_image, decode_bitstream, encode_image,
-    ResourceLimitError, estimated_bits, load_codec, parse_bitstream, truncate_to_level,
+    Bitstream,
+    BitstreamError,
+    CheckpointError,
+    ResourceLimitError,
+    compress_image,
+    decode_bitstream,
+    encode_image,
+    estimated_bits,
+    load_codec,
+    parse_bitstream,
+    truncate_to_level,
 )
 from conftest import save_tiny_checkpoint
 

@@ -24,7 +24,9 @@ from coarse2fine.data.images import image_to_tensor, open_rgb
 from coarse2fine.data.manifest import read_manifest, write_manifest
 from coarse2fine.evaluate import table as tables
 from coarse2fine.evaluate import views
-from coarse2fine.evaluate.cpips import CPIPS, perceptual_check
+from coarse2fine.evaluate.cpips import CPIPS
+from coarse2fine.evaluate.cpips_check import perceptual_check
+from coarse2fine.evaluate.view_files import read_views
 from coarse2fine.models import build_codec
 
 REPO = Path(__file__).resolve().parents[1]
@@ -226,7 +228,11 @@ def test_cpips_job_matches_the_in_views_column_and_joins_the_tables(view_dirs, m
     shutil.copytree(view_dirs["webp"][1], plain)
     webp_settings = view_settings({"kind": "anchor", "name": "webp", "settings": {"qualities": [30]}})
     cpips_of_views(webp_settings, manifest, plain / "views.csv", checkpoint).to_csv(plain / "cpips.csv", index=False)
-    joined, _ = tables.read_views(plain)
+    joined, _ = read_views(plain)
     assert (joined["cpips"] > 0).all()
+    # joined on the view's key, not by row position: shuffled rows give the same column
+    pd.read_csv(plain / "cpips.csv").sample(frac=1, random_state=1).to_csv(plain / "cpips.csv", index=False)
+    shuffled, _ = read_views(plain)
+    assert np.array_equal(shuffled["cpips"].to_numpy(), joined["cpips"].to_numpy())
     with pytest.raises(ValueError, match="views.csv"):  # a CPIPS file of other views is refused
         cpips_of_views(settings, manifest, plain / "views.csv", checkpoint)

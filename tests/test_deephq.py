@@ -83,7 +83,7 @@ def test_forward_shapes_finite_loss_and_gradients(one_torch_thread):
     out = codec(x)
     assert len(out["x_hat"]) == LAYERS and all(t.shape == x.shape for t in out["x_hat"])
     assert len(out["likelihoods"]["y"]) == LAYERS
-    assert all(l.shape == (2, 24, 4, 4) and (l > 0).all() and (l <= 1).all() for l in out["likelihoods"]["y"])
+    assert all(lik.shape == (2, 24, 4, 4) and (lik > 0).all() and (lik <= 1).all() for lik in out["likelihoods"]["y"])
     terms = rd_loss()(out, x)
     assert math.isfinite(terms["loss"].item())
     terms["loss"].backward()

@@ -109,9 +109,8 @@ def test_learned_codec_views_are_its_bitstream_prefixes(learned_views):
 
 @pytest.mark.slow  # WordNet loads in ~10-25 s
 def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views, tmp_path):
-    from test_evaluate_levels import paper_level_maps
-
     from coarse2fine.figures.evaluation import run as make_figures
+    from test_evaluate_levels import paper_level_maps
 
     dirs = [folder for _, folder in anchor_views.values()] + [learned_views[1]]
     out = tables.run({"bootstrap": 200, "bd_anchor": "jpeg"}, dirs, paper_level_maps(), tmp_path / "tables")
@@ -140,7 +139,7 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
 def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learned_views, tmp_path):
     import shutil
 
-    from coarse2fine.evaluate.learned import learned_provider
+    from coarse2fine.evaluate.providers.learned import learned_provider
 
     _, views_dir, sizes = learned_views
     decoded = next(views_dir.parent.glob("**/decoded"))
@@ -158,7 +157,7 @@ def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learn
 
 
 def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views):
-    from coarse2fine.evaluate.learned import learned_provider
+    from coarse2fine.evaluate.providers.learned import learned_provider
 
     _, views_dir, sizes = learned_views
     decoded = next(views_dir.parent.glob("**/decoded"))

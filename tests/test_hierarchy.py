@@ -11,8 +11,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
-from coarse2fine.hierarchy import Hierarchy, load_hierarchy
-from coarse2fine.hierarchy import metrics
+from coarse2fine.hierarchy import Hierarchy, load_hierarchy, metrics
 from coarse2fine.hierarchy.assignments import canonical_ids
 from coarse2fine.hierarchy.build import build_hierarchy
 from coarse2fine.hierarchy.classes import class_table, wnids

@@ -36,10 +36,9 @@ window.addEventListener("load", function () {
 
 def write_inputs(work: Path) -> None:
     """Manifest of three real photos (foolbox wheel data), the paper's hierarchy, a small config."""
-    from test_evaluate_levels import paper_level_maps
-
     from coarse2fine.data.manifest import sha256_file, write_manifest
     from coarse2fine.hierarchy.assignments import write_assignments
+    from test_evaluate_levels import paper_level_maps
 
     root = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
     rows = []

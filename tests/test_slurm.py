@@ -50,7 +50,7 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     env = dict(os.environ, SLURM_CONF=str(slurm_cluster), HF_HUB_OFFLINE="1", PYTHONPATH=str(clone / "src"),
                PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
     # The README's command exactly as typed, then the test's configuration and target.
-    command = f"snakemake --cores all --profile slurm --configfile config/test.yaml {overlay} --forceall stage_train"
+    command = f"snakemake --cores all --profile slurm --configfile config/test.yaml {overlay} --forceall stage_training"
     result = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]

@@ -13,9 +13,9 @@ import torch
 from PIL import Image
 
 from coarse2fine.data.manifest import sha256_file, write_manifest
+from coarse2fine.data.view import StudyView
 from coarse2fine.training import CheckpointMismatch, SettingsError, TrainSettings, load_codec, resume_path, train
 from coarse2fine.training import checkpoint as ckpt
-from coarse2fine.data.view import StudyView
 from coarse2fine.training.data import StepSampler, ViewDataset
 
 TINY_CODEC = {"name": "c2f", "backbone": "conv", "N": 8, "M": 12, "level_blocks": [4, 4, 4],

@@ -14,16 +14,15 @@ import pandas as pd
 import pytest
 import torch
 
-from coarse2fine.training import resume_path, train
 from coarse2fine.training import checkpoint as ckpt
-
+from coarse2fine.training import resume_path, train
 from test_training import make_dataset, tiny_settings
 
 STEPS, EVERY = 60, 4
 
 
 def run_job(settings, dataset, out, *, launcher=(sys.executable, "-m", "coarse2fine.training"), wait=True):
-    command = [*launcher, "--settings", json.dumps(settings.to_dict()), "--manifest", str(dataset),
+    command = [*launcher, "train", "--settings", json.dumps(settings.to_dict()), "--manifest", str(dataset),
                "--output", str(out), "--log-csv", str(out.with_name("log.csv")), "--no-progress"]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if wait:

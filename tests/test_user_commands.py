@@ -48,7 +48,7 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
     overlay = tmp_path / "resources.yaml"
     overlay.write_text("train:\n  resources:\n    finetune: {threads: 2, mem_mb: 1500, runtime: 7, gpus: 1}\n")
     result = run_as_typed(f"snakemake --cores all --profile slurm -n --configfile config/test.yaml {overlay} "
-                          "--forceall stage_train")
+                          "--forceall stage_training")
     assert result.returncode == 0, result.stderr[-2000:]
     jobs = job_resources(result.stdout, "train_codec")
     assert len(jobs) == 6

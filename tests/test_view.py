@@ -11,7 +11,8 @@ from torch import nn
 
 from coarse2fine.data.images import image_to_tensor
 from coarse2fine.data.view import StudyView, open_view
-from coarse2fine.evaluate.views import DecodedView, classify_views
+from coarse2fine.evaluate.measure import classify_views
+from coarse2fine.evaluate.providers import DecodedView
 from coarse2fine.models import C2FLoss
 from coarse2fine.training.data import ViewDataset
 from test_training import make_dataset

@@ -72,20 +72,20 @@ def training_commands(*args):
 
 
 def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrained(tmp_path):
-    result, commands = training_commands("stage_train")
+    result, commands = training_commands("stage_training")
     finetunes = [c for c in commands if "--hierarchy " in c]  # the (codec, hierarchy, rate point) jobs
     assert finetunes and all('"view": 128' in c and '"view_scale": [0.5, 1.0]' in c for c in finetunes)
     assert "pretrain_base" not in result.stdout  # the shipped base is installed, not trained
     assert all("--init results/checkpoints/base/c2f/model.pt" in c for c in finetunes)
     scratch = tmp_path / "scratch.yaml"
     scratch.write_text("train:\n  base: {source: scratch}\n")
-    result, commands = training_commands("stage_train", "--configfile", str(scratch))
+    result, commands = training_commands("stage_training", "--configfile", str(scratch))
     pretrain = [c for c in commands if "--output results/checkpoints/pretrain/c2f/model.pt" in c]
     assert len(pretrain) == 1 and '"view_scale": [0.25, 1.0]' in pretrain[0] and '"labelled_only": false' in pretrain[0]
 
 
 def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with_its_own_settings():
-    _, commands = training_commands("stage_train")
+    _, commands = training_commands("stage_training")
     assert not any("c2f_own_block/" in c for c in commands)
     result, commands = training_commands("stage_evaluate", "--configfile", "config/config.yaml", "config/diagnostics.yaml")
     own_block = [c for c in commands if "--output results/checkpoints/c2f_own_block/" in c]

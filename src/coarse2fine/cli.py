@@ -23,7 +23,6 @@ from typing import Callable
 
 from coarse2fine.files import png_bytes, write_atomic
 
-
 # The shipped default codec (DVC-tracked): beside the package in a checkout of the repository.
 DEFAULT_MODEL = Path(__file__).resolve().parents[2] / "models" / "default" / "c2f" / "model.pt"
 

@@ -1,22 +1,28 @@
-# Config loading and validation, shared helpers. Every stage's rules file includes nothing itself;
-# the Snakefile includes this first.
+# Config loading and validation, the study plan, and what every rule file shares. The Snakefile
+# includes this first; rule files define rules only and ask PLAN (coarse2fine.plan) for their
+# inputs, params and targets.
 import json
 import os
-import re
 import sys
 from pathlib import Path
 
 from snakemake.utils import validate
 
+from coarse2fine.architectures import validate_architecture
+from coarse2fine.plan import STAGES, StudyPlan
+from coarse2fine.plan.config import load_hierarchy_config
+from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES
+from coarse2fine.plan.hierarchy import alternatives
 
 validate(config, schema="../schemas/config.schema.yaml")
 # Every codec's `architecture` against its codec's own schema (the keyword arguments of
 # build_codec), so a misspelt key fails now, not when its training job runs.
-from coarse2fine.architectures import validate_architecture
-
 for _section in ("codecs", "baselines"):
     for _name, _spec in config.get(_section, {}).items():
         validate_architecture(_spec["architecture"], f"config {_section}.{_name}.architecture")
+
+PLAN = StudyPlan(config, load_hierarchy_config(config["hierarchy"]["config"]))
+MANIFEST = PLAN.manifest
 
 # Every rule runs `python -m coarse2fine...`. Jobs find the environment that runs Snakemake (the
 # project's venv, or the conda environment of environment.yml) first on their PATH, however
@@ -27,57 +33,17 @@ os.environ["PATH"] = os.pathsep.join([str(Path(sys.prefix, "bin")), os.environ.g
 # Every rule's software under --software-deployment-method conda (paths in rule files are
 # relative to workflow/rules/): the project's one environment.
 CONDA_ENV = "../../environment.yml"
-DATASET = config["dataset"]["name"]
-MANIFEST = f"data/{DATASET}/manifest.csv"
-# An independent judge: the classifier that scores the claim must not have trained the codecs
-# nor labelled the photos (teacher labels of the sample and folder datasets).
-_JUDGE = config.get("evaluate", {}).get("judge")
-_PARTIES = {config.get("train", {}).get("classifier", "efficientnet_lite0"): "train.classifier (the task loss)"}
-if config["dataset"]["kind"] != "imagenet":
-    _PARTIES[config["dataset"].get("teacher", "efficientnet_lite0")] = "dataset.teacher (labelled the photos)"
-if _JUDGE and _JUDGE not in config.get("evaluate", {}).get("classifiers", [_JUDGE]):
-    raise ValueError(f"evaluate.judge {_JUDGE} is not among evaluate.classifiers "
-                     f"{config['evaluate']['classifiers']}: add it there, or name one of them")
-if _JUDGE in _PARTIES:
-    raise ValueError(f"evaluate.judge {_JUDGE} is also {_PARTIES[_JUDGE]}: the judge must be independent; "
-                     f"name another classifier of evaluate.classifiers")
 
-# Codecs to train and evaluate; a defined codec may be disabled (the diagnostic variants).
-CODECS = {name: spec for name, spec in config.get("codecs", {}).items() if spec.get("enabled", True)}
-
-# The study's view (data/view.py): one setting for training, coding, anchors and scoring.
-VIEW = config["view"]
-VIEW_SETTINGS = {"view": VIEW["size"], "classifier_crop": VIEW["classifier_crop"]}
+# The schedule. On a few cores the critical path is the training chain: the base, then the
+# fine-tunes, then each model's coding and views. The base heads it; the hierarchy jobs come
+# next (the fine-tunes need them); the baselines' phase chains are longer than any single
+# fine-tune, so they start before the fine-tunes; everything off the chain (anchors, tables,
+# figures) runs when a core is free.
+PRIORITY = {"base": 30, "hierarchy": 20, "baseline_chain": 15, "training_chain": 10}
+# Memory of the jobs whose size does not come from config (MB, what Slurm is asked for).
+MEM_MB = {"coding": 4000, "anchor_views": 3000, "learned_views": 4000, "tables": 3000}
 
 
 def as_json(value):
     """A settings param: a change to these settings reruns exactly the jobs that use them."""
     return json.dumps(value, sort_keys=True)
-
-
-# The stages of the data's journey, in order; each rules file defines `<stage>_targets()`.
-STAGES = ("data", "hierarchy", "train", "bitstreams", "evaluate", "figures")
-
-
-def stage_targets(stage):
-    return globals()[f"{stage}_targets"]()
-
-
-def all_targets():
-    """What `rule all` builds: every stage's final files."""
-    return [target for stage in STAGES for target in stage_targets(stage)]
-
-
-# Used by more than one rule file (bitstreams.smk, evaluate.smk), so defined here: a rule file
-# must not depend on a function only another rule file defines.
-def bitstream_models():
-    """Every trained model that is coded and evaluated (see train.smk, learned_models)."""
-    return learned_models(evaluated_only=True) if "learned_models" in globals() else []
-
-
-def model_id_pattern():
-    return "|".join(re.escape(m["id"]) for m in bitstream_models()) or "none"
-
-
-def bitstream_dir(m):
-    return f"results/bitstreams/{m['id']}"

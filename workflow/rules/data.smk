@@ -12,21 +12,6 @@ rule dataset_manifest:
     log:
         "results/logs/data/{dataset}.log",
     wildcard_constraints:
-        dataset=DATASET,
+        dataset=PLAN.dataset,
     shell:
-        "python -m coarse2fine.data --settings {params.settings:q} --output {output.manifest} > {log} 2>&1"
-
-
-rule class_list:
-    conda:
-        CONDA_ENV
-    output:
-        "results/classes/imagenet1k_classes.csv",
-    log:
-        "results/logs/data/class_list.log",
-    shell:
-        "python -m coarse2fine.hierarchy.classes --output {output} > {log} 2>&1"
-
-
-def data_targets():
-    return [MANIFEST, "results/classes/imagenet1k_classes.csv"]
+        "python -m coarse2fine.data build --settings {params.settings:q} --output {output.manifest} > {log} 2>&1"

@@ -1,13 +1,6 @@
 # Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), Wu-Palmer
-# vs bpp, reconstructions per level; each PNG + PDF, the PNGs captioned in `snakemake --report`.
-
-FIGURES = config.get("figures", {})
-FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
-
-
-def figure_recon_dirs(hierarchy):
-    """The reconstruction grid reads the saved evaluation crops of every view folder."""
-    return [f"{d}/recon" for d in table_views_dirs(hierarchy)]
+# vs bpp, reconstructions per level, the receiver; each PNG + PDF, the PNGs captioned in
+# `snakemake --report`.
 
 
 rule evaluation_figures:
@@ -17,7 +10,7 @@ rule evaluation_figures:
         summary="results/metrics/tables/{hierarchy}/summary.csv",
         per_image="results/metrics/tables/{hierarchy}/per_image.csv",
         levels="results/metrics/tables/{hierarchy}/levels.json",
-        recon=lambda w: figure_recon_dirs(w.hierarchy),
+        recon=lambda w: PLAN.evaluation.figure_recon_dirs(w.hierarchy),
     output:
         top1=report("results/figures/{hierarchy}/top1_vs_bpp.png", caption="../report/top1_vs_bpp.rst",
                     category="Evaluation", subcategory="{hierarchy}", labels={"figure": "top-1 vs bpp", "hierarchy": "{hierarchy}"}),
@@ -27,13 +20,13 @@ rule evaluation_figures:
                      category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions", "hierarchy": "{hierarchy}"}),
         pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
     params:
-        settings=lambda w: as_json(FIGURES),
-        metrics_dir=lambda w: f"results/metrics/tables/{w.hierarchy}",
-        output_dir=lambda w: f"results/figures/{w.hierarchy}",
+        settings=as_json(PLAN.evaluation.figure_settings),
+        metrics_dir=lambda w, input: os.path.dirname(input.summary),
+        output_dir=lambda w, output: os.path.dirname(output.top1),
     log:
         "results/logs/figures/evaluation_{hierarchy}.log",
     shell:
-        "python -m coarse2fine.figures.evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
+        "python -m coarse2fine.figures evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
@@ -51,7 +44,7 @@ rule receiver_figure:
     log:
         "results/logs/figures/receiver_{hierarchy}.log",
     shell:
-        "python -m coarse2fine.figures.receiver --table {input} --output {params.stem} > {log} 2>&1"
+        "python -m coarse2fine.figures receiver --table {input} --output {params.stem} > {log} 2>&1"
 
 
 # The hierarchy stage draws its overview; the report shows a copy under a caption of its own.
@@ -83,12 +76,3 @@ rule report_tables:
         "results/logs/figures/tables_{hierarchy}.log",
     shell:
         "(cp {input.summary} {output.summary} && cp {input.bd} {output.bd}) 2> {log}"
-
-
-def figures_targets():
-    targets = [f"results/figures/{h}/{name}.{ext}" for h in evaluate_hierarchies() for name in FIGURE_NAMES for ext in ("png", "pdf")]
-    targets += [f"results/figures/{h}/{t}" for h in evaluate_hierarchies() for t in ("summary.csv", "bd.csv")]
-    targets += [f"results/figures/{h}/receiver.{ext}" for h in evaluate_hierarchies() for ext in ("png", "pdf")]
-    if "hierarchy_targets" in globals() and "results/hierarchy/hierarchy_overview.png" in hierarchy_targets():
-        targets.append("results/figures/hierarchy_overview.png")
-    return targets

@@ -1,48 +1,18 @@
-# Semantic hierarchies over the ImageNet classes, driven by config/hierarchy.yaml: one job per
-# hierarchy (its own settings as a param, so editing one entry reruns that entry and the
-# agreement table only), one embedding cache per embedder settings, one Wu-Palmer matrix.
-import re
-from pathlib import Path
-
-from coarse2fine.hierarchy.config import build_settings, load_config, resolve_path
-from coarse2fine.hierarchy.embedders import embedder_settings, embedding_key
-from coarse2fine.hierarchy.methods import uses_embeddings
-
-HIERARCHY_RULES_DIR = Path(workflow.current_basedir.get_path_or_uri(secret_free=True))
-HIERARCHY_SCHEMA = str(HIERARCHY_RULES_DIR.parent / "schemas" / "hierarchy.schema.yaml")
+# Semantic hierarchies over the ImageNet classes, driven by config/hierarchy.yaml (PLAN.hierarchy):
+# one job per hierarchy (its own settings as a param, so editing one entry reruns that entry and
+# the agreement table only), one embedding cache per embedder settings, one Wu-Palmer matrix.
+HIERARCHIES = PLAN.hierarchy.enabled
 
 
-if "HIERARCHY_CONFIG" not in globals():
-    # config/hierarchy.yaml, schema-validated (defaults filled) and checked; errors name the problem
-    HIERARCHY_CONFIG = load_config(config["hierarchy"]["config"], HIERARCHY_SCHEMA)
-_ENABLE = set(config["hierarchy"].get("enable", []))
-if _ENABLE - {h["name"] for h in HIERARCHY_CONFIG["hierarchies"]}:
-    raise ValueError(f"hierarchy.enable names {sorted(_ENABLE - {h['name'] for h in HIERARCHY_CONFIG['hierarchies']})}, "
-                     f"which {config['hierarchy']['config']} does not define")
-HIERARCHIES = {h["name"]: h for h in HIERARCHY_CONFIG["hierarchies"] if h["enabled"] or h["name"] in _ENABLE}
-# Embedding caches that the enabled hierarchies need, by file stem (embedder + settings hash).
-HIERARCHY_EMBEDDINGS = {
-    embedding_key(embedder_settings(h)): embedder_settings(h)
-    for h in HIERARCHIES.values() if uses_embeddings(h["method"])
-}
-
-
-def _alternatives(names):
-    return "|".join(re.escape(n) for n in names) or "(?!)"
-
-
-def hierarchy_dir(name):
-    return f"results/hierarchy/{name}"
-
-
-def hierarchy_build_inputs(wildcards):
-    spec = HIERARCHIES[wildcards.hierarchy]
-    inputs = {"wup": "results/hierarchy/wup_similarity.npy"}
-    if uses_embeddings(spec["method"]):
-        inputs["embeddings"] = f"results/hierarchy/embeddings/{embedding_key(embedder_settings(spec))}.npz"
-    if spec["method"] == "file":
-        inputs["files"] = [str(resolve_path(p)) for p in spec["paths"]]
-    return inputs
+rule class_list:
+    conda:
+        CONDA_ENV
+    output:
+        "results/classes/imagenet1k_classes.csv",
+    log:
+        "results/logs/hierarchy/class_list.log",
+    shell:
+        "python -m coarse2fine.hierarchy classes --output {output} > {log} 2>&1"
 
 
 rule hierarchy_wup_similarity:
@@ -52,8 +22,7 @@ rule hierarchy_wup_similarity:
         "results/hierarchy/wup_similarity.npy",
     log:
         "results/logs/hierarchy/wup_similarity.log",
-    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
-    priority: 20
+    priority: PRIORITY["hierarchy"]
     shell:
         "python -m coarse2fine.hierarchy wup --output {output} > {log} 2>&1"
 
@@ -64,17 +33,16 @@ rule hierarchy_embed:
     output:
         "results/hierarchy/embeddings/{embedding}.npz",
     params:
-        settings=lambda w: as_json(HIERARCHY_EMBEDDINGS[w.embedding]),
+        settings=lambda w: as_json(PLAN.hierarchy.embeddings[w.embedding]),
     log:
         "results/logs/hierarchy/embed_{embedding}.log",
     threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
-        embedding=_alternatives(HIERARCHY_EMBEDDINGS),
-    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
-    priority: 20
+        embedding=alternatives(PLAN.hierarchy.embeddings),
+    priority: PRIORITY["hierarchy"]
     shell:
         # Offline first: a CLIP download that cannot happen fails at once (HF_HUB_OFFLINE=0 to allow it).
-        "HF_HUB_OFFLINE=${{HF_HUB_OFFLINE:-1}} python -m coarse2fine.hierarchy --threads {threads} embed "
+        "HF_HUB_OFFLINE=${{HF_HUB_OFFLINE:-1}} python -m coarse2fine.hierarchy embed --threads {threads} "
         "--settings {params.settings:q} --output {output} > {log} 2>&1"
 
 
@@ -82,25 +50,24 @@ rule hierarchy_build:
     conda:
         CONDA_ENV
     input:
-        unpack(hierarchy_build_inputs),
+        unpack(lambda w: PLAN.hierarchy.build_inputs(w.hierarchy)),
     output:
         assignments="results/hierarchy/{hierarchy}/assignments.csv",
         summary="results/hierarchy/{hierarchy}/summary.json",
         table="results/hierarchy/{hierarchy}/summary.md",
         clusters="results/hierarchy/{hierarchy}/clusters.md",
     params:
-        settings=lambda w: as_json(build_settings(HIERARCHIES[w.hierarchy])),
+        settings=lambda w: as_json(PLAN.hierarchy.build_settings(w.hierarchy)),
         embeddings=lambda w, input: f"--embeddings {input.embeddings}" if "embeddings" in input.keys() else "",
-        output_dir=lambda w: hierarchy_dir(w.hierarchy),
+        output_dir=lambda w: PLAN.hierarchy.dir(w.hierarchy),
     log:
         "results/logs/hierarchy/build_{hierarchy}.log",
     threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
-        hierarchy=_alternatives(HIERARCHIES),
-    # Ahead of the training chain (priority 10): the fine-tunes need the hierarchies.
-    priority: 20
+        hierarchy=alternatives(HIERARCHIES),
+    priority: PRIORITY["hierarchy"]
     shell:
-        "python -m coarse2fine.hierarchy --threads {threads} build --settings {params.settings:q} "
+        "python -m coarse2fine.hierarchy build --threads {threads} --settings {params.settings:q} "
         "--wup {input.wup} {params.embeddings} --output-dir {params.output_dir} > {log} 2>&1"
 
 
@@ -108,8 +75,8 @@ rule hierarchy_agreement:
     conda:
         CONDA_ENV
     input:
-        assignments=[f"{hierarchy_dir(n)}/assignments.csv" for n in HIERARCHIES],
-        summaries=[f"{hierarchy_dir(n)}/summary.json" for n in HIERARCHIES],
+        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
+        summaries=[f"{PLAN.hierarchy.dir(n)}/summary.json" for n in HIERARCHIES],
     output:
         csv="results/hierarchy/agreement.csv",
         md="results/hierarchy/agreement.md",
@@ -125,21 +92,12 @@ rule hierarchy_figure:
         CONDA_ENV
     input:
         agreement="results/hierarchy/agreement.csv",
-        assignments=[f"{hierarchy_dir(n)}/assignments.csv" for n in HIERARCHIES],
+        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
     output:
         png="results/hierarchy/hierarchy_overview.png",
         pdf="results/hierarchy/hierarchy_overview.pdf",
     log:
         "results/logs/hierarchy/figure.log",
     shell:
-        "python -m coarse2fine.figures.hierarchy --agreement {input.agreement} "
+        "python -m coarse2fine.figures hierarchy --agreement {input.agreement} "
         "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"
-
-
-def hierarchy_targets():
-    """Final files of the hierarchy stage: every enabled hierarchy, the agreement table, the figure."""
-    targets = []
-    for name in HIERARCHIES:
-        targets += [f"{hierarchy_dir(name)}/{f}" for f in ("assignments.csv", "summary.json", "summary.md", "clusters.md")]
-    return targets + ["results/hierarchy/agreement.csv", "results/hierarchy/agreement.md",
-                      "results/hierarchy/hierarchy_overview.png", "results/hierarchy/hierarchy_overview.pdf"]

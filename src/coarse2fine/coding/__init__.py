@@ -4,7 +4,15 @@ Format specification: docs/bitstream.md. Every reader error is a BitstreamError.
 """
 
 from .checkpoint import load_codec
-from .codec_io import DecodedImage, EncodedImage, compress_image, decode_bitstream, encode_image, estimated_bits, to_uint8
+from .codec_io import (
+    DecodedImage,
+    EncodedImage,
+    compress_image,
+    decode_bitstream,
+    encode_image,
+    estimated_bits,
+    to_uint8,
+)
 from .container import (
     FORMAT_VERSION,
     MAGIC,

@@ -218,3 +218,22 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
     }
     write_manifest(table, manifest_path, root, info)
     return table
+
+
+def add_arguments(parser) -> None:
+    parser.add_argument("--settings", required=True, help="the config's `dataset` section as JSON")
+    parser.add_argument("--output", required=True, type=Path, help="manifest.csv to write")
+
+
+def run_command(args) -> int:
+    import json
+    import sys
+
+    try:
+        table = build_manifest(json.loads(args.settings), args.output)
+    except DatasetError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    counts = table.groupby(["split", "label_source"]).size().to_dict()
+    print(f"{args.output}: {len(table)} images; by split and label source: {counts}")
+    return 0

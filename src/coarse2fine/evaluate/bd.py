@@ -24,6 +24,10 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import pandas as pd
+
+from coarse2fine.evaluate.summary import curve
+from coarse2fine.evaluate.view_files import REFERENCE_CODEC
 
 
 def _prepare(rate, metric) -> tuple[np.ndarray, np.ndarray]:
@@ -65,3 +69,30 @@ def bd_metric(rate_anchor, metric_anchor, rate_test, metric_test) -> float:
     r_a, d_a = _prepare(rate_anchor, metric_anchor)
     r_t, d_t = _prepare(rate_test, metric_test)
     return _average_gap(r_a, d_a, r_t, d_t)
+
+
+def bd_table(summary: pd.DataFrame, ks: list[int], anchor: str) -> pd.DataFrame:
+    """BD-rate (%) and BD-accuracy (percentage points) per level, and BD-PSNR (dB) on the
+    full stream, of every codec against `anchor`."""
+    if anchor not in set(summary["codec"]):
+        raise ValueError(f"BD anchor {anchor!r} is not among the evaluated codecs {sorted(set(summary['codec']))}")
+    rows = []
+    codecs = sorted(set(summary["codec"]) - {anchor, REFERENCE_CODEC})
+    for classifier in sorted(set(summary["classifier"])):
+        for level, k in enumerate(ks, start=1):
+            ref = curve(summary, anchor, classifier, level)
+            for codec in codecs:
+                test = curve(summary, codec, classifier, level)
+                metric = f"correct_L{level}"
+                rows.append({"classifier": classifier, "level": level, "K": k, "codec": codec, "anchor": anchor,
+                             "metric": "top1", "points": len(test),
+                             "bd_rate_percent": bd_rate(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric]),
+                             "bd_metric": 100 * bd_metric(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric])})
+        ref = curve(summary, anchor, classifier, len(ks))
+        for codec in codecs:
+            test = curve(summary, codec, classifier, len(ks))
+            rows.append({"classifier": classifier, "level": len(ks), "K": ks[-1], "codec": codec, "anchor": anchor,
+                         "metric": "psnr", "points": len(test),
+                         "bd_rate_percent": bd_rate(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"]),
+                         "bd_metric": bd_metric(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"])})
+    return pd.DataFrame(rows)

@@ -20,11 +20,8 @@ of the ablation ("within" where the interval's lower end is above -margin).
 
 from __future__ import annotations
 
-import argparse
 import json
-import logging
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,6 +30,7 @@ import pandas as pd
 from scipy.stats import binomtest
 
 from coarse2fine.evaluate.bd import bd_metric
+
 
 @dataclass(frozen=True)
 class ClaimSettings:
@@ -192,19 +190,15 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     return headline
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--settings", required=True, help="JSON: judge, method, ablation, baselines, bootstrap, confidence, seed, fine_margin")
     parser.add_argument("--per-image", type=Path, required=True)
     parser.add_argument("--levels", type=Path, required=True, help="levels.json beside per_image.csv")
     parser.add_argument("--output-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def run_command(args) -> int:
     raw = json.loads(args.settings)
     settings = ClaimSettings(**{**raw, "baselines": tuple(raw.get("baselines", ()))})
     run(settings, args.per_image, args.levels, args.output_dir)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

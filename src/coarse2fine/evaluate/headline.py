@@ -1,6 +1,6 @@
 """The study's headline numbers as DVC metrics and plots, from the tables of one hierarchy.
 
-    python -m coarse2fine.evaluate.headline --tables results/metrics/tables/<h> --judge NAME \
+    python -m coarse2fine.evaluate headline --tables results/metrics/tables/<h> --judge NAME \
         --claims results/metrics/tables/<h>/claim/c2f/claim.json ... \
         --metrics results/metrics/headline.json --plots results/metrics/plots
 
@@ -14,10 +14,8 @@ Numbers only from the tables; a value that could not be measured is absent, neve
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -63,14 +61,15 @@ def plot_tables(summary: pd.DataFrame, judge: str, num_levels: int) -> dict[str,
     return tables
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--tables", type=Path, required=True, help="results/metrics/tables/<hierarchy>")
     parser.add_argument("--judge", required=True)
     parser.add_argument("--claims", type=Path, nargs="*", default=[], help="claim/<method>/claim.json files")
     parser.add_argument("--metrics", type=Path, required=True)
     parser.add_argument("--plots", type=Path, required=True, help="folder for one CSV per codec")
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     summary = pd.read_csv(args.tables / "summary.csv", dtype={"rate_point": str, "codec": str})
     bd = pd.read_csv(args.tables / "bd.csv", dtype={"codec": str, "anchor": str})
     ks = json.loads((args.tables / "levels.json").read_text())["ks"]
@@ -81,7 +80,3 @@ def main(argv=None) -> int:
     for codec, table in plot_tables(summary, args.judge, len(ks)).items():
         table.to_csv(args.plots / f"{codec}.csv", index=False)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,7 +1,7 @@
 """The confidence-driven receiver, measured on every held-out photo: for each threshold, how
 many bytes a receiver reads and how often its answer is right, beside reading everything.
 
-    python -m coarse2fine.evaluate.receiver --per-image results/metrics/tables/<h>/per_image.csv \
+    python -m coarse2fine.evaluate receiver --per-image results/metrics/tables/<h>/per_image.csv \
         --judge NAME --thresholds 0.5 0.9 --output-dir results/metrics/tables/<h>/receiver
 
 The receiver reads a stream segment by segment and stops at the first segment whose answer is
@@ -19,9 +19,7 @@ the whole stream (`top1_everything`): the accuracy lost to stopping early. A thr
 
 from __future__ import annotations
 
-import argparse
 import re
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -99,13 +97,14 @@ def receiver_markdown(frame: pd.DataFrame, judge: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--per-image", type=Path, required=True)
     parser.add_argument("--judge", required=True)
     parser.add_argument("--thresholds", type=float, nargs="+", required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     table = pd.read_csv(args.per_image, dtype={"rate_point": str, "codec": str}, low_memory=False)
     if not any(c.startswith("confidence_L") for c in table.columns):
         raise ValueError(f"{args.per_image}: no confidence_L<k> columns (tables written before the receiver); rerun evaluate_tables")
@@ -114,7 +113,3 @@ def main(argv=None) -> int:
     frame.to_csv(args.output_dir / "receiver.csv", index=False)
     (args.output_dir / "receiver.md").write_text(receiver_markdown(frame, args.judge))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -3,10 +3,8 @@ top1_vs_bpp, wu_palmer_vs_bpp and reconstructions, each as PNG and PDF."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -51,16 +49,12 @@ def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
     return paths
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Evaluation figures (PNG + PDF) of one hierarchy.")
+def add_arguments(parser) -> None:
     parser.add_argument("--settings", required=True, help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images")
     parser.add_argument("--metrics-dir", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+
+
+def run_command(args) -> int:
     run(json.loads(args.settings), args.metrics_dir, args.output_dir)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

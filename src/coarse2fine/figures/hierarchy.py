@@ -3,8 +3,6 @@ matrix per target K (the paper's released hierarchy included)."""
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -59,17 +57,14 @@ def plot_hierarchy_overview(assignment_paths, agreement: pd.DataFrame, outputs: 
     return fig
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__)
+def add_arguments(parser) -> None:
     parser.add_argument("--agreement", type=Path, required=True, help="results/hierarchy/agreement.csv")
     parser.add_argument("--assignments", type=Path, nargs="+", required=True)
     parser.add_argument("--output", type=Path, nargs="+", required=True, help="e.g. figure.png figure.pdf")
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     fig = plot_hierarchy_overview(args.assignments, pd.read_csv(args.agreement), args.output)
     plt.close(fig)
     print("figure ->", " ".join(map(str, args.output)))
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

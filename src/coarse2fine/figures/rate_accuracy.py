@@ -13,12 +13,12 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from coarse2fine.evaluate.table import curve  # noqa: E402
-from coarse2fine.evaluate.views import REFERENCE_CODEC  # noqa: E402
+from coarse2fine.evaluate.summary import curve  # noqa: E402
+from coarse2fine.evaluate.view_files import REFERENCE_CODEC  # noqa: E402
 
 
 def save_figure(fig, stem: Path) -> list[Path]:

@@ -1,14 +1,12 @@
 """The receiver figure: bits read against top-1 of the answer, one line per progressive stream
 over the thresholds (evaluate/receiver.py), its last point reading everything.
 
-    python -m coarse2fine.figures.receiver --table results/metrics/tables/<h>/receiver/receiver.csv \
+    python -m coarse2fine.figures receiver --table results/metrics/tables/<h>/receiver/receiver.csv \
         --output results/figures/<h>/receiver
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from pathlib import Path
 
 import matplotlib
@@ -41,14 +39,11 @@ def receiver_figure(frame: pd.DataFrame, stem: Path) -> list[Path]:
     return save_figure(fig, stem)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--table", type=Path, required=True)
     parser.add_argument("--output", type=Path, required=True, help="path without suffix: .png and .pdf are written")
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     receiver_figure(pd.read_csv(args.table, dtype={"rate_point": str}, keep_default_na=False, na_values=[""]), args.output)
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

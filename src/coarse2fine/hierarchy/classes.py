@@ -55,19 +55,14 @@ def val_ground_truth() -> dict[str, int]:
     return {str(k).split(".")[0]: int(v) for k, v in _package_json("val_image_to_1k_label.json").items()}
 
 
-def main(argv=None) -> int:
-    import argparse
-
-    parser = argparse.ArgumentParser(description="Write the ImageNet-1K class list as CSV.")
+def add_arguments(parser) -> None:
     parser.add_argument("--output", required=True)
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     from pathlib import Path
 
     Path(args.output).parent.mkdir(parents=True, exist_ok=True)
     class_table()[["class_idx", "wnid", "label", "synonyms"]].to_csv(args.output, index=False)
     print(f"{args.output}: {len(class_table())} classes")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

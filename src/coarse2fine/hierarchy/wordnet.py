@@ -9,7 +9,6 @@ network, `nltk.download('wordnet')` is the other source.
 
 from __future__ import annotations
 
-import argparse
 import functools
 import os
 import shutil
@@ -113,11 +112,12 @@ def wup_similarity(wnid_a: str, wnid_b: str) -> float:
     return float(synset_from_wnid(wnid_a).wup_similarity(synset_from_wnid(wnid_b)) or 0.0)
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description="Provision WordNet for nltk offline.")
+def add_arguments(parser) -> None:
     parser.add_argument("--install", action="store_true", help="build the nltk WordNet folder")
     parser.add_argument("--target", type=Path, default=None)
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     if args.install:
         # Copies only what is missing or changed, so a repeated set-up costs milliseconds.
         print(install_from_debian(args.target) if DEBIAN_WORDNET.exists() else wordnet().root)
@@ -125,7 +125,3 @@ def main(argv=None) -> int:
     wn = wordnet()
     print(f"WordNet {wn.get_version()}: {len(list(wn.all_synsets('n')))} noun synsets")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,48 +1,16 @@
-"""python -m coarse2fine.training: run (or resume) one training job.
+"""`python -m coarse2fine.training <command>`: the training stage's commands."""
 
-    python -m coarse2fine.training --settings '{...}' --manifest data/sample/manifest.csv \\
-        [--hierarchy results/hierarchy/<name>/assignments.csv] [--init warmup/model.pt] \\
-        --output results/checkpoints/<codec>/<hierarchy>/rp0/model.pt --log-csv .../log.csv
-
-Under torchrun (`torchrun --nproc_per_node G -m coarse2fine.training ...`) it trains with DDP.
-"""
-
-from __future__ import annotations
-
-import argparse
-import logging
 import sys
-from pathlib import Path
 
-from .loop import train
-from .settings import SettingsError, TrainSettings
+from coarse2fine.commands import Command, run_stage
 
-
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coarse2fine.training", description="Train one codec job.")
-    parser.add_argument("--settings", required=True, help="the job's settings as a JSON object")
-    parser.add_argument("--manifest", type=Path, required=True, help="dataset manifest CSV (train split used)")
-    parser.add_argument("--hierarchy", type=Path, help="assignments.csv of the hierarchy (needed by task losses)")
-    parser.add_argument("--init", type=Path, help="checkpoint to start from (the shared warm-up)")
-    parser.add_argument("--output", type=Path, required=True, help="final checkpoint (model.pt)")
-    parser.add_argument("--log-csv", type=Path, required=True, help="CSV log, one row per log interval (not --log: torchrun would take that as its own)")
-    parser.add_argument("--threads", type=int, help="torch threads (overrides the settings; not part of what the job computes)")
-    parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
-        settings = TrainSettings.from_json(args.settings)
-        if args.threads:
-            settings = TrainSettings.from_dict({**settings.to_dict(), "threads": args.threads})
-    except SettingsError as exc:
-        parser.error(str(exc))
-    meta = train(settings, args.manifest, args.output, args.log_csv, args.hierarchy, args.init, progress=not args.no_progress)
-    last = meta["log"][-1] if meta["log"] else {}
-    logging.getLogger("coarse2fine.training").info(
-        "finished %s after %d steps: %s", args.output, meta["step"],
-        {k: v for k, v in last.items() if k.startswith(("loss", "bpp", "psnr", "acc"))})
-    return 0
-
+COMMANDS = {
+    "train": Command("coarse2fine.training.commands", "run, or resume, one training job", "train_"),
+    "install-base": Command("coarse2fine.training.base", "check a base checkpoint against the config and copy it into place", "install_"),
+    "verify-base": Command("coarse2fine.training.base", "check a checkpoint against the sha256 its provenance records", "verify_"),
+    "base-provenance": Command("coarse2fine.training.base", "write a base checkpoint's provenance as JSON", "provenance_"),
+    "quick-eval": Command("coarse2fine.training.quick_eval", "accuracy per level of checkpoints on a split, without coding"),
+}
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(run_stage("training", COMMANDS, description=__doc__))

@@ -1,19 +1,18 @@
 """The rate-distortion base every fine-tune starts from: install the shipped one or a fresh one.
 
-`python -m coarse2fine.training.base install --source shipped --checkpoint models/base/c2f/model.pt
+`python -m coarse2fine.training install-base --source shipped --checkpoint models/base/c2f/model.pt
 --settings '{...}' --output results/checkpoints/base/c2f/model.pt` checks that the checkpoint is
 a finished training job whose settings are exactly the base settings the config asks for (apart
 from where and how fast it ran), then copies it into place atomically. A shipped base trained
 with other settings is refused with the differences named, so a config change never silently
 fine-tunes from a base that does not match it (set train.base.source: scratch to retrain).
 
-`... provenance --checkpoint ... --output provenance.json` writes what a shipped base carries
+`python -m coarse2fine.training base-provenance --checkpoint ... --output provenance.json` writes what a shipped base carries
 beside it: settings, steps, the last log rows, the code version and the command that made it.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import shutil
@@ -101,35 +100,41 @@ def provenance(checkpoint: Path, command: str | None = None) -> dict:
     }
 
 
-def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m coarse2fine.training.base", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("install", help="check a base checkpoint against the config and copy it into place")
-    p.add_argument("--source", choices=["shipped", "scratch"], required=True)
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--settings", required=True, help="the base job's settings (JSON)")
-    p.add_argument("--output", type=Path, required=True)
-    p = sub.add_parser("verify", help="check a checkpoint against the sha256 its provenance records")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--provenance", type=Path, required=True)
-    p = sub.add_parser("provenance", help="write a base checkpoint's provenance as JSON")
-    p.add_argument("--checkpoint", type=Path, required=True)
-    p.add_argument("--command-line", help="the command that trained it")
-    p.add_argument("--output", type=Path, required=True)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def install_add_arguments(parser) -> None:
+    parser.add_argument("--source", choices=["shipped", "scratch"], required=True)
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--settings", required=True, help="the base job's settings (JSON)")
+    parser.add_argument("--output", type=Path, required=True)
+
+
+def verify_add_arguments(parser) -> None:
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--provenance", type=Path, required=True)
+
+
+def provenance_add_arguments(parser) -> None:
+    parser.add_argument("--checkpoint", type=Path, required=True)
+    parser.add_argument("--command-line", help="the command that trained it")
+    parser.add_argument("--output", type=Path, required=True)
+
+
+def _named_failure(action) -> int:
     try:
-        if args.command == "install":
-            install(args.checkpoint, json.loads(args.settings), args.output)
-        elif args.command == "verify":
-            print(verify(args.checkpoint, args.provenance))
-        else:
-            args.output.write_text(json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n")
+        action()
     except (FileNotFoundError, BaseMismatch, ckpt.CheckpointMismatch) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     return 0
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def install_run_command(args) -> int:
+    return _named_failure(lambda: install(args.checkpoint, json.loads(args.settings), args.output))
+
+
+def verify_run_command(args) -> int:
+    return _named_failure(lambda: print(verify(args.checkpoint, args.provenance)))
+
+
+def provenance_run_command(args) -> int:
+    return _named_failure(lambda: args.output.write_text(
+        json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n"))

@@ -9,7 +9,6 @@ estimated bpp, PSNR and top-1 at each level of the hierarchy through the loss's 
 
 from __future__ import annotations
 
-import argparse
 import json
 from pathlib import Path
 
@@ -59,15 +58,16 @@ def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, split
     return {"images": len(rows), **means}
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True, nargs="+")
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--hierarchy", type=Path, required=True)
     parser.add_argument("--splits", nargs="+", default=["val"])
     parser.add_argument("--classifier", help="the classifier that scores (default: the one the checkpoint trained with)")
     parser.add_argument("--output", type=Path, help="CSV, one row per checkpoint (default: print)")
-    args = parser.parse_args(argv)
+
+
+def run_command(args) -> int:
     torch.set_num_threads(2)
     rows = [{"checkpoint": str(c), **evaluate_checkpoint(c, args.manifest, args.hierarchy, tuple(args.splits), classifier=args.classifier)} for c in args.checkpoint]
     frame = pd.DataFrame(rows)
@@ -75,7 +75,3 @@ def main(argv=None) -> None:
         args.output.parent.mkdir(parents=True, exist_ok=True)
         frame.to_csv(args.output, index=False)
     print(json.dumps(rows, indent=1))
-
-
-if __name__ == "__main__":
-    main()

@@ -24,15 +24,16 @@ import pandas as pd
 import torch
 from PIL import Image
 
-from coarse2fine.evaluate.views import DecodedView, Provider
+from coarse2fine.coding.split import DECODED_INDEX
+
+from .base import DecodedView, Provider, register_provider
 
 
+@register_provider("learned")
 def learned_provider(spec: dict) -> Provider:
     """spec: codec (name shown in tables), rate_point (e.g. rp0), decoded (the round-trip check's
     folder of decoded PNGs), sizes (the bitstreams stage's sizes.csv), layers_are_rate_points
     (optional, default false)."""
-    from coarse2fine.coding.split import DECODED_INDEX
-
     required = ("codec", "decoded", "sizes") if spec.get("layers_are_rate_points") else ("codec", "rate_point", "decoded", "sizes")
     missing = [k for k in required if k not in spec]
     if missing:

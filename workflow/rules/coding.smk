@@ -1,8 +1,8 @@
-# Bitstreams: for every trained model, real .c2f files of the evaluation split (val + test by
-# default), a sizes table (bytes and actual bpp per image and level, likelihood estimate beside
-# them), and a round-trip check that decodes every file at every level in a fresh process.
-# (bitstream_models, model_id_pattern and bitstream_dir are in common.smk: evaluate.smk uses them too)
-BITSTREAMS = config.get("bitstreams", {})
+# Coding (the bitstreams): for every coded model (PLAN.training.coded_models), real .c2f files of
+# the evaluation split (val + test by default), a sizes table (bytes and actual bpp per image and
+# level, likelihood estimate beside them), and a round-trip check that decodes every file at
+# every level in a fresh process.
+CODED_MODELS = alternatives(m.id for m in PLAN.training.coded_models())
 
 
 rule encode_bitstreams:
@@ -15,20 +15,19 @@ rule encode_bitstreams:
         sizes="results/bitstreams/{model}/sizes.csv",
         streams=directory("results/bitstreams/{model}/streams"),
     params:
-        settings=lambda w: as_json(BITSTREAMS | {"view": VIEW}),
+        settings=lambda w: as_json(config.get("bitstreams", {}) | {"view": config["view"]}),
     benchmark:
         "results/benchmarks/bitstreams/{model}/encode.tsv"
     log:
         "results/logs/bitstreams/{model}/encode.log",
     wildcard_constraints:
-        model=model_id_pattern(),
+        model=CODED_MODELS,
     # One thread: a second one saves 15 % of this job's time (38 vs 45 s) while it keeps a core
     # from a check or an evaluation that could run beside it.
     threads: 1
     resources:
-        mem_mb=4000,
-    # The training chain is the critical path: start it before anything that can wait.
-    priority: 10
+        mem_mb=MEM_MB["coding"],
+    priority: PRIORITY["training_chain"]
     shell:
         "python -m coarse2fine.coding encode-split --model {input.model} --manifest {input.manifest}"
         " --streams {output.streams} --sizes {output.sizes} --settings {params.settings:q}"
@@ -53,17 +52,12 @@ rule check_bitstreams:
     log:
         "results/logs/bitstreams/{model}/check.log",
     wildcard_constraints:
-        model=model_id_pattern(),
+        model=CODED_MODELS,
     threads: 1
     resources:
-        mem_mb=4000,
-    # The training chain is the critical path: start it before anything that can wait.
-    priority: 10
+        mem_mb=MEM_MB["coding"],
+    priority: PRIORITY["training_chain"]
     shell:
         "python -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"
         " --sizes {input.sizes} --report {output.report} --decoded {output.decoded}"
         " --threads {threads} > {log} 2>&1"
-
-
-def bitstreams_targets():
-    return [f"{bitstream_dir(m)}/{name}" for m in bitstream_models() for name in ("sizes.csv", "roundtrip.json")]

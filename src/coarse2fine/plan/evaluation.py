@@ -1,0 +1,171 @@
+"""The evaluation and figures stages' part of the plan: view folders and the providers that fill
+them, the tables of each hierarchy, the claims, the headline, the receiver and the figures."""
+
+from __future__ import annotations
+
+from .models import Model
+
+ANCHOR_CODECS = ("uncompressed", "jpeg", "webp", "jpeg2000")
+VIEW_FILES = ("views.csv", "logits.npz", "classifiers.json")
+TABLE_FILES = ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")
+CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
+FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
+HEADLINE_METRICS = "results/metrics/headline.json"
+
+
+def anchor_views_dir(anchor: str) -> str:
+    return f"results/metrics/views/anchor/{anchor}"
+
+
+def tables_dir(hierarchy: str) -> str:
+    return f"results/metrics/tables/{hierarchy}"
+
+
+def figures_dir(hierarchy: str) -> str:
+    return f"results/figures/{hierarchy}"
+
+
+class EvaluationPlan:
+    def __init__(self, config: dict, training, hierarchies):
+        self.seed = config["seed"]
+        self.settings = config.get("evaluate", {})
+        self.view = config["view"]
+        self.figure_settings = config.get("figures", {})
+        self.claim = self.settings.get("claim") or {}
+        self.training = training
+        self.hierarchies = hierarchies
+        self.models = {m.id: m for m in training.coded_models()}
+
+    # -- what is evaluated -------------------------------------------------------------------
+    def evaluated_models(self) -> list[Model]:
+        return list(self.models.values())
+
+    def table_hierarchies(self) -> list[str]:
+        """Hierarchies to tabulate: from config, else those of the learned models, else the
+        trained ones, else the first built."""
+        if self.settings.get("hierarchies"):
+            return list(self.settings["hierarchies"])
+        names = list(dict.fromkeys(m.hierarchy for m in self.models.values() if m.hierarchy))
+        names = names or self.training.train_hierarchies() or list(self.hierarchies.enabled)[:1]
+        if not names:
+            raise ValueError("evaluate.hierarchies is null and no hierarchy is built or trained; name one in config")
+        return names
+
+    @property
+    def judge(self) -> str:
+        """The classifier that scores the headline and the receiver: the judge, else the first."""
+        return self.settings.get("judge") or self.settings["classifiers"][0]
+
+    # -- views -------------------------------------------------------------------------------
+    def cpips_model_id(self) -> str | None:
+        """evaluate.cpips_model, `auto` resolved: the claim method (else the first codec with a
+        task loss) on the first trained hierarchy at the middle rate point; None without CPIPS."""
+        model = self.settings.get("cpips_model")
+        if model != "auto":
+            return model
+        codecs = self.training.codecs
+        methods = [m for m in self.models.values() if m.hierarchy and any(w > 0 for w in codecs.get(m.codec, {}).get("task_weights", []))]
+        if not methods:
+            return None
+        preferred = self.claim.get("method", "c2f")
+        hierarchy = self.training.train_hierarchies()[0]
+        candidates = [m for m in methods if m.hierarchy == hierarchy] or methods
+        candidates.sort(key=lambda m: (m.codec != preferred, m.codec))
+        codec = candidates[0].codec
+        points = sorted((m for m in candidates if m.codec == codec), key=lambda m: int(m.rate_point[2:]))
+        return points[len(points) // 2].id
+
+    def cpips_checkpoint(self) -> list[str]:
+        """The checkpoint whose analysis features CPIPS compares ([] without CPIPS)."""
+        model = self.cpips_model_id()
+        return [f"results/checkpoints/{model}/model.pt"] if model else []
+
+    def views_settings(self, provider: dict, cpips: str | None = None) -> dict:
+        keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
+        return {"provider": provider, "view": self.view, **{k: self.settings[k] for k in keys}} | ({"cpips": cpips} if cpips else {})
+
+    def anchor_provider(self, anchor: str) -> dict:
+        if anchor == "uncompressed":
+            return {"kind": "reference"}
+        return {"kind": "anchor", "name": anchor, "settings": self.settings["anchors"][anchor]}
+
+    def learned_provider(self, model_id: str) -> dict:
+        m = self.models[model_id]
+        return {"kind": "learned", "codec": m.codec, "rate_point": m.rate_point,
+                "layers_are_rate_points": m.layers_are_rate_points,
+                "decoded": f"{m.bitstream_dir}/decoded", "sizes": f"{m.bitstream_dir}/sizes.csv"}
+
+    def anchor_views_settings(self, anchor: str) -> dict:
+        return self.views_settings(self.anchor_provider(anchor))
+
+    def learned_views_settings(self, model_id: str) -> dict:
+        return self.views_settings(self.learned_provider(model_id), cpips=next(iter(self.cpips_checkpoint()), None))
+
+    # -- tables ------------------------------------------------------------------------------
+    def table_views_dirs(self, hierarchy: str) -> list[str]:
+        """Every view folder a hierarchy's tables read: the anchors, and its learned models
+        (a model trained without a hierarchy, a baseline, belongs in every hierarchy's tables)."""
+        return [anchor_views_dir(a) for a in ANCHOR_CODECS] + [
+            m.views_dir for m in self.models.values() if m.hierarchy in (hierarchy, None)]
+
+    def table_inputs(self, hierarchy: str) -> list[str]:
+        files = [f"{d}/{f}" for d in self.table_views_dirs(hierarchy) for f in VIEW_FILES]
+        if self.cpips_checkpoint():
+            files += [f"{anchor_views_dir(a)}/cpips.csv" for a in ANCHOR_CODECS]
+        return files
+
+    def table_settings(self) -> dict:
+        return {k: self.settings[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {"seed": self.seed}
+
+    def cpips_check_files(self) -> tuple[str, ...]:
+        return CPIPS_CHECK_FILES if self.cpips_checkpoint() else ()
+
+    # -- claims, headline, receiver ----------------------------------------------------------
+    def claim_methods(self) -> list[str]:
+        """Codecs trained with a task loss: each is tested against the ablation (claim.method first)."""
+        methods = [name for name, spec in self.training.codecs.items() if any(w > 0 for w in spec["task_weights"])]
+        return sorted(methods, key=lambda name: name != self.claim.get("method", "c2f"))
+
+    def claim_targets(self) -> list[str]:
+        """(hierarchy, method) pairs where the method and its ablation were trained, with a judge set."""
+        if not self.settings.get("judge"):
+            return []
+        trained: dict = {}
+        for m in self.models.values():
+            trained.setdefault(m.hierarchy, set()).add(m.codec)
+        return [f"{tables_dir(h)}/claim/{method}/claim.md"
+                for h in self.table_hierarchies() for method in self.claim_methods()
+                if {method, self.claim["ablation"]} <= trained.get(h, set())]
+
+    def claim_settings(self, method: str) -> dict:
+        return self.claim | {"method": method, "judge": self.settings["judge"], "seed": self.seed,
+                             "confidence": self.settings["confidence"]}
+
+    @property
+    def headline_tables(self) -> str:
+        """The headline hierarchy's tables: the first tabulated."""
+        return tables_dir(self.table_hierarchies()[0])
+
+    def headline_claims(self) -> list[str]:
+        return [t.replace(".md", ".json") for t in self.claim_targets() if t.startswith(f"{self.headline_tables}/")]
+
+    def receiver_thresholds(self) -> list[float]:
+        return list(self.settings["receiver"]["thresholds"])
+
+    def targets(self) -> list[str]:
+        hierarchies = self.table_hierarchies()
+        return ([HEADLINE_METRICS] + [f"{tables_dir(h)}/receiver/receiver.md" for h in hierarchies]
+                + [f"{tables_dir(h)}/{f}" for h in hierarchies for f in TABLE_FILES + self.cpips_check_files()]
+                + self.claim_targets())
+
+    # -- figures -----------------------------------------------------------------------------
+    def figure_recon_dirs(self, hierarchy: str) -> list[str]:
+        """The reconstruction grid reads the saved evaluation crops of every view folder."""
+        return [f"{d}/recon" for d in self.table_views_dirs(hierarchy)]
+
+    def figure_targets(self) -> list[str]:
+        hierarchies = self.table_hierarchies()
+        targets = [f"{figures_dir(h)}/{name}.{ext}" for h in hierarchies for name in FIGURE_NAMES for ext in ("png", "pdf")]
+        targets += [f"{figures_dir(h)}/{t}" for h in hierarchies for t in ("summary.csv", "bd.csv")]
+        targets += [f"{figures_dir(h)}/receiver.{ext}" for h in hierarchies for ext in ("png", "pdf")]
+        return targets

@@ -1,0 +1,30 @@
+"""A trained model of the study and where its files live."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class Model:
+    """`id` is its folder under results/checkpoints; `codec` the name its tables show;
+    `hierarchy` None for a model trained without one (evaluated against every hierarchy);
+    `layers_are_rate_points`: its stream's segments are rate points, not semantic levels."""
+
+    id: str
+    codec: str
+    hierarchy: str | None
+    rate_point: str | None
+    layers_are_rate_points: bool
+
+    @property
+    def checkpoint(self) -> str:
+        return f"results/checkpoints/{self.id}/model.pt"
+
+    @property
+    def bitstream_dir(self) -> str:
+        return f"results/bitstreams/{self.id}"
+
+    @property
+    def views_dir(self) -> str:
+        return f"results/metrics/views/learned/{self.id}"

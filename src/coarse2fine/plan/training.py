@@ -1,0 +1,193 @@
+"""The training stage's part of the plan: the models, each training job's settings, the bases.
+
+One rate-distortion base per codec architecture (pretrained here, or the shipped one), one
+fine-tune per (codec, hierarchy, rate point) that starts from it (a rate point multiplies every
+lambda), and the baselines: each one model trained as a chain of phase jobs (docs/deephq.md,
+docs/rmpgc.md). Settings are what the job's command line carries: a change reruns exactly the
+jobs it touches.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .models import Model
+
+# train.* keys every training job passes on as they are
+COMMON_KEYS = ("batch_size", "view_scale", "aux_lr", "lr_milestones", "lr_decay", "grad_clip", "log_every",
+               "workers", "device", "cache_images")
+# ... and those only jobs with a classifier in the loss use
+CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
+RESERVED_NAMES = {"base", "pretrain"}  # checkpoint folders that are not models of a codec or baseline
+
+
+class TrainingPlan:
+    def __init__(self, config: dict, hierarchies):
+        self.seed = config["seed"]
+        self.train = config["train"]
+        self.view = {"view": config["view"]["size"], "classifier_crop": config["view"]["classifier_crop"]}
+        self.hierarchies = hierarchies
+        # codecs to train and evaluate; a defined codec may be disabled (the diagnostic variants)
+        self.codecs = {name: spec for name, spec in config.get("codecs", {}).items() if spec.get("enabled", True)}
+        self.baselines = config.get("baselines") or {}
+        clash = set(self.baselines) & (set(self.codecs) | RESERVED_NAMES)
+        if clash:
+            raise ValueError(f"baseline names {sorted(clash)} clash with codec names, 'base' or 'pretrain'")
+        for name in self.baselines:
+            self.baseline_init(name)  # a wrong init names itself now, not when its job is planned
+        for codec in self.codecs:
+            self.rate_points(codec)
+
+    # -- which hierarchies, bases and models -------------------------------------------------
+    def train_hierarchies(self) -> list[str]:
+        """The hierarchies codecs train on: named in config, each one enabled."""
+        enabled = self.hierarchies.enabled
+        names = list(self.train.get("hierarchies") or list(enabled)[:1])
+        unknown = [n for n in names if n not in enabled]
+        if unknown:
+            raise ValueError(f"train.hierarchies names {unknown}, which {self.hierarchies.config_file} does not define "
+                             f"(or has disabled); enabled hierarchies: {sorted(enabled)}")
+        return names
+
+    def base_name(self, codec: str) -> str:
+        """Codecs with the same architecture share one base, named after the first of them."""
+        architecture = self.codecs[codec]["architecture"]
+        return next(name for name, spec in self.codecs.items() if spec["architecture"] == architecture)
+
+    def rate_points(self, codec: str) -> list[int]:
+        """Indices into train.rate_points this codec trains at (all unless the codec names some)."""
+        chosen = self.codecs[codec].get("rate_points")
+        every = range(len(self.train["rate_points"]))
+        if chosen is None:
+            return list(every)
+        if any(i not in every for i in chosen):
+            raise ValueError(f"codecs.{codec}.rate_points {chosen}: indices into train.rate_points, 0..{len(every) - 1}")
+        return list(chosen)
+
+    def codec_models(self) -> list[Model]:
+        """One model per (codec, hierarchy, rate point)."""
+        return [Model(f"{codec}/{hierarchy}/rp{rp}", codec, hierarchy, f"rp{rp}", False)
+                for codec in self.codecs for hierarchy in self.train_hierarchies() for rp in self.rate_points(codec)]
+
+    def baseline_models(self, evaluated_only: bool = False) -> list[Model]:
+        return [Model(name, name, None, None, True) for name, spec in self.baselines.items()
+                if spec["evaluate"] or not evaluated_only]
+
+    def base_models(self) -> list[Model]:
+        """The rate-distortion base of each architecture, coded and evaluated like a baseline (its
+        prefixes are its rate points): the reference the fine-tunes are measured against."""
+        if self.train["base"]["source"] == "none":
+            return []
+        names = sorted({self.base_name(codec) for codec in self.codecs})
+        return [Model(f"base/{name}", "base" if len(names) == 1 else f"base_{name}", None, None, True) for name in names]
+
+    def learned_models(self, evaluated_only: bool = False) -> list[Model]:
+        """Every trained model: codecs, then baselines, then the bases."""
+        return self.codec_models() + self.baseline_models(evaluated_only) + self.base_models()
+
+    def coded_models(self) -> list[Model]:
+        """The models whose bitstreams are written and evaluated (intermediate phases are not)."""
+        return self.learned_models(evaluated_only=True)
+
+    # -- each job's settings -----------------------------------------------------------------
+    def _job_settings(self, architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier):
+        return {
+            **{k: self.train[k] for k in COMMON_KEYS + CLASSIFIER_KEYS + ("mse_weights",)},
+            **self.view,
+            "codec": architecture,
+            "lambdas": [lam * rate_point for lam in self.train["lambdas"]],
+            "task_weights": task_weights,
+            "steps": steps,
+            "lr": lr,
+            "checkpoint_every": checkpoint_every,
+            "classifier": classifier,
+            "seed": self.seed,
+        }
+
+    def base_settings(self, name: str) -> dict:
+        base = self.train["base"]
+        zeros = [0.0] * len(self.train["lambdas"])
+        settings = self._job_settings(self.codecs[name]["architecture"], base["rate_point"], zeros, base["steps"],
+                                      base["lr"], base["checkpoint_every"], None)
+        for unused in CLASSIFIER_KEYS:  # no classifier in the base
+            del settings[unused]
+        # rate-distortion needs no labels: every training photo, with its own augmentation range
+        return settings | {"view_scale": base["view_scale"], "labelled_only": False, "batch_size": base["batch_size"]}
+
+    def finetune_settings(self, codec: str, rp) -> dict:
+        spec = self.codecs[codec]
+        settings = self._job_settings(spec["architecture"], self.train["rate_points"][int(rp)], spec["task_weights"],
+                                      self.train["steps"], self.train["lr"], self.train["checkpoint_every"],
+                                      self.train["classifier"])
+        if spec.get("task_levels"):
+            settings["task_levels"] = spec["task_levels"]
+        # only when it departs from the paper, so the other codecs' settings (and results) stay
+        if spec.get("task_gradient", "all") != "all":
+            settings["task_gradient"] = spec["task_gradient"]
+        return settings
+
+    def baseline_settings(self, name: str) -> dict:
+        spec = self.baselines[name]
+        levels = len(spec["lambdas"])
+        return {
+            **{k: self.train[k] for k in COMMON_KEYS},
+            **self.view,
+            "codec": spec["architecture"],
+            "lambdas": spec["lambdas"],
+            "mse_weights": spec["mse_weights"] or [1.0] * levels,
+            "task_weights": [0.0] * levels,
+            "classifier": None,
+            "steps": spec["steps"],
+            "lr": spec["lr"],
+            "checkpoint_every": spec["checkpoint_every"],
+            "trainable": spec["trainable"],
+            "init_transfer": spec["init"] is not None,
+            "seed": self.seed,
+        }
+
+    # -- where each job starts from ----------------------------------------------------------
+    def base_checkpoint(self, codec: str) -> str | None:
+        """The base a fine-tune of `codec` starts from (None: from scratch, train.base.source none)."""
+        if self.train["base"]["source"] == "none":
+            return None
+        return f"results/checkpoints/base/{self.base_name(codec)}/model.pt"
+
+    def base_source(self, base: str) -> dict:
+        """The shipped base (DVC-tracked, with its training log in git) or the one pretrained here."""
+        if self.train["base"]["source"] == "shipped":
+            folder = f"models/base/{base}"
+            if not Path(folder, "model.pt").exists():
+                raise ValueError(f"{folder}/model.pt is missing: the shipped base comes with the repository through DVC; "
+                                 f"run `make pull-models` (dvc pull {folder}/model.pt.dvc), or set train.base.source: scratch")
+        else:
+            folder = f"results/checkpoints/pretrain/{base}"
+        return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
+
+    def baseline_init(self, name: str) -> str | None:
+        """The checkpoint a baseline job starts from: the codecs' base or another baseline job."""
+        init = self.baselines[name]["init"]
+        if init is None:
+            return None
+        if init.startswith("base/"):
+            if init.split("/", 1)[1] not in self.codecs:
+                raise ValueError(f"baselines.{name}.init: {init} names no codec (codecs: {sorted(self.codecs)})")
+        elif init not in self.baselines:
+            raise ValueError(f"baselines.{name}.init: {init!r} is neither base/<codec> nor a baseline ({sorted(self.baselines)})")
+        return f"results/checkpoints/{init}/model.pt"
+
+    def launcher(self, kind: str) -> str:
+        """One process, or torchrun with one process per GPU (DDP) when a job asks for > 1 GPU."""
+        gpus = self.train["resources"][kind]["gpus"]
+        if gpus > 1:
+            return f"python -m torch.distributed.run --standalone --nproc_per_node {gpus} -m coarse2fine.training"
+        return "python -m coarse2fine.training"
+
+    def resources(self, kind: str) -> dict:
+        """Threads, memory, runtime and GPUs of a `base` or `finetune` job (train.resources)."""
+        return dict(self.train["resources"][kind])
+
+    def targets(self) -> list[str]:
+        return [f"results/checkpoints/{m.id}/{name}" for m in self.learned_models() for name in ("model.pt", "log.csv")]
+
+    def coding_targets(self) -> list[str]:
+        return [f"{m.bitstream_dir}/{name}" for m in self.coded_models() for name in ("sizes.csv", "roundtrip.json")]

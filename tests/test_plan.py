@@ -1,0 +1,128 @@
+"""The study plan without Snakemake: which jobs each configuration asks for, with which
+settings, and the errors that name a plan that cannot work (coarse2fine/plan)."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from coarse2fine.plan import StudyPlan, load_study_config
+from coarse2fine.plan.config import load_hierarchy_config
+from conftest import REPO
+
+
+def plan_of(*files, root=REPO) -> StudyPlan:
+    return StudyPlan.from_files(*files, root=root)
+
+
+def overlay(tmp_path, text: str) -> str:
+    path = tmp_path / "overlay.yaml"
+    path.write_text(text)
+    return str(path)
+
+
+def test_default_models_and_their_paths():
+    plan = plan_of("config/config.yaml")
+    models = plan.training.learned_models()
+    ids = [m.id for m in models]
+    assert ids[:3] == [f"c2f/paper_clip_kmeans/rp{i}" for i in range(3)]
+    assert {"hyperprior", "deephq_steps", "deephq", "rmpgc", "base/c2f"} <= set(ids)
+    coded = {m.id for m in plan.training.coded_models()}
+    assert "deephq" in coded and "hyperprior" not in coded and "deephq_steps" not in coded
+    base = next(m for m in models if m.id == "base/c2f")
+    assert base.codec == "base" and base.layers_are_rate_points and base.hierarchy is None
+    c2f = models[1]
+    assert c2f.checkpoint == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
+    assert c2f.bitstream_dir == "results/bitstreams/c2f/paper_clip_kmeans/rp1"
+    assert c2f.views_dir == "results/metrics/views/learned/c2f/paper_clip_kmeans/rp1"
+
+
+def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
+    plan = plan_of("config/config.yaml")
+    config = plan.config
+    settings = plan.training.finetune_settings("c2f", 2)
+    assert settings["view"] == config["view"]["size"] and settings["classifier_crop"] == config["view"]["classifier_crop"]
+    assert settings["lambdas"] == [lam * config["train"]["rate_points"][2] for lam in config["train"]["lambdas"]]
+    assert settings["classifier"] == config["train"]["classifier"] and "task_gradient" not in settings
+    assert plan.training.base_checkpoint("c2f") == "results/checkpoints/base/c2f/model.pt"
+    base = plan.training.base_settings("c2f")
+    assert base["classifier"] is None and "label_smoothing" not in base and base["labelled_only"] is False
+    assert base["task_weights"] == [0.0] * len(config["train"]["lambdas"])
+
+
+def test_base_source_scratch_and_none(tmp_path):
+    scratch = plan_of("config/config.yaml", overlay(tmp_path, "train:\n  base: {source: scratch}\n"))
+    assert scratch.training.base_source("c2f") == {"model": "results/checkpoints/pretrain/c2f/model.pt",
+                                                   "log": "results/checkpoints/pretrain/c2f/log.csv"}
+    none = plan_of("config/config.yaml", overlay(tmp_path, "train:\n  base: {source: none}\n"))
+    assert none.training.base_checkpoint("c2f") is None
+    assert not any(m.id.startswith("base/") for m in none.training.learned_models())
+
+
+def test_shipped_base_missing_is_named(tmp_path, monkeypatch):
+    plan = plan_of("config/config.yaml")
+    monkeypatch.chdir(tmp_path)  # no models/ here
+    with pytest.raises(ValueError, match="models/base/c2f/model.pt is missing.*make pull-models"):
+        plan.training.base_source("c2f")
+
+
+def test_diagnostic_overlay_trains_each_variant_at_one_rate_point_with_its_settings():
+    plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
+    variants = [m for m in plan.training.codec_models() if m.codec != "c2f" and m.codec != "rd_only"]
+    assert variants and all(m.rate_point == "rp1" for m in variants)
+    assert plan.training.finetune_settings("c2f_own_block", 1)["task_gradient"] == "own_block"
+    assert plan.training.finetune_settings("c2f_all_levels", 1)["task_levels"] == "all"
+    assert plan.evaluation.claim_methods()[0] == "c2f"
+    assert "results/metrics/tables/paper_clip_kmeans/claim/c2f_own_block/claim.md" in plan.evaluation.claim_targets()
+
+
+def test_evaluation_plan_views_tables_and_cpips():
+    plan = plan_of("config/config.yaml")
+    evaluation = plan.evaluation
+    hierarchy = evaluation.table_hierarchies()[0]
+    dirs = evaluation.table_views_dirs(hierarchy)
+    assert dirs[:4] == [f"results/metrics/views/anchor/{a}" for a in ("uncompressed", "jpeg", "webp", "jpeg2000")]
+    assert "results/metrics/views/learned/deephq" in dirs  # baselines serve every hierarchy
+    spec = evaluation.learned_provider("c2f/paper_clip_kmeans/rp0")
+    assert spec["decoded"] == "results/bitstreams/c2f/paper_clip_kmeans/rp0/decoded" and spec["rate_point"] == "rp0"
+    assert evaluation.anchor_provider("uncompressed") == {"kind": "reference"}
+    # CPIPS `auto`: the claim method on the first trained hierarchy, at the middle rate point
+    if plan.config["evaluate"].get("cpips_model") == "auto":
+        assert evaluation.cpips_model_id() == "c2f/paper_clip_kmeans/rp1"
+        assert evaluation.learned_views_settings("rmpgc")["cpips"] == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
+
+
+def test_every_stage_has_targets_and_all_is_their_union():
+    plan = plan_of("config/config.yaml")
+    stages = {stage: plan.stage_targets(stage) for stage in ("data", "hierarchy", "training", "coding", "evaluate", "figures")}
+    assert all(stages.values())
+    assert plan.all_targets() == [t for targets in stages.values() for t in targets]
+    assert "results/metrics/headline.json" in stages["evaluate"]
+    with pytest.raises(ValueError, match="unknown stage 'train'"):
+        plan.stage_targets("train")
+
+
+def test_test_and_paper_configs_plan():
+    for files in (("config/test.yaml",), ("config/imagenet.yaml",), ("config/config.yaml", "config/clip.yaml")):
+        plan = plan_of(*files)
+        assert plan.training.learned_models() and plan.evaluation.table_hierarchies()
+
+
+@pytest.mark.parametrize("text, message", [
+    ("evaluate:\n  judge: efficientnet_lite0\n", "the judge must be independent"),
+    ("baselines:\n  c2f: {architecture: {name: hyperprior}, lambdas: [0.01], steps: 1}\n", "clash with codec names"),
+    ("baselines:\n  rmpgc: {init: nowhere}\n", "neither base/<codec> nor a baseline"),
+    ("train:\n  hierarchies: [no_such_hierarchy]\n", "train.hierarchies names \\['no_such_hierarchy'\\]"),
+    ("hierarchy:\n  enable: [nothing_by_that_name]\n", "hierarchy.enable names \\['nothing_by_that_name'\\]"),
+    ("codecs:\n  c2f: {rate_points: [7]}\n", "codecs.c2f.rate_points \\[7\\]"),
+])
+def test_plans_that_cannot_work_are_named(tmp_path, text, message):
+    with pytest.raises(ValueError, match=message):
+        plan_of("config/config.yaml", overlay(tmp_path, text))
+
+
+def test_config_loader_merges_overlays_and_fills_defaults(tmp_path):
+    config = load_study_config(REPO / "config/config.yaml", overlay(tmp_path, "seed: 7\n"))
+    assert config["seed"] == 7 and config["view"]["size"] == yaml.safe_load((REPO / "config/config.yaml").read_text())["view"]["size"]
+    hierarchy = load_hierarchy_config(REPO / config["hierarchy"]["config"])
+    assert hierarchy["hierarchies"]

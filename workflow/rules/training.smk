@@ -1,0 +1,87 @@
+# Training (PLAN.training): one rate-distortion base per codec architecture (pretrained by
+# `pretrain_base`, or the shipped one that `dvc pull` fetches: train.base.source), then one
+# fine-tune per (codec, hierarchy, rate point) that starts from it.
+TRAINING = PLAN.training
+CODEC_NAMES = alternatives(TRAINING.codecs)
+
+
+# Trains a base from scratch (hours on CPU; resumes after a kill). Its output is never the
+# fine-tunes' input directly: `base_checkpoint` takes the shipped or this one (train.base.source).
+rule pretrain_base:
+    conda:
+        CONDA_ENV
+    input:
+        manifest=MANIFEST,
+    output:
+        model="results/checkpoints/pretrain/{base}/model.pt",
+        log="results/checkpoints/pretrain/{base}/log.csv",
+    params:
+        settings=lambda w: as_json(TRAINING.base_settings(w.base)),
+        launcher=TRAINING.launcher("base"),
+    benchmark:
+        "results/benchmarks/train/pretrain_{base}.tsv"
+    log:
+        "results/logs/train/pretrain_{base}.log",
+    wildcard_constraints:
+        base=CODEC_NAMES,
+    threads: TRAINING.resources("base")["threads"]
+    resources:
+        mem_mb=TRAINING.resources("base")["mem_mb"],
+        runtime=TRAINING.resources("base")["runtime"],
+        gpu=TRAINING.resources("base")["gpus"],
+    priority: PRIORITY["base"]
+    shell:
+        "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
+        " --output {output.model} --log-csv {output.log} > {log} 2>&1"
+
+
+rule base_checkpoint:
+    conda:
+        CONDA_ENV
+    input:
+        unpack(lambda w: TRAINING.base_source(w.base)),
+    output:
+        model="results/checkpoints/base/{base}/model.pt",
+        log="results/checkpoints/base/{base}/log.csv",
+    params:
+        settings=lambda w: as_json(TRAINING.base_settings(w.base)),
+        source=TRAINING.train["base"]["source"],
+    log:
+        "results/logs/train/base_{base}.log",
+    wildcard_constraints:
+        base=CODEC_NAMES,
+    shell:
+        "python -m coarse2fine.training install-base --source {params.source} --checkpoint {input.model}"
+        " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
+
+
+rule train_codec:
+    conda:
+        CONDA_ENV
+    input:
+        manifest=MANIFEST,
+        hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
+        init=lambda w: TRAINING.base_checkpoint(w.codec) or [],
+    output:
+        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
+        log="results/checkpoints/{codec}/{hierarchy}/rp{rp}/log.csv",
+    params:
+        settings=lambda w: as_json(TRAINING.finetune_settings(w.codec, w.rp)),
+        init=lambda w, input: f"--init {input.init}" if input.init else "",
+        launcher=TRAINING.launcher("finetune"),
+    benchmark:
+        "results/benchmarks/train/{codec}/{hierarchy}/rp{rp}.tsv"
+    log:
+        "results/logs/train/{codec}_{hierarchy}_rp{rp}.log",
+    wildcard_constraints:
+        codec=CODEC_NAMES,
+        rp=r"\d+",
+    threads: TRAINING.resources("finetune")["threads"]
+    resources:
+        mem_mb=TRAINING.resources("finetune")["mem_mb"],
+        runtime=TRAINING.resources("finetune")["runtime"],
+        gpu=TRAINING.resources("finetune")["gpus"],
+    priority: PRIORITY["training_chain"]
+    shell:
+        "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --hierarchy {input.hierarchy}"
+        " {params.init} --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
