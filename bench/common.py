@@ -81,8 +81,8 @@ def sample_crops(manifest: Path, sizes: list[tuple[int, int]], per_size: int) ->
 
     Returns dicts {size, path, image (1, 3, H, W) in [0, 1]}; a size no photo can give is an error.
     """
-    from coarse2fine.data.images import image_to_tensor, open_rgb
     from coarse2fine.data.manifest import read_manifest
+    from coarse2fine.imaging.photos import image_to_tensor, open_rgb
 
     table, root = read_manifest(manifest)
     table = table.sort_values("path").reset_index(drop=True)

@@ -1,6 +1,6 @@
 """What the classifier can see at a view size: top-1 on uncompressed views of the photos.
 
-For each view size (data/view.py: the photo squashed to size x size, the classifier given its
+For each view size (imaging/view.py: the photo squashed to size x size, the classifier given its
 centre `classifier_crop`), each classifier's top-1 of the exact class and of the level-1 cluster
 (prob-sum) against the labels, on the held-out photos' evaluation views and on the training
 photos' training views (random resized crops of area fraction `--scale`, several per photo).
@@ -20,9 +20,9 @@ import torch
 
 from coarse2fine.classify.classifiers import load_classifier
 from coarse2fine.classify.levels import cluster_probabilities
-from coarse2fine.data.images import image_to_tensor
 from coarse2fine.data.manifest import read_manifest
-from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView, open_view
+from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView, open_view
 from coarse2fine.training.data import ViewDataset
 
 

@@ -44,7 +44,7 @@ def paper_level_maps(num_coarse_levels: int) -> list[np.ndarray]:
 
 def fixed_batches(manifest: Path, batch_size: int, crop: int, count: int, seed: int = 0):
     """`count` batches of labelled training views (crop x crop), loaded before timing starts."""
-    from coarse2fine.data.view import StudyView
+    from coarse2fine.imaging.view import StudyView
     from coarse2fine.training.data import ViewDataset
 
     dataset = ViewDataset(manifest, ("train",), StudyView(crop), seed=seed)
@@ -57,7 +57,7 @@ def fixed_batches(manifest: Path, batch_size: int, crop: int, count: int, seed: 
 
 
 def _view(config: dict):
-    from coarse2fine.data.view import StudyView
+    from coarse2fine.imaging.view import StudyView
 
     return StudyView.from_settings(config.get("view"))
 

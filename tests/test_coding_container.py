@@ -9,7 +9,7 @@ import zlib
 import pytest
 
 from coarse2fine.coding import MAGIC, Bitstream, BitstreamError, Header, parse_bitstream, truncate_to_level
-from coarse2fine.coding.container import MAX_SIDE
+from coarse2fine.container import MAX_SIDE
 
 
 def make_stream(seed: int = 0, levels: int = 3, total: int = 3) -> Bitstream:

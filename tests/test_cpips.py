@@ -20,13 +20,13 @@ import pytest
 import torch
 from PIL import Image
 
-from coarse2fine.data.images import image_to_tensor, open_rgb
 from coarse2fine.data.manifest import read_manifest, write_manifest
 from coarse2fine.evaluate import table as tables
 from coarse2fine.evaluate import views
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.cpips_check import perceptual_check
 from coarse2fine.evaluate.view_files import read_views
+from coarse2fine.imaging.photos import image_to_tensor, open_rgb
 from coarse2fine.models import build_codec
 
 REPO = Path(__file__).resolve().parents[1]

@@ -11,9 +11,9 @@ import pytest
 from PIL import Image
 
 from coarse2fine.data.build import DatasetError, assign_splits, build_manifest
-from coarse2fine.data.images import ImageReadError, open_rgb, to_rgb
 from coarse2fine.data.manifest import ManifestError, read_manifest, sha256_file
 from coarse2fine.hierarchy.classes import class_table
+from coarse2fine.imaging.photos import ImageReadError, open_rgb, to_rgb
 
 
 def test_sample_manifest_has_enough_real_labelled_photos(sample_manifest):
@@ -138,7 +138,7 @@ def test_a_subset_is_spread_over_the_manifest_and_always_the_same():
 def test_exif_orientation_is_applied_and_only_photo_formats_are_read(tmp_path):
     from PIL import Image
 
-    from coarse2fine.data.images import ImageReadError, open_rgb
+    from coarse2fine.imaging.photos import ImageReadError, open_rgb
 
     image = Image.new("RGB", (40, 20), (0, 0, 0))
     image.paste((255, 255, 255), (0, 0, 20, 20))  # left half white

@@ -271,3 +271,27 @@ def test_table_lookup_matches_compressai_build_indexes_element_for_element():
         assert got.dtype == expected.dtype == torch.int32
         assert torch.equal(got, expected)
     assert len(set(got.reshape(-1).tolist())) > 400  # the test spans the table, not one corner
+
+
+@pytest.mark.parametrize("name, kwargs, masked", [
+    ("c2f", {"N": 16, "M": 24, "level_blocks": [8, 8, 8]}, True),
+    ("hyperprior", {"N": 16, "M": 24}, True),
+    ("deephq", {"N": 16, "M": 24, "layers": 3}, False),
+    ("rmpgc", {"N": 16, "M": 24, "target_bpp": [0.2, 0.5]}, False),
+])
+def test_every_registered_codec_speaks_the_progressive_interface(name, kwargs, masked, one_torch_thread):
+    from coarse2fine.models import MaskedPrefixCodec, ProgressiveCodec
+
+    codec = build_codec(name, **kwargs).eval()
+    codec.update(force=True)
+    assert isinstance(codec, ProgressiveCodec) and isinstance(codec, MaskedPrefixCodec) == masked
+    if name == "rmpgc":
+        return  # compress needs its classifier (tests/test_rmpgc.py codes it)
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    enc = codec.compress(x)
+    assert len(enc["strings"]) == 1 + codec.num_levels and len(enc["y_hat_levels"]) == codec.num_levels
+    for n in range(1, codec.num_levels + 1):
+        dec = codec.decompress(enc["strings"][: 1 + n], enc["shape"])
+        assert torch.equal(dec["y_hat"], enc["y_hat_levels"][n - 1]) and dec["levels"] == n
+        if masked:
+            assert torch.equal(codec.prefix_latents(enc["y_hat"], n), enc["y_hat_levels"][n - 1])

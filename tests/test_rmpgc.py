@@ -14,9 +14,9 @@ from PIL import Image, ImageDraw, ImageFilter
 
 import coarse2fine.models.rmpgc as rmpgc
 from coarse2fine.coding.codec_io import compress_image, decode_bitstream, to_uint8
-from coarse2fine.coding.container import Bitstream, parse_bitstream, truncate_to_level
 from coarse2fine.coding.errors import BitstreamError
 from coarse2fine.coding.identity import compute_model_identity
+from coarse2fine.container import Bitstream, parse_bitstream, truncate_to_level
 from coarse2fine.data.manifest import read_manifest
 from coarse2fine.models.loss import C2FLoss
 from coarse2fine.models.registry import build_codec

@@ -13,7 +13,7 @@ import torch
 from PIL import Image
 
 from coarse2fine.data.manifest import sha256_file, write_manifest
-from coarse2fine.data.view import StudyView
+from coarse2fine.imaging.view import StudyView
 from coarse2fine.training import CheckpointMismatch, SettingsError, TrainSettings, load_codec, resume_path, train
 from coarse2fine.training import checkpoint as ckpt
 from coarse2fine.training.data import StepSampler, ViewDataset
@@ -97,8 +97,8 @@ def test_views_are_seeded_flipped_and_squashed(dataset):
     assert not torch.equal(a, data[(1, 1)][0])  # another epoch, another crop
     # at scale 1 a training view is the evaluation view of the photo (or its mirror image)
     whole = ViewDataset(dataset, view=StudyView(64), scale=(1.0, 1.0), seed=1)
-    from coarse2fine.data.images import image_to_tensor
-    from coarse2fine.data.view import open_view
+    from coarse2fine.imaging.photos import image_to_tensor
+    from coarse2fine.imaging.view import open_view
 
     expected = image_to_tensor(open_view(whole.paths[1], StudyView(64)))[0]
     seen = [whole[(1, e)][0] for e in range(12)]

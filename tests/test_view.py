@@ -1,5 +1,5 @@
 """The study's view: one rule for what is coded and what the classifier sees, in training and in
-scoring (data/view.py)."""
+scoring (imaging/view.py)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import torch
 from PIL import Image
 from torch import nn
 
-from coarse2fine.data.images import image_to_tensor
-from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.evaluate.measure import classify_views
 from coarse2fine.evaluate.providers import DecodedView
+from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.view import StudyView, open_view
 from coarse2fine.models import C2FLoss
 from coarse2fine.training.data import ViewDataset
 from test_training import make_dataset

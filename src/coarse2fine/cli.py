@@ -102,7 +102,7 @@ def _encode_arguments(p: argparse.ArgumentParser) -> None:
 
 def encode_view(view: str, codec):
     """The StudyView `c2f encode --view` asks for (ValueError naming a bad value)."""
-    from coarse2fine.data.view import StudyView
+    from coarse2fine.imaging.view import StudyView
 
     if view == "native":
         return StudyView(None)
@@ -117,8 +117,8 @@ def encode_view(view: str, codec):
 
 def _encode(args) -> int:
     from coarse2fine.coding import encode_image, load_codec, parse_bitstream
-    from coarse2fine.data.images import image_to_tensor
-    from coarse2fine.data.view import open_view
+    from coarse2fine.imaging.photos import image_to_tensor
+    from coarse2fine.imaging.view import open_view
 
     _set_threads(args)
     codec = load_codec(model_path(args.model))
@@ -240,9 +240,9 @@ def _answer_text(a: dict) -> str:
 
 
 def _classify(args) -> int:
-    from coarse2fine.classify.receiver import classify_stream, receive_until_confident
     from coarse2fine.coding import load_codec
     from coarse2fine.hierarchy.assignments import load_hierarchy
+    from coarse2fine.receiver import classify_stream, receive_until_confident
 
     _set_threads(args)
     codec, hierarchy = load_codec(model_path(args.model)), load_hierarchy(args.hierarchy)

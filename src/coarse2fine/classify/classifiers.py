@@ -16,7 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
-from coarse2fine.data.images import resize_shorter_side
+from coarse2fine.imaging.photos import resize_shorter_side
 
 
 class ClassifierUnavailable(RuntimeError):

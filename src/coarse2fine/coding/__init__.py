@@ -3,17 +3,7 @@
 Format specification: docs/bitstream.md. Every reader error is a BitstreamError.
 """
 
-from .checkpoint import load_codec
-from .codec_io import (
-    DecodedImage,
-    EncodedImage,
-    compress_image,
-    decode_bitstream,
-    encode_image,
-    estimated_bits,
-    to_uint8,
-)
-from .container import (
+from coarse2fine.container import (
     FORMAT_VERSION,
     MAGIC,
     MAX_PIXELS,
@@ -23,6 +13,17 @@ from .container import (
     parse_bitstream,
     parse_header,
     truncate_to_level,
+)
+
+from .checkpoint import load_codec
+from .codec_io import (
+    DecodedImage,
+    EncodedImage,
+    compress_image,
+    decode_bitstream,
+    encode_image,
+    estimated_bits,
+    to_uint8,
 )
 from .errors import BitstreamError, CheckpointError, ResourceLimitError
 from .identity import compute_model_identity, model_identity

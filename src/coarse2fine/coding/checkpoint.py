@@ -10,6 +10,8 @@ import torch
 
 from coarse2fine import rans
 from coarse2fine.architectures import ArchitectureError, validate_architecture
+from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP
+from coarse2fine.models import build_codec
 
 from .errors import CheckpointError
 from .identity import forget_model_identity, model_identity
@@ -44,8 +46,6 @@ def load_codec(checkpoint_path: Path | str) -> torch.nn.Module:
 
 def codec_from_payload(payload, path: Path | str = "<checkpoint>") -> torch.nn.Module:
     """The codec a loaded checkpoint dict describes (see load_codec); errors name `path`."""
-    from coarse2fine.models import build_codec
-
     if not isinstance(payload, dict) or not isinstance(payload.get("codec_config"), dict):
         raise CheckpointError(f"{path}: not a codec checkpoint (no codec_config dict)")
     state_key = next((k for k in STATE_DICT_KEYS if isinstance(payload.get(k), dict)), None)
@@ -121,7 +121,6 @@ def trained_view(payload: dict) -> dict | None:
     settings = payload.get("settings")
     if not isinstance(settings, dict) or not isinstance(settings.get("view"), int) or isinstance(settings.get("view"), bool):
         return None
-    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP
 
     crop = settings.get("classifier_crop", PAPER_CLASSIFIER_CROP)
     if not isinstance(crop, (int, float)) or not 0.1 <= float(crop) <= 1:

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 import torch
 
 from coarse2fine import rans
+from coarse2fine.container import Bitstream, Header, parse_bitstream
 from coarse2fine.limits import check_pixels
 from coarse2fine.models.padding import crop_to_size, pad_to_multiple
 
-from .container import Bitstream, Header, parse_bitstream
 from .errors import BitstreamError, ResourceLimitError
 from .identity import model_identity
 
@@ -103,7 +103,7 @@ def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> Enc
     data = Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
     # A codec whose prefixes are not a masking of the full latent (nested quantisation)
     # reports them itself; otherwise they follow from y_hat.
-    levels = enc.get("y_hat_levels") or [codec.prefix_latents(enc["y_hat"], k) for k in range(1, codec.num_levels + 1)]
+    levels = enc["y_hat_levels"]  # what decoding each prefix must give (models/interface.py)
     return EncodedImage(data, enc["y_hat"], tuple(levels))
 
 

@@ -15,7 +15,7 @@ import json
 
 import torch
 
-from .container import MODEL_ID_BYTES
+from coarse2fine.container import MODEL_ID_BYTES
 
 _CACHE_ATTR = "_c2f_model_identity"
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 import zlib
 from typing import BinaryIO, Iterator
 
-from .container import _CRC, _HEAD, _SEGMENT, Bitstream, _check_payload_shape, parse_header
+from coarse2fine.container import _CRC, _HEAD, _SEGMENT, Bitstream, _check_payload_shape, parse_header
+
 from .errors import BitstreamError
 
 # A segment longer than this is refused before it is read (the whole-stream parser bounds it by

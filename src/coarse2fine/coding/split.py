@@ -20,16 +20,19 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from coarse2fine.container import parse_bitstream, truncate_to_level
+from coarse2fine.data.manifest import read_manifest, spread_subset
 from coarse2fine.files import png_bytes, write_atomic
+from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.view import StudyView, open_view
 
 from .checkpoint import load_codec
 from .codec_io import compress_image, decode_bitstream, estimated_bits, to_uint8
-from .container import parse_bitstream, truncate_to_level
 from .errors import BitstreamError
 
 log = logging.getLogger(__name__)
 
-# view: the study's view (data/view.py settings); None is the paper's 256x256
+# view: the study's view (imaging/view.py settings); None is the paper's 256x256
 DEFAULT_SETTINGS = {"splits": ["val", "test"], "max_images": None, "view": None}
 SIZE_COLUMNS = ["image", "stream", "split", "width", "height", "level", "bytes", "bpp", "bpp_estimated",
                 "overhead", "latent_sha256"]
@@ -49,10 +52,6 @@ def stream_name(image_path: str) -> str:
 
 
 def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path, settings: dict | None = None) -> pd.DataFrame:
-    from coarse2fine.data.images import image_to_tensor
-    from coarse2fine.data.manifest import read_manifest, spread_subset
-    from coarse2fine.data.view import StudyView, open_view
-
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     view = StudyView.from_settings(settings["view"])
     table, root = read_manifest(manifest, tuple(settings["splits"]))

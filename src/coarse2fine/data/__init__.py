@@ -1,4 +1,5 @@
-from .images import ImageReadError, open_rgb
+"""The data stage: datasets as manifests (path, sha256, size, label, label source, split)."""
+
 from .manifest import ManifestError, read_manifest
 
-__all__ = ["ImageReadError", "ManifestError", "open_rgb", "read_manifest"]
+__all__ = ["ManifestError", "read_manifest"]

@@ -20,8 +20,9 @@ import torch
 from tqdm import tqdm
 
 from ..hierarchy.classes import class_table, val_ground_truth
-from .images import ImageReadError, image_to_tensor, list_images, open_rgb
+from coarse2fine.imaging.photos import ImageReadError, image_to_tensor, list_images, open_rgb
 from .manifest import sha256_file, write_manifest
+from coarse2fine.classify import load_classifier, resize_center_crop
 
 log = logging.getLogger(__name__)
 
@@ -153,8 +154,6 @@ def assign_splits(sources: list[str], fractions: dict, seed: int) -> list[str]:
 
 @torch.no_grad()
 def teacher_labels(images, teacher: str) -> list[int]:
-    from ..classify import load_classifier, resize_center_crop
-
     model = load_classifier(teacher)
     return [int(model(resize_center_crop(image_to_tensor(im), model.input_size)).argmax(1)) for im in images]
 

@@ -18,12 +18,12 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from coarse2fine.data.view import StudyView
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.measure import measure_views
 from coarse2fine.evaluate.providers import build_provider
 from coarse2fine.evaluate.view_files import VIEW_KEY, join_cpips, read_view_table
 from coarse2fine.evaluate.views import evaluated_images
+from coarse2fine.imaging.view import StudyView
 
 log = logging.getLogger("coarse2fine.evaluate")
 

@@ -1,7 +1,7 @@
 """The one measuring loop: every evaluated image through a provider, each decoded view measured
 (PSNR, MS-SSIM, bpp from actual bytes; CPIPS when a metric is given) and classified.
 
-Every image is first put in the study's view (data/view.py: the photo squashed to size x size,
+Every image is first put in the study's view (imaging/view.py: the photo squashed to size x size,
 as every codec and anchor codes it; PSNR, MS-SSIM and bpp are measured on it), and each
 classifier sees its `classifier_input` (the centre crop, resized to its input), the same
 function the task loss uses. The prob-sum cluster predictions come later (`evaluate tables`),
@@ -21,12 +21,12 @@ from PIL import Image
 
 from coarse2fine.classify import ClassifierUnavailable, load_classifier
 from coarse2fine.classify.levels import NUM_CLASSES
-from coarse2fine.data.images import image_to_tensor
-from coarse2fine.data.view import StudyView, open_view
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, psnr
 from coarse2fine.evaluate.providers import DecodedView, Provider
 from coarse2fine.files import png_bytes, write_atomic
+from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.view import StudyView, open_view
 
 log = logging.getLogger("coarse2fine.evaluate")
 

@@ -22,6 +22,7 @@ import pandas as pd
 from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions, true_clusters
 from coarse2fine.evaluate.metrics import wu_palmer
 from coarse2fine.evaluate.view_files import REFERENCE_CODEC, read_views
+from coarse2fine.hierarchy.classes import labels
 
 IMAGE_METRICS = ["bpp_actual", "bpp_estimated", "psnr", "ms_ssim", "wu_palmer"]
 OPTIONAL_METRICS = ["cpips"]  # columns that views evaluated with the matching setting carry
@@ -39,8 +40,6 @@ def level_ks(level_maps) -> list[int]:
 
 def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
     """The tidy table: views x classifiers with predictions and correctness at every level."""
-    from coarse2fine.hierarchy.classes import labels
-
     names = labels()
     ks = level_ks(level_maps)
     parts = []
@@ -59,7 +58,7 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
                 predicted = pred.at_level(level)
                 part[f"pred_L{level}"] = predicted
                 part[f"correct_L{level}"] = np.where(known, (predicted == truth[level - 1]).astype(float), np.nan)
-                # what a receiver compares with its threshold (classify/receiver.py)
+                # what a receiver compares with its threshold (receiver.py)
                 part[f"confidence_L{level}"] = pred.confidence_at(level)
             part["wu_palmer"] = wu_palmer(pred.predicted_class, np.where(known, true_idx, -1))
             part["views_dir"] = str(view_dir)  # recon_file is relative to <views_dir>/recon

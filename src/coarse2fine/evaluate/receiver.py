@@ -5,7 +5,7 @@ many bytes a receiver reads and how often its answer is right, beside reading ev
         --judge NAME --thresholds 0.5 0.9 --output-dir results/metrics/tables/<h>/receiver
 
 The receiver reads a stream segment by segment and stops at the first segment whose answer is
-at least P confident (classify/receiver.py: `stop_level`, `answered_level`, the rule of
+at least P confident (receiver.py: `stop_level`, `answered_level`, the rule of
 `c2f classify --until-confident`). Progressive codecs only: the coarse-to-fine codecs (levels
 are hierarchy levels) and the codecs whose segments are rate points (DeepHQ, RMPGC, the base,
 JPEG 2000's layers), whose segments answer the hierarchy's levels coarse first.
@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coarse2fine.classify.receiver import answered_level, stop_level
+from coarse2fine.receiver import answered_level, stop_level
 
 LAYERED = re.compile(r"^(?:L|layers)(\d+)$")
 

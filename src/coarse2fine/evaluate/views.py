@@ -19,11 +19,11 @@ import pandas as pd
 import torch
 
 from coarse2fine.data.manifest import read_manifest, spread_subset
-from coarse2fine.data.view import StudyView
 from coarse2fine.evaluate.cpips import CPIPS
 from coarse2fine.evaluate.measure import load_classifiers, measure_views
 from coarse2fine.evaluate.providers import build_provider
 from coarse2fine.evaluate.view_files import EVAL_SPLITS, write_views
+from coarse2fine.imaging.view import StudyView
 
 log = logging.getLogger("coarse2fine.evaluate")
 

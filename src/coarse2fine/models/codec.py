@@ -2,34 +2,17 @@
 
 from __future__ import annotations
 
-import contextlib
-
 import torch
 
 from coarse2fine.architectures import MAX_LEVELS, MIN_LEVELS
 
-from .entropy import CheckedEntropyBottleneck, LevelBlockEntropyModel
-from .exact import ExactCodingModel
-from .registry import BACKBONES, register_codec
-
-
-@contextlib.contextmanager
-def single_threaded():
-    """Run the decoder's synthesis on one thread. The latents a stream decodes to are exact
-    (docs/models.md), but a float convolution sums in an order that depends on the thread
-    count, and the 8-bit image would then differ by one level in a few pixels. One thread
-    makes the decoded image a function of the stream alone on a given build; decoders get
-    their parallelism from decoding several images at once (one job per image set)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
+from .entropy import LevelBlockEntropyModel
+from .hyperlatent import HyperLatentCodec
+from .registry import register_codec
 
 
 @register_codec("c2f")
-class CoarseToFineCodec(ExactCodingModel):
+class CoarseToFineCodec(HyperLatentCodec):
     """Hyperprior codec whose latent channels form `level_blocks`; see docs/models.md.
 
     forward(x) -> {"x_hat": [recon from blocks 1..k for k = 1..L], "likelihoods": {"z", "y": [...]}}
@@ -49,21 +32,15 @@ class CoarseToFineCodec(ExactCodingModel):
             raise ValueError(f"level_blocks {level_blocks} sum to {sum(level_blocks)}, not the latent width M={M}")
         if slices_per_block < 1 or any(b < slices_per_block for b in level_blocks):
             raise ValueError(f"slices_per_block={slices_per_block} must be >= 1 and <= every block in {level_blocks}")
-        if backbone not in BACKBONES:
-            raise KeyError(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
-        backbone_options = dict(backbone_options or {})
+        backbone_options = self.build_transforms(backbone, N, M, backbone_options)
         self.config = {
             "name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M), "level_blocks": level_blocks,
             "slices_per_block": int(slices_per_block), "delta": bool(delta), "lrp": bool(lrp),
             "param_width": param_width, "delta_width": delta_width, "delta_depth": int(delta_depth),
             "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options,
         }
-        transforms = BACKBONES[backbone](N, M, **backbone_options)
-        self.g_a, self.g_s, self.h_a, self.h_s = transforms.g_a, transforms.g_s, transforms.h_a, transforms.h_s
-        self.pad_multiple = transforms.downsampling
         self.level_blocks = level_blocks
         self.num_levels = len(level_blocks)
-        self.entropy_bottleneck = CheckedEntropyBottleneck(N)
         self.entropy = LevelBlockEntropyModel(
             M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
             delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)
@@ -98,10 +75,7 @@ class CoarseToFineCodec(ExactCodingModel):
         return self._latents_and_likelihoods(x)[1]
 
     def _latents_and_likelihoods(self, x: torch.Tensor):
-        self._check_input(x)
-        y = self.g_a(x)
-        z = self.h_a(y)
-        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        y, z_hat, z_likelihoods = self.analyse_hyper(x)
         y_hat, y_likelihoods = self.entropy(y, self.h_s(z_hat))
         return y_hat, {"z": z_likelihoods, "y": y_likelihoods}
 
@@ -114,27 +88,17 @@ class CoarseToFineCodec(ExactCodingModel):
     def compress(self, x: torch.Tensor) -> dict:
         self._check_input(x)
         y = self.g_a(x)
-        z = self.h_a(y)
-        z_strings = self.entropy_bottleneck.compress(z)
-        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        z_strings, shape, z_hat = self.code_hyper(y)
         h_s, entropy = self._exact_parameter_path()
         level_strings, y_hat = entropy.encode_slices(y, h_s(z_hat.double()))
-        return {"strings": [z_strings, *level_strings], "shape": tuple(z.shape[-2:]), "y_hat": y_hat.float()}
+        y_hat = y_hat.float()
+        return {"strings": [z_strings, *level_strings], "shape": shape, "y_hat": y_hat,
+                "y_hat_levels": [self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)]}
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:
-        levels = len(strings) - 1
-        if not 1 <= levels <= self.num_levels:
-            raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} level strings, "
-                             f"got {len(strings)} lists")
-        if len(shape) != 2 or any(int(v) < 1 for v in shape):
-            raise ValueError(f"the hyper-latent shape must be two positive sizes, got {tuple(shape)}")
-        batch = len(strings[0])
-        if any(len(s) != batch for s in strings):
-            raise ValueError(f"every level needs one string per image ({batch}); got {[len(s) for s in strings]}")
-        z_hat = self.entropy_bottleneck.decompress(strings[0], tuple(shape))
+        levels = self.check_segments(strings, "level")
+        z_hat = self.decode_hyper(strings[0], shape)
         h_s, entropy = self._exact_parameter_path()
         y_hat = entropy.decode_slices(strings[1:], h_s(z_hat.double())).float()
-        with single_threaded():
-            x_hat = self.g_s(y_hat).clamp_(0, 1)
-        return {"x_hat": x_hat, "y_hat": y_hat, "levels": levels}
+        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": levels}

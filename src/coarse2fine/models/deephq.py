@@ -110,10 +110,6 @@ class DeepHQ(HyperpriorBase):
     def level_blocks(self) -> list[int]:
         return [self.M] * self.num_levels
 
-    def prefix_latents(self, y_hat: torch.Tensor, levels: int) -> torch.Tensor:
-        raise NotImplementedError("DeepHQ's prefixes are coarser quantisations, not a masking of y_hat: "
-                                  "use compress()['y_hat_levels']")
-
     # -- training ------------------------------------------------------------------------------
     def forward(self, x: torch.Tensor) -> dict:
         levels, likelihoods = self._quantise(x)
@@ -200,9 +196,7 @@ class DeepHQ(HyperpriorBase):
     def compress(self, x: torch.Tensor) -> dict:
         self._check_input(x)
         y = self.g_a(x)
-        z = self.h_a(y)
-        z_strings = self.entropy_bottleneck.compress(z)
-        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        z_strings, shape, z_hat = self.code_hyper(y)
         params = self.exact_layer_parameters(z_hat)
         tables = self.gaussian_tables()
         layer_strings = [[] for _ in range(self.num_levels)]
@@ -214,16 +208,13 @@ class DeepHQ(HyperpriorBase):
                 layer_strings[layer].append(coder.encode_layer(layer, residual))
                 levels[layer].append(coder.latent())
         y_hat_levels = [torch.stack(level) for level in levels]
-        return {"strings": [z_strings, *layer_strings], "shape": tuple(z.shape[-2:]),
+        return {"strings": [z_strings, *layer_strings], "shape": shape,
                 "y_hat": y_hat_levels[-1], "y_hat_levels": y_hat_levels}
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:
         layers = self.check_segments(strings)
-        if len(shape) != 2 or any(int(v) < 1 for v in shape):
-            raise ValueError(f"the hyper-latent shape must be two positive sizes, got {tuple(shape)}")
-        z_hat = self.entropy_bottleneck.decompress(strings[0], tuple(int(v) for v in shape))
-        params = self.exact_layer_parameters(z_hat)
+        params = self.exact_layer_parameters(self.decode_hyper(strings[0], shape))
         tables = self.gaussian_tables()
         latents = []
         for b in range(len(strings[0])):

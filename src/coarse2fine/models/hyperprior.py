@@ -25,15 +25,14 @@ import torch
 from compressai.ans import BufferedRansEncoder, RansDecoder
 from compressai.ops import quantize_ste
 
-from .codec import single_threaded
 from coarse2fine import rans
 
-from .entropy import CheckedEntropyBottleneck, TableGaussianConditional, gaussian_cdf_lists
-from .exact import ExactCodingModel
-from .registry import BACKBONES, register_codec
+from .entropy import TableGaussianConditional, gaussian_cdf_lists
+from .hyperlatent import HyperLatentCodec
+from .registry import register_codec
 
 
-class HyperpriorBase(ExactCodingModel):
+class HyperpriorBase(HyperLatentCodec):
     """Backbone transforms, a factorized prior on z and a Gaussian conditional on y whose
     means and scales are the two halves of h_s(z_hat). Subclasses change how y is quantised
     and split into segments; the exact parameter path and the z coding live here."""
@@ -41,17 +40,11 @@ class HyperpriorBase(ExactCodingModel):
     def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, mean_grid_bits: int = 8,
                  backbone_options: dict | None = None):
         super().__init__()
-        if backbone not in BACKBONES:
-            raise KeyError(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
-        backbone_options = dict(backbone_options or {})
+        backbone_options = self.build_transforms(backbone, N, M, backbone_options)
         self.config = {"name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M),
                        "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options}
-        transforms = BACKBONES[backbone](N, M, **backbone_options)
-        self.g_a, self.g_s, self.h_a, self.h_s = transforms.g_a, transforms.g_s, transforms.h_a, transforms.h_s
-        self.pad_multiple = transforms.downsampling
         self.M = int(M)
         self.mean_grid = float(2**mean_grid_bits)
-        self.entropy_bottleneck = CheckedEntropyBottleneck(N)
         self.gaussian_conditional = TableGaussianConditional(None)
 
     # -- shared helpers ------------------------------------------------------------------------
@@ -62,10 +55,7 @@ class HyperpriorBase(ExactCodingModel):
 
     def analyse(self, x: torch.Tensor) -> dict:
         """y, z_hat, its likelihoods and the Gaussian parameters of y (training path)."""
-        self._check_input(x)
-        y = self.g_a(x)
-        z = self.h_a(y)
-        z_hat, z_likelihoods = self.entropy_bottleneck(z)
+        y, z_hat, z_likelihoods = self.analyse_hyper(x)
         means, scales = self.hyper_parameters(z_hat)
         return {"y": y, "z_hat": z_hat, "z_likelihoods": z_likelihoods, "means": means, "scales": scales}
 
@@ -85,33 +75,12 @@ class HyperpriorBase(ExactCodingModel):
 
     def compress_hyper(self, y: torch.Tensor):
         """(z strings, z shape, exact means, exact scales) for the latent y."""
-        z = self.h_a(y)
-        z_strings = self.entropy_bottleneck.compress(z)
-        z_hat = self.entropy_bottleneck.decompress(z_strings, z.shape[-2:])
+        z_strings, shape, z_hat = self.code_hyper(y)
         means, scales = self.exact_hyper_parameters(z_hat)
-        return z_strings, tuple(z.shape[-2:]), means, scales
+        return z_strings, shape, means, scales
 
     def decompress_hyper(self, z_strings, shape):
-        if len(shape) != 2 or any(int(v) < 1 for v in shape):
-            raise ValueError(f"the hyper-latent shape must be two positive sizes, got {tuple(shape)}")
-        z_hat = self.entropy_bottleneck.decompress(z_strings, tuple(int(v) for v in shape))
-        return self.exact_hyper_parameters(z_hat)
-
-    def check_segments(self, strings: list) -> int:
-        """The number of segments in `strings` (hyper-latent first), checked against the codec."""
-        levels = len(strings) - 1
-        if not 1 <= levels <= self.num_levels:
-            raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} segment strings, "
-                             f"got {len(strings)} lists")
-        batch = len(strings[0])
-        if any(len(s) != batch for s in strings):
-            raise ValueError(f"every segment needs one string per image ({batch}); got {[len(s) for s in strings]}")
-        return levels
-
-    def synthesise(self, y_hat: torch.Tensor) -> torch.Tensor:
-        """The decoder's image: one-thread synthesis (see models/codec.py, single_threaded)."""
-        with single_threaded():
-            return self.g_s(y_hat.float()).clamp_(0, 1)
+        return self.exact_hyper_parameters(self.decode_hyper(z_strings, shape))
 
 
 @register_codec("hyperprior")
@@ -153,7 +122,7 @@ class MeanScaleHyperprior(HyperpriorBase):
                                         cdf, lengths, offsets)
             strings.append(encoder.flush())
         y_hat = (symbols.double() + means).float()
-        return {"strings": [z_strings, strings], "shape": shape, "y_hat": y_hat}
+        return {"strings": [z_strings, strings], "shape": shape, "y_hat": y_hat, "y_hat_levels": [y_hat]}
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:

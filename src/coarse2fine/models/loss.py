@@ -5,7 +5,7 @@
 task_k is the negative log of the summed softmax probability of the true cluster ("prob-sum")
 for the coarse levels and label-smoothed cross-entropy over the classes for the finest; the
 frozen classifier sees the study view's classifier input of the level-k reconstruction
-(data/view.py: its centre crop, resized to the classifier's input size), and its
+(imaging/view.py: its centre crop, resized to the classifier's input size), and its
 gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
 loss (`rd_only`), and no classifier is needed. A codec may add its own, already weighted, terms
 as `out["penalties"]` (name -> scalar tensor): they are added to the loss and logged by name.
@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from coarse2fine.imaging.view import StudyView
 
 TASK_LEVEL_MODES = ("all", "random")
 # all: every level's task term reaches every block of its prefix (the paper); own_block: level k's
@@ -66,8 +67,7 @@ class C2FLoss(nn.Module):
             classifier.eval()
         self.label_smoothing, self.classifier_size, self.task_levels = label_smoothing, classifier_size, task_levels
         # What the classifier sees of a reconstruction: the study's view rule, the same function
-        # that scoring uses (data/view.py), so the loss teaches what evaluation measures.
-        from coarse2fine.data.view import StudyView
+        # that scoring uses (imaging/view.py), so the loss teaches what evaluation measures.
 
         self.view = view if view is not None else StudyView()
         # Draws the level of `task_levels='random'`; public so a resumed job restores its state.

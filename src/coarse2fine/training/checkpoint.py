@@ -17,6 +17,8 @@ from typing import Any
 import numpy as np
 import torch
 
+from coarse2fine.coding.checkpoint import codec_from_payload
+
 from .settings import RESUME_NEUTRAL, settings_difference
 
 FORMAT = "coarse2fine.training/1"
@@ -102,7 +104,6 @@ def check_resumable(path: Path, saved: dict[str, Any], settings: dict[str, Any],
 def load_codec(path: Path, device: str = "cpu"):
     """A trained codec, entropy tables ready for coding, and its checkpoint metadata."""
     # One way to turn a checkpoint into a codec: the bitstream stage's (tables, identity, errors).
-    from coarse2fine.coding.checkpoint import codec_from_payload
 
     payload = load(path)
     codec = codec_from_payload(payload, path)

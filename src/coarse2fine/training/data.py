@@ -1,4 +1,4 @@
-"""Training images: the study's view of each photo (data/view.py), randomly resized-cropped and
+"""Training images: the study's view of each photo (imaging/view.py), randomly resized-cropped and
 flipped, in an order fixed by the seed and step.
 
 Every crop box and flip is drawn from a generator seeded by (seed, epoch, image index), and the
@@ -18,9 +18,9 @@ import torch
 from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 
-from coarse2fine.data.images import image_to_tensor, open_rgb
 from coarse2fine.data.manifest import read_manifest
-from coarse2fine.data.view import StudyView
+from coarse2fine.imaging.photos import image_to_tensor, open_rgb
+from coarse2fine.imaging.view import StudyView
 
 UNLABELLED = -1  # the loss's IGNORE_LABEL: no task loss for this image
 

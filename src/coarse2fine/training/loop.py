@@ -21,6 +21,10 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from coarse2fine.classify import load_classifier
+from coarse2fine.hierarchy.assignments import load_hierarchy
+from coarse2fine.models import C2FLoss, build_codec
+
 from . import checkpoint as ckpt
 from . import distributed
 from .data import ViewDataset, _mix, step_loader
@@ -66,9 +70,6 @@ def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[
 
 
 def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
-    from coarse2fine.classify import load_classifier
-    from coarse2fine.models import C2FLoss
-
     if level_maps is None:
         # No hierarchy (the warm-up): no task loss reads the maps, so one cluster per level will do.
         level_maps = [np.zeros(1000, dtype=np.int64)] * (settings.num_levels - 1)
@@ -85,7 +86,6 @@ def load_level_maps(hierarchy: Path | None, num_levels: int):
     """The coarse levels' class -> cluster maps; the finest level is the 1000 classes."""
     if hierarchy is None:
         return None
-    from coarse2fine.hierarchy.assignments import load_hierarchy
 
     h = load_hierarchy(hierarchy)
     if h.num_levels != num_levels:
@@ -122,8 +122,6 @@ def write_log(rows: list[dict[str, float]], path: Path) -> None:
 def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
           hierarchy: Path | None = None, init: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Runs (or resumes) one job; returns the final checkpoint's metadata."""
-    from coarse2fine.models import build_codec
-
     runtime = distributed.start(settings.device)
     torch.set_num_threads(settings.threads)
     out, log_csv = Path(out), Path(log_csv)

@@ -2,7 +2,7 @@
 
 Not the study's evaluation (that codes real bitstreams and runs every classifier): this runs
 the codec's forward pass in eval mode (rounded latents) on the study's view of each image (the
-view the checkpoint was trained at: data/view.py, the same picture the bitstreams code and the
+view the checkpoint was trained at: imaging/view.py, the same picture the bitstreams code and the
 same classifier input as scoring) and averages the training loss's own per-level terms:
 estimated bpp, PSNR and top-1 at each level of the hierarchy through the loss's classifier.
 """
@@ -15,9 +15,9 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from coarse2fine.data.images import image_to_tensor
 from coarse2fine.data.manifest import read_manifest
-from coarse2fine.data.view import open_view
+from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.view import open_view
 from coarse2fine.models import crop_to_size, pad_to_multiple
 
 from .checkpoint import load_codec

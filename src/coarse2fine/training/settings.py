@@ -11,6 +11,8 @@ import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
+from coarse2fine.imaging.view import StudyView
+
 
 class SettingsError(ValueError):
     """Training settings that cannot describe a job."""
@@ -24,7 +26,7 @@ class TrainSettings:
     task_weights: list[float]  # per level (paper: 0.5 / 1 / 2); all zero = rate-distortion only
     steps: int
     batch_size: int = 8
-    # The study's view (data/view.py): photos squashed to view x view, the classifier given
+    # The study's view (imaging/view.py): photos squashed to view x view, the classifier given
     # the centre classifier_crop of the reconstruction; view_scale: area fractions of the random
     # resized crop that augments it ([1, 1]: the evaluation view itself, flipped half the time).
     view: int = 256
@@ -89,8 +91,6 @@ class TrainSettings:
 
     @property
     def study_view(self):
-        from coarse2fine.data.view import StudyView
-
         return StudyView(self.view, self.classifier_crop)
 
     @property

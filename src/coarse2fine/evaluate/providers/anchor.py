@@ -7,8 +7,8 @@ from typing import Iterator
 
 from PIL import Image
 
-from coarse2fine.data.images import image_to_tensor
 from coarse2fine.evaluate.anchors import build_anchor
+from coarse2fine.imaging.photos import image_to_tensor
 
 from .base import DecodedView, Provider, register_provider
 

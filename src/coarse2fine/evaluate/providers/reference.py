@@ -6,8 +6,8 @@ from typing import Iterator
 
 from PIL import Image
 
-from coarse2fine.data.images import image_to_tensor
 from coarse2fine.evaluate.view_files import REFERENCE_CODEC
+from coarse2fine.imaging.photos import image_to_tensor
 
 from .base import DecodedView, Provider, register_provider
 

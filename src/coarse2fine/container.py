@@ -23,10 +23,9 @@ import struct
 import zlib
 from dataclasses import dataclass
 
+from coarse2fine.errors import BitstreamError
 from coarse2fine.limits import FORMAT_MAX_PIXELS as MAX_PIXELS
 from coarse2fine.limits import MAX_SIDE
-
-from .errors import BitstreamError
 
 MAGIC = b"\x89C2F"
 FORMAT_VERSION = 1
@@ -45,6 +44,12 @@ _HEAD = struct.Struct("<4sBB16sIIHB")  # magic .. level count
 _CHANNELS = struct.Struct("<H")
 _CRC = struct.Struct("<I")
 _SEGMENT = struct.Struct("<II")  # length, crc
+SEGMENT_FRAMING = _SEGMENT.size  # bytes each segment adds before its payload
+
+
+def header_size(num_levels: int) -> int:
+    """Bytes of the header of a stream whose codec has `num_levels` level blocks."""
+    return _HEAD.size + num_levels * _CHANNELS.size + _CRC.size
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from coarse2fine.imaging.photos import open_rgb
+
 PAPER_CLASSIFIER_CROP = 224 / 256
 
 
@@ -92,6 +94,4 @@ class StudyView:
 def open_view(path, view: StudyView, max_pixels: int | None = None) -> Image.Image:
     """A photo file read by the project's one reader (ImageReadError naming it; ResourceLimitError
     above the pixel limit) and put in view."""
-    from coarse2fine.data.images import open_rgb
-
     return view.image(open_rgb(path, max_pixels))

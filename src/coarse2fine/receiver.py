@@ -17,8 +17,11 @@ from typing import BinaryIO
 
 import torch
 
-from .classifiers import load_classifier
-from .levels import prob_sum_predictions
+from coarse2fine.classify.classifiers import load_classifier
+from coarse2fine.classify.levels import prob_sum_predictions
+from coarse2fine.coding import BitstreamError, decode_bitstream
+from coarse2fine.coding.reader import StreamReader
+from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView
 
 
 def answered_level(segment: int, segments: int, hierarchy_levels: int, semantic: bool = True) -> int:
@@ -41,8 +44,6 @@ def stop_level(confidences, threshold: float) -> int:
 def classifier_view(codec):
     """The study view a decoded picture is classified through: the centre crop the codec was
     trained to serve (the paper's crop for a checkpoint that does not record one)."""
-    from coarse2fine.data.view import PAPER_CLASSIFIER_CROP, StudyView
-
     trained = getattr(codec, "trained_view", None)
     return StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
 
@@ -69,8 +70,6 @@ def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
 def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None,
                     max_pixels: int | None = None) -> dict:
     """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
-    from coarse2fine.coding import decode_bitstream
-
     decoded = decode_bitstream(codec, data, level, max_pixels)
     rows = level_rows(decoded.image, codec, hierarchy, load_quietly(classifier_name))
     target = answered_level(decoded.level, decoded.header.num_levels_total, hierarchy.num_levels)
@@ -82,9 +81,6 @@ def receive_until_confident(source: BinaryIO, codec, hierarchy, classifier_name:
                             max_pixels: int | None = None) -> dict:
     """Read `source` (a file or a pipe) one segment at a time until the answer at the level
     reached is at least `threshold` confident; report that answer and the bytes read."""
-    from coarse2fine.coding import decode_bitstream
-    from coarse2fine.coding.reader import StreamReader
-
     if not 0 <= threshold <= 1:
         raise ValueError(f"--until-confident must be a probability in [0, 1], got {threshold}")
     classifier = load_quietly(classifier_name)
@@ -100,8 +96,6 @@ def receive_until_confident(source: BinaryIO, codec, hierarchy, classifier_name:
         if answer["probability"] >= threshold:  # stop_level's rule, applied as each level arrives
             break
     if not trace:
-        from coarse2fine.coding import BitstreamError
-
         raise BitstreamError("truncated stream: no level segment after the hyper-latent")
     last = trace[-1]
     confident = last["answer"]["probability"] >= threshold

@@ -1,0 +1,262 @@
+"""The RMPGC codec: the hyperprior backbone, its importance masks in training, and compress /
+decompress segment by segment (models/rmpgc/__init__.py)."""
+
+from __future__ import annotations
+
+import copy
+import math
+
+import numpy as np
+import torch
+from compressai.ans import RansDecoder
+from compressai.ops import quantize_ste
+from torch.nn import functional as F
+
+from coarse2fine import rans
+
+from ..gradcam import classifier_features, gradcam_plus_plus
+from ..hyperprior import HyperpriorBase
+from ..registry import register_codec
+from .importance import blend_importance, complexity_map, nested_masks, paper_importance, ranking
+from .rate import _ImageCoder, closest_count, container_bytes, segment_size_estimates
+from .segments import decode_mask, parse_segment, split_base_layer
+from coarse2fine.classify import load_classifier
+
+
+@register_codec("rmpgc")
+class RMPGC(HyperpriorBase):
+    """Mask-based progressive coding by target rate; see the module docstring."""
+
+    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, target_bpp=(0.1, 0.2, 0.35, 0.6),
+                 classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
+                 feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
+                 backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
+                 classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0):
+        if gan:
+            raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
+        super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
+        targets = [float(t) for t in target_bpp]
+        if not targets or len(targets) > 16:
+            raise ValueError(f"target_bpp needs 1 to 16 rates (one per segment), got {len(targets)}")
+        if any(t <= 0 for t in targets) or any(b <= a for a, b in zip(targets, targets[1:])):
+            raise ValueError(f"target_bpp must be positive and strictly increasing, got {targets}")
+        if train_fractions is None:
+            # Training fractions follow the target rates: [0.1, 0.2, 0.35, 0.6] -> [0.17, 0.33, 0.58, 1].
+            train_fractions = [round(t / targets[-1], 4) for t in targets]
+        fractions = [float(f) for f in train_fractions]
+        if len(fractions) != len(targets):
+            raise ValueError(f"train_fractions needs one value per target rate ({len(targets)}), got {len(fractions)}")
+        if any(not 0 <= f <= 1 for f in fractions) or any(b < a for a, b in zip(fractions, fractions[1:])):
+            raise ValueError(f"train_fractions must be non-decreasing in [0, 1], got {fractions}")
+        if importance not in ("paper", "continuous"):
+            raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
+        self.importance = importance
+        if not 0 <= int(base_channels) < int(M):
+            raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
+        self.base_channels = int(base_channels)
+        if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
+            raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
+        self.target_bpp, self.train_fractions = targets, fractions
+        self.complexity_weight, self.feature_weight = float(complexity_weight), float(feature_weight)
+        self.train_jitter = float(train_jitter)
+        self.classifier_name = str(classifier)
+        if classifier_size is not None and int(classifier_size) < 32:
+            raise ValueError(f"classifier_size must be >= 32 pixels or null, got {classifier_size}")
+        # Side of the square view Grad-CAM++ and the feature matching see; None: the classifier's
+        # own input size. Training on 128 px crops, 128 avoids a 3x upsampled classifier pass.
+        self.classifier_size = None if classifier_size is None else int(classifier_size)
+        self.config.update({"target_bpp": targets, "classifier": self.classifier_name,
+                            "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
+                            "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
+                            "classifier_size": self.classifier_size, "importance": importance,
+                            "base_channels": self.base_channels})
+        object.__setattr__(self, "_classifier_module", None)
+
+    @property
+    def num_levels(self) -> int:
+        return len(self.target_bpp)
+
+    @property
+    def level_blocks(self) -> list[int]:
+        return [self.M] * self.num_levels
+
+    # -- the classifier (encoder and training only) ------------------------------------------
+    def classifier_on(self, device: torch.device):
+        module = self._classifier_module
+        if module is None:
+            module = load_classifier(self.classifier_name)
+        if next(module.parameters()).device != torch.device(device):
+            module = copy.deepcopy(module).to(device)  # the loader's cached copy stays where it is
+        object.__setattr__(self, "_classifier_module", module)  # not a submodule: outside state_dict
+        return module
+
+    def _classifier_size(self, classifier) -> int:
+        return self.classifier_size or int(getattr(classifier, "input_size", 224))
+
+    def semantic_map(self, x: torch.Tensor, grid) -> torch.Tensor:
+        """B: Grad-CAM++ of the classifier on x, resized to `grid` (h, w), in [0, 1]."""
+        classifier = self.classifier_on(x.device)
+        cam = gradcam_plus_plus(classifier, x.float(), self._classifier_size(classifier))
+        cam = F.interpolate(cam, size=tuple(grid), mode="bilinear", align_corners=False)
+        return cam.clamp_(0, 1)
+
+    def importance_map(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """I per latent position, (B, 1, h, w), in [0, 1 + e]."""
+        semantic = self.semantic_map(x, y.shape[-2:])
+        complexity = complexity_map(y.detach().float())
+        if self.importance == "paper":
+            return paper_importance(semantic, complexity)
+        return blend_importance(semantic, complexity, self.complexity_weight)
+
+    def base_channel_mask(self, y: torch.Tensor) -> torch.Tensor:
+        """(1, M, 1, 1): True for the base channels (coded at every position in segment 1)."""
+        return (torch.arange(y.shape[1], device=y.device) < self.base_channels).view(1, -1, 1, 1)
+
+    # -- rate control --------------------------------------------------------------------------
+    def _target_bytes(self, pixels: int) -> list[float]:
+        return [t * pixels / 8 for t in self.target_bpp]
+
+    def estimated_counts(self, sorted_bits: np.ndarray, fixed_bytes: float, pixels: int) -> list[int]:
+        """Positions through each segment from the estimate alone (no coding)."""
+        counts, size, start = [], float(fixed_bytes), 0
+        for target in self._target_bytes(pixels):
+            estimates = size + segment_size_estimates(sorted_bits, start)
+            pick = closest_count(estimates, target)
+            size, start = float(estimates[pick]), start + pick
+            counts.append(start)
+        return counts
+
+    def training_counts(self, batch: int, positions: int) -> list[list[int]]:
+        fractions = torch.tensor(self.train_fractions, dtype=torch.float64).expand(batch, -1)
+        if self.training and self.train_jitter > 0:
+            # Rates vary per image at coding time; a jitter around the nominal fractions trains
+            # the decoder for the masks it will meet. A fraction of 1 (everything) stays exact.
+            scale = 1 + self.train_jitter * (2 * torch.rand(fractions.shape, dtype=torch.float64) - 1)
+            fractions = torch.where(fractions < 1, (fractions * scale).clamp(0, 1), fractions)
+            fractions = torch.cummax(fractions, dim=1).values
+        return torch.round(fractions * positions).long().tolist()
+
+    # -- training ------------------------------------------------------------------------------
+    def _masked(self, x: torch.Tensor, synthesise: bool) -> dict:
+        a = self.analyse(x)
+        y, means, scales = a["y"], a["means"], a["scales"]
+        _, y_likelihoods = self.gaussian_conditional(y, scales, means=means)
+        y_hat = quantize_ste(y - means) + means
+        importance = self.importance_map(x, y)
+        batch, _, height, width = y.shape
+        positions = height * width
+        if self.training:
+            counts = self.training_counts(batch, positions)
+        else:
+            # Evaluation follows the coder's rate control (on the estimate, over the padded size).
+            all_bits = -torch.log2(y_likelihoods.detach().double())
+            bits = all_bits[:, self.base_channels:].sum(1).flatten(1)
+            z_bits = (-torch.log2(a["z_likelihoods"].detach().double())).flatten(1).sum(1)
+            z_bits = z_bits + all_bits[:, : self.base_channels].flatten(1).sum(1)  # the base layer: fixed
+            order = ranking(importance)
+            fixed = container_bytes(self)
+            counts = [self.estimated_counts(bits[b, order[b]].cpu().numpy(), fixed + z_bits[b].item() / 8,
+                                            x.shape[-2] * x.shape[-1]) for b in range(batch)]
+        masks = nested_masks(importance, counts)
+        ones = torch.ones_like(y_likelihoods)
+        base = self.base_channel_mask(y)
+        likelihoods, x_hats, previous = [], [], torch.zeros_like(masks[0])
+        for k, mask in enumerate(masks):
+            # segment 1 carries the base channels everywhere; every segment its new positions'
+            # enhancement channels
+            coded_now = (mask & ~previous & ~base) | (base & (k == 0))
+            likelihoods.append(torch.where(coded_now, y_likelihoods, ones))
+            if synthesise:
+                x_hats.append(self.g_s(torch.where(mask | base, y_hat, means)))
+            previous = mask
+        out = {"x_hat": x_hats, "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
+               "importance": importance, "masks": masks}
+        if synthesise and self.feature_weight > 0:
+            out["penalties"] = {"feature_match": self.feature_weight * self.feature_matching(x, x_hats)}
+        return out
+
+    def feature_matching(self, x: torch.Tensor, x_hats: list[torch.Tensor]) -> torch.Tensor:
+        """Mean over segments of the MSE between classifier features of x_hat_k and of x."""
+        classifier = self.classifier_on(x.device)
+        size = self._classifier_size(classifier)
+        with torch.no_grad():
+            reference = classifier_features(classifier, x, size)
+        terms = [F.mse_loss(classifier_features(classifier, x_hat, size), reference) for x_hat in x_hats]
+        return torch.stack(terms).mean()
+
+    def forward(self, x: torch.Tensor) -> dict:
+        return self._masked(x, synthesise=True)
+
+    def likelihoods(self, x: torch.Tensor) -> dict:
+        return self._masked(x, synthesise=False)["likelihoods"]
+
+    # -- coding --------------------------------------------------------------------------------
+    @torch.no_grad()
+    def compress(self, x: torch.Tensor, pixels: int | None = None) -> dict:
+        """Code x (padded) at every target rate. `pixels`: the original image's pixel count,
+        the denominator of the target bpp (default: the padded size)."""
+        self._check_input(x)
+        y = self.g_a(x)
+        z_strings, shape, means, scales = self.compress_hyper(y)
+        importance = self.importance_map(x, y)
+        symbols = rans.to_symbols(y.double() - means).double()
+        indexes = self.gaussian_conditional.build_indexes(scales).int()
+        bits = -torch.log2(self.gaussian_conditional._likelihood(symbols, scales))
+        if self.gaussian_conditional.use_likelihood_bound:
+            bits = bits.clamp(max=-math.log2(self.gaussian_conditional.likelihood_lower_bound.bound.item()))
+        bits = bits[:, self.base_channels:].sum(1).flatten(1)  # what masking a position saves
+        pixels = int(pixels) if pixels is not None else x.shape[-2] * x.shape[-1]
+        fixed = container_bytes(self)
+        order = ranking(importance)
+        segment_strings = [[] for _ in range(self.num_levels)]
+        level_latents = [means.clone() for _ in range(self.num_levels)]
+        reports = []
+        for b in range(x.shape[0]):
+            coder = _ImageCoder(self, symbols[b], indexes[b])
+            strings, cumulative, report = coder.rate_controlled(
+                order[b].cpu().numpy(), bits[b, order[b]].cpu().numpy(), fixed + len(z_strings[b]), pixels)
+            for k, (string, mask) in enumerate(zip(strings, cumulative)):
+                segment_strings[k].append(string)
+                keep = torch.from_numpy(mask).to(y.device)
+                enhancement = level_latents[k][b][self.base_channels:]
+                enhancement[:, keep] += symbols[b][self.base_channels:, keep]
+                level_latents[k][b][: self.base_channels] += symbols[b][: self.base_channels]
+            reports.append(report)
+        y_hat_levels = [latent.float() for latent in level_latents]
+        return {"strings": [z_strings, *segment_strings], "shape": shape, "y_hat": y_hat_levels[-1],
+                "y_hat_levels": y_hat_levels, "rate_control": reports}
+
+    @torch.no_grad()
+    def decompress(self, strings: list, shape) -> dict:
+        levels = self.check_segments(strings)
+        means, scales = self.decompress_hyper(strings[0], shape)
+        indexes = self.gaussian_conditional.build_indexes(scales).int()
+        cdf, lengths, offsets = self.gaussian_tables()
+        y_hat = means.clone()
+        height, width = means.shape[-2:]
+        for b in range(means.shape[0]):
+            coded = np.zeros((height, width), dtype=bool)
+            cb, enhancement = self.base_channels, self.M - self.base_channels
+            for k in range(levels):
+                remaining = int((~coded).sum())
+                payload = strings[1 + k][b]
+                if k == 0 and cb:
+                    base_bytes, payload = split_base_layer(payload)
+                    decoder = RansDecoder()
+                    decoder.set_stream(rans.guarded(base_bytes, cb * height * width))
+                    values = decoder.decode_stream(indexes[b][:cb].reshape(-1).tolist(), cdf, lengths, offsets)
+                    y_hat[b][:cb] += torch.tensor(values, dtype=torch.float64, device=means.device).view(cb, height, width)
+                count, freqs, mask_bytes, symbol_bytes = parse_segment(payload, remaining, k + 1)
+                if freqs is not None:
+                    new = decode_mask(mask_bytes, coded, freqs, count)
+                else:
+                    new = ~coded if count else np.zeros_like(coded)
+                if count:
+                    keep = torch.from_numpy(new).to(means.device)
+                    decoder = RansDecoder()
+                    decoder.set_stream(rans.guarded(symbol_bytes, count * enhancement))
+                    values = decoder.decode_stream(indexes[b][cb:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
+                    y_hat[b][cb:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(enhancement, count)
+                coded |= new
+        y_hat = y_hat.float()
+        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": levels}
