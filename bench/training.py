@@ -18,7 +18,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import torch
 
 from .common import DEFAULT_CONFIG, DEFAULT_MANIFEST, REPO_ROOT, Target, load_config, peak_rss_mb
@@ -26,20 +25,11 @@ from .common import DEFAULT_CONFIG, DEFAULT_MANIFEST, REPO_ROOT, Target, load_co
 STEP_RATIO_TARGET = Target(1.4, "<= 1.4x the hyperprior")
 MODELS = ("c2f", "hyperprior")
 TASK_LEVEL_MODES = ("all", "random", "none")  # classifier on every level, on one drawn level, not at all
-PAPER_LEVEL_FILES = ("paper_hierarchy/paper_clip_kmeans_K10.csv", "paper_hierarchy/paper_clip_kmeans_K100.csv")
-
-
 def paper_level_maps(num_coarse_levels: int) -> list[np.ndarray]:
     """Class -> cluster maps of the paper's released hierarchy (K=10, K=100)."""
-    from coarse2fine.hierarchy.config import PACKAGE_PREFIX, resolve_path
+    from coarse2fine.hierarchy.paper import paper_level_maps as maps
 
-    if num_coarse_levels > len(PAPER_LEVEL_FILES):
-        raise ValueError(f"the paper's hierarchy has {len(PAPER_LEVEL_FILES)} coarse levels, the codec needs {num_coarse_levels}")
-    maps = []
-    for name in PAPER_LEVEL_FILES[:num_coarse_levels]:
-        frame = pd.read_csv(resolve_path(PACKAGE_PREFIX + name)).sort_values("class_idx")
-        maps.append(frame["cluster_id"].to_numpy(dtype=np.int64))
-    return maps
+    return maps(num_coarse_levels)
 
 
 def fixed_batches(manifest: Path, batch_size: int, crop: int, count: int, seed: int = 0):

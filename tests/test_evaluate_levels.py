@@ -2,25 +2,17 @@
 
 from __future__ import annotations
 
-from importlib import resources
-
 import numpy as np
-import pandas as pd
 import pytest
 import torch
 
 from coarse2fine.classify.levels import cluster_probabilities, prob_sum_predictions, true_clusters
+from coarse2fine.hierarchy.paper import paper_level_maps as load_paper_level_maps
 
 
 def paper_level_maps() -> list[np.ndarray]:
     """Stand-in hierarchy: the paper's released K=10 and K=100 assignments (packaged CSVs)."""
-    maps = []
-    for k in (10, 100):
-        with resources.files("coarse2fine").joinpath(f"resources/paper_hierarchy/paper_clip_kmeans_K{k}.csv").open() as f:
-            table = pd.read_csv(f).sort_values("class_idx")
-        assert table["class_idx"].tolist() == list(range(1000))
-        maps.append(table["cluster_id"].to_numpy())
-    return maps
+    return load_paper_level_maps()
 
 
 def test_prob_sum_can_disagree_with_the_cluster_of_the_top_class():

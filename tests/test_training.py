@@ -14,7 +14,14 @@ from PIL import Image
 
 from coarse2fine.data.manifest import sha256_file, write_manifest
 from coarse2fine.imaging.view import StudyView
-from coarse2fine.training import CheckpointMismatch, SettingsError, TrainSettings, load_codec, resume_path, train
+from coarse2fine.training import (
+    CheckpointMismatch,
+    SettingsError,
+    TrainSettings,
+    load_codec_with_meta,
+    resume_path,
+    train,
+)
 from coarse2fine.training import checkpoint as ckpt
 from coarse2fine.training.data import StepSampler, ViewDataset
 
@@ -135,7 +142,7 @@ def test_warmup_then_finetune_writes_loadable_checkpoints(dataset, tmp_path):
         assert log[f"bpp_{k}"].gt(0).all() and log[f"acc_{k}"].between(0, 1).all() and log[f"task_{k}"].gt(0).all()
     assert (log["bpp_3"] >= log["bpp_1"]).all()
 
-    codec, meta = load_codec(out)
+    codec, meta = load_codec_with_meta(out)
     assert meta["step"] == 3
     x = torch.rand(1, 3, 64, 64)
     coded = codec.compress(x)

@@ -18,7 +18,7 @@ from typing import BinaryIO
 import torch
 
 from coarse2fine.classify.classifiers import load_classifier
-from coarse2fine.classify.levels import prob_sum_predictions
+from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions
 from coarse2fine.coding import BitstreamError, decode_bitstream
 from coarse2fine.coding.reader import StreamReader
 from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView
@@ -62,7 +62,7 @@ def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
     for level in range(1, hierarchy.num_levels + 1):
         idx = int(pred.at_level(level)[0])
         is_class = level == hierarchy.num_levels
-        rows.append({"hierarchy_level": level, "k": 1000 if is_class else hierarchy.ks[level - 1], "id": idx,
+        rows.append({"hierarchy_level": level, "k": NUM_CLASSES if is_class else hierarchy.ks[level - 1], "id": idx,
                      "name": hierarchy.cluster_names(level - 1)[idx], "probability": float(pred.confidence_at(level)[0])})
     return rows
 

@@ -9,19 +9,12 @@ import numpy as np
 from sklearn.metrics import adjusted_rand_score
 
 from coarse2fine.hierarchy import metrics
-from coarse2fine.hierarchy.assignments import read_level_file, write_assignments
+from coarse2fine.hierarchy.assignments import write_assignments
 from coarse2fine.hierarchy.classes import class_table
-from coarse2fine.hierarchy.config import check_hierarchy, resolve_path
+from coarse2fine.hierarchy.config import check_hierarchy
 from coarse2fine.hierarchy.embedders import embedder_settings
 from coarse2fine.hierarchy.methods import build_levels, is_seeded, uses_embeddings
-
-# The paper's released hierarchy, the reference every clustering is compared with.
-PAPER_LEVELS = {10: "package:paper_hierarchy/paper_clip_kmeans_K10.csv",
-                100: "package:paper_hierarchy/paper_clip_kmeans_K100.csv"}
-
-
-def paper_levels() -> dict[int, np.ndarray]:
-    return {k: read_level_file(resolve_path(p), expected_k=k) for k, p in PAPER_LEVELS.items()}
+from coarse2fine.hierarchy.paper import paper_levels
 
 
 def summarize(spec: dict, runs: list[list[np.ndarray]], similarity: np.ndarray,

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+from coarse2fine.classify.levels import NUM_CLASSES
 from coarse2fine.imaging.view import StudyView
 
 TASK_LEVEL_MODES = ("all", "random")
@@ -74,11 +75,11 @@ class C2FLoss(nn.Module):
         self.level_generator = torch.Generator().manual_seed(seed)
         for i, level_map in enumerate(level_maps):
             level_map = np.asarray(level_map)
-            if level_map.shape != (1000,) or level_map.min() < 0:
-                raise ValueError(f"level map {i + 1} must give a cluster >= 0 to each of 1000 classes, "
+            if level_map.shape != (NUM_CLASSES,) or level_map.min() < 0:
+                raise ValueError(f"level map {i + 1} must give a cluster >= 0 to each of {NUM_CLASSES} classes, "
                                  f"got shape {level_map.shape}")
-            members = torch.zeros(int(level_map.max()) + 1, 1000)
-            members[torch.as_tensor(level_map, dtype=torch.long), torch.arange(1000)] = 1
+            members = torch.zeros(int(level_map.max()) + 1, NUM_CLASSES)
+            members[torch.as_tensor(level_map, dtype=torch.long), torch.arange(NUM_CLASSES)] = 1
             self.register_buffer(f"class_map_{i}", torch.as_tensor(level_map, dtype=torch.long), persistent=False)
             # log-membership (clusters, classes): 0 for members, -inf otherwise
             self.register_buffer(f"log_members_{i}", torch.log(members), persistent=False)

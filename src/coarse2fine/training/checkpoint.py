@@ -101,8 +101,9 @@ def check_resumable(path: Path, saved: dict[str, Any], settings: dict[str, Any],
         )
 
 
-def load_codec(path: Path, device: str = "cpu"):
-    """A trained codec, entropy tables ready for coding, and its checkpoint metadata."""
+def load_codec_with_meta(path: Path, device: str = "cpu"):
+    """(codec, metadata): a trained codec, entropy tables ready for coding, and what its
+    checkpoint records besides the weights (coding.load_codec gives the codec alone)."""
     # One way to turn a checkpoint into a codec: the bitstream stage's (tables, identity, errors).
 
     payload = load(path)

@@ -22,6 +22,7 @@ from torch import nn
 from tqdm import tqdm
 
 from coarse2fine.classify import load_classifier
+from coarse2fine.classify.levels import NUM_CLASSES
 from coarse2fine.hierarchy.assignments import load_hierarchy
 from coarse2fine.models import C2FLoss, build_codec
 
@@ -72,7 +73,7 @@ def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[
 def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
     if level_maps is None:
         # No hierarchy (the warm-up): no task loss reads the maps, so one cluster per level will do.
-        level_maps = [np.zeros(1000, dtype=np.int64)] * (settings.num_levels - 1)
+        level_maps = [np.zeros(NUM_CLASSES, dtype=np.int64)] * (settings.num_levels - 1)
     classifier = load_classifier(settings.classifier).to(device) if settings.classifier else None
     return C2FLoss(
         lambdas=settings.lambdas, mse_weights=settings.mse_weights, task_weights=settings.task_weights,
@@ -86,7 +87,6 @@ def load_level_maps(hierarchy: Path | None, num_levels: int):
     """The coarse levels' class -> cluster maps; the finest level is the 1000 classes."""
     if hierarchy is None:
         return None
-
     h = load_hierarchy(hierarchy)
     if h.num_levels != num_levels:
         raise ValueError(f"hierarchy {hierarchy} has {h.num_levels} levels (K = {list(h.ks)}) but the codec has {num_levels} level blocks")
@@ -119,6 +119,69 @@ def write_log(rows: list[dict[str, float]], path: Path) -> None:
     tmp.replace(path)
 
 
+class IntervalLog:
+    """Means of the step terms over one log interval (NaN: a term not measured in it)."""
+
+    def __init__(self):
+        self.sums: dict[str, float] = {}
+        self.counts: dict[str, int] = {}
+        self.steps, self.start = 0, time.perf_counter()
+
+    def add(self, values: dict[str, float]) -> None:
+        for k, v in values.items():  # NaN: not measured this step (e.g. a level without task loss)
+            if math.isfinite(v):
+                self.sums[k], self.counts[k] = self.sums.get(k, 0.0) + v, self.counts.get(k, 0) + 1
+            else:
+                self.sums.setdefault(k, 0.0), self.counts.setdefault(k, 0)
+        self.steps += 1
+
+    def means(self) -> dict[str, float]:
+        return {k: self.sums[k] / self.counts[k] if self.counts[k] else math.nan for k in self.sums}
+
+    def seconds_per_step(self) -> float:
+        return (time.perf_counter() - self.start) / max(self.steps, 1)
+
+
+class Job:
+    """One training job's codec, where it started from and what its checkpoints record."""
+
+    def __init__(self, settings: TrainSettings, hierarchy: Path | None, init: Path | None):
+        self.settings, self.settings_dict = settings, settings.to_dict()
+        self.hierarchy = None if hierarchy is None else Path(hierarchy).as_posix()
+        torch.manual_seed(settings.seed)
+        self.codec = build_codec(**settings.codec)
+        self.codec_config, self.level_blocks = dict(self.codec.config), list(self.codec.level_blocks)
+        if self.codec.num_levels != settings.num_levels:
+            raise ValueError(f"codec {settings.codec['name']} has {self.codec.num_levels} levels but the settings give "
+                             f"{settings.num_levels} lambdas")
+        if settings.view % self.codec.pad_multiple:
+            raise ValueError(f"view {settings.view} is not a multiple of the codec's pad multiple {self.codec.pad_multiple}")
+        self.level_maps = load_level_maps(hierarchy, self.codec.num_levels)
+        if settings.uses_task_loss and self.level_maps is None and self.codec.num_levels > 1:
+            raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
+        self.init_id = None if init is None else self.start_from(Path(init))
+
+    def start_from(self, init: Path) -> str:
+        """Load the init checkpoint (whole, or the matching weights with init_transfer)."""
+        start_from = ckpt.load(init)
+        diffs = ckpt.layout_difference(start_from, self.codec_config, self.level_blocks)
+        if self.settings.init_transfer:
+            loaded, fresh = transfer_weights(self.codec, start_from["codec"])
+            log.info("started from %s: %d tensors loaded, %d new (%s)", init, len(loaded), len(fresh),
+                     ", ".join(sorted({k.split(".")[0] for k in fresh})) or "none")
+        elif diffs:
+            raise ckpt.CheckpointMismatch(f"cannot start from {init}: it holds another codec ({'; '.join(diffs)})")
+        else:
+            self.codec.load_state_dict(start_from["codec"])
+        return f"{init.as_posix()}@step{start_from['step']}"
+
+    def checkpoint(self, kind: str, step: int, rows: list[dict], **extra) -> dict:
+        """What a resume or a final checkpoint holds (training/checkpoint.py reads both)."""
+        return {"format": ckpt.FORMAT, "kind": kind, "codec_config": self.codec_config, "level_blocks": self.level_blocks,
+                "num_levels": self.codec.num_levels, "settings": self.settings_dict, "init": self.init_id, "step": step,
+                "codec": self.codec.state_dict(), "log": rows, **extra}
+
+
 def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
           hierarchy: Path | None = None, init: Path | None = None, progress: bool = True) -> dict[str, Any]:
     """Runs (or resumes) one job; returns the final checkpoint's metadata."""
@@ -126,43 +189,19 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     torch.set_num_threads(settings.threads)
     out, log_csv = Path(out), Path(log_csv)
     state_path = resume_path(out)
-    settings_dict = settings.to_dict()
-
-    torch.manual_seed(settings.seed)
-    codec = build_codec(**settings.codec)
-    codec_config, level_blocks = dict(codec.config), list(codec.level_blocks)
-    if codec.num_levels != settings.num_levels:
-        raise ValueError(f"codec {settings.codec['name']} has {codec.num_levels} levels but the settings give {settings.num_levels} lambdas")
-    if settings.view % codec.pad_multiple:
-        raise ValueError(f"view {settings.view} is not a multiple of the codec's pad multiple {codec.pad_multiple}")
-    level_maps = load_level_maps(hierarchy, codec.num_levels)
-    if settings.uses_task_loss and level_maps is None and codec.num_levels > 1:
-        raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
-
-    init_id = None
-    if init is not None:
-        start_from = ckpt.load(init)
-        diffs = ckpt.layout_difference(start_from, codec_config, level_blocks)
-        if settings.init_transfer:
-            loaded, fresh = transfer_weights(codec, start_from["codec"])
-            log.info("started from %s: %d tensors loaded, %d new (%s)", init, len(loaded), len(fresh),
-                     ", ".join(sorted({k.split(".")[0] for k in fresh})) or "none")
-        elif diffs:
-            raise ckpt.CheckpointMismatch(f"cannot start from {init}: it holds another codec ({'; '.join(diffs)})")
-        else:
-            codec.load_state_dict(start_from["codec"])
-        init_id = f"{Path(init).as_posix()}@step{start_from['step']}"
+    job = Job(settings, hierarchy, init)
+    codec = job.codec
 
     codec.to(runtime.device).train()
     main_params, aux_params = split_parameters(codec, settings.trainable)
     optimizer = torch.optim.Adam(main_params, lr=settings.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=settings.aux_lr)
 
-    loss_fn = build_loss(settings, level_maps, runtime.device, seed=_mix(settings.seed, runtime.rank, 2))
+    loss_fn = build_loss(settings, job.level_maps, runtime.device, seed=_mix(settings.seed, runtime.rank, 2))
     step, rows = 0, []
     if state_path.exists():
         saved = ckpt.load(state_path)
-        ckpt.check_resumable(state_path, saved, settings_dict, init_id, codec_config, level_blocks)
+        ckpt.check_resumable(state_path, saved, job.settings_dict, job.init_id, job.codec_config, job.level_blocks)
         codec.load_state_dict(saved["codec"])
         optimizer.load_state_dict(saved["optimizer"])
         aux_optimizer.load_state_dict(saved["aux_optimizer"])
@@ -178,7 +217,7 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         torch.manual_seed(_mix(settings.seed, runtime.rank, step, 1))
         loss_fn.level_generator.manual_seed(_mix(settings.seed, runtime.rank, step, 2))
     # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
-    monitor = not settings.uses_task_loss and settings.classifier is not None and level_maps is not None
+    monitor = not settings.uses_task_loss and settings.classifier is not None and job.level_maps is not None
     model = codec
     if runtime.distributed:
         model = nn.parallel.DistributedDataParallel(codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
@@ -193,18 +232,12 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
 
     def save_state(at_step: int) -> None:
         if runtime.is_main:
-            ckpt.save_atomic({
-                "format": ckpt.FORMAT, "kind": "resume", "codec_config": codec_config, "level_blocks": level_blocks,
-                "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": at_step,
-                "codec": codec.state_dict(), "optimizer": optimizer.state_dict(),
-                "aux_optimizer": aux_optimizer.state_dict(), "log": rows,
-                "rng": {**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()},
-            }, state_path)
+            ckpt.save_atomic(job.checkpoint(
+                "resume", at_step, rows, optimizer=optimizer.state_dict(), aux_optimizer=aux_optimizer.state_dict(),
+                rng={**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()}), state_path)
         distributed.barrier(runtime)
 
-    sums: dict[str, float] = {}
-    counts: dict[str, int] = {}
-    interval_steps, interval_start = 0, time.perf_counter()
+    interval = IntervalLog()
     bar = tqdm(total=settings.steps, initial=step, disable=not (progress and runtime.is_main),
                desc=out.parent.as_posix(), mininterval=5.0, dynamic_ncols=True)
     for x, labels in loader:
@@ -222,7 +255,8 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         # one backward serves both optimisers and DDP sees every parameter used once.
         (terms["loss"] + aux_loss).backward()
         if not math.isfinite(float(terms["loss"].detach())):
-            raise FloatingPointError(f"loss became {float(terms['loss'].detach())} at step {step + 1}; lower lr (now {settings.lr_at(step, settings.lr)})")
+            raise FloatingPointError(f"loss became {float(terms['loss'].detach())} at step {step + 1}; "
+                                     f"lower lr (now {settings.lr_at(step, settings.lr)})")
         if settings.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(main_params, settings.grad_clip)
         optimizer.step()
@@ -234,23 +268,16 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         values = {**_scalar_terms(terms), "aux_loss": float(aux_loss.detach())}
         if monitor and log_now:
             values.update(monitor_accuracy(loss_fn, outputs, labels))
-        for k, v in values.items():  # NaN: not measured this step (e.g. a level without task loss)
-            if math.isfinite(v):
-                sums[k], counts[k] = sums.get(k, 0.0) + v, counts.get(k, 0) + 1
-            else:
-                sums.setdefault(k, 0.0), counts.setdefault(k, 0)
-        interval_steps += 1
+        interval.add(values)
         if log_now:
-            means = {k: sums[k] / counts[k] if counts[k] else math.nan for k in sums}
-            means = distributed.mean_across_ranks(means, runtime)
+            means = distributed.mean_across_ranks(interval.means(), runtime)
             row = {"step": step, "epoch": round(step / steps_per_epoch, 3), "lr": settings.lr_at(step - 1, settings.lr),
-                   **{k: round(v, 6) for k, v in means.items()},
-                   "sec_per_step": round((time.perf_counter() - interval_start) / interval_steps, 4)}
+                   **{k: round(v, 6) for k, v in means.items()}, "sec_per_step": round(interval.seconds_per_step(), 4)}
             rows.append(row)
             if runtime.is_main:
                 write_log(rows, log_csv)
                 bar.set_postfix({k: round(row[k], 3) for k in ("loss", "bpp_1") if k in row})
-            sums, counts, interval_steps, interval_start = {}, {}, 0, time.perf_counter()
+            interval = IntervalLog()
         if step % settings.checkpoint_every == 0 and step < settings.steps:
             save_state(step)
     bar.close()
@@ -259,12 +286,8 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
 
     codec.eval()
     codec.update(force=True)  # entropy tables for real coding, saved with the final weights
-    final = {
-        "format": ckpt.FORMAT, "kind": "final", "codec_config": codec_config, "level_blocks": level_blocks,
-        "num_levels": codec.num_levels, "settings": settings_dict, "init": init_id, "step": step,
-        "hierarchy": None if hierarchy is None else Path(hierarchy).as_posix(),
-        "entropy_tables_ready": True, "world_size": runtime.world_size, "codec": codec.state_dict(), "log": rows,
-    }
+    final = job.checkpoint("final", step, rows, hierarchy=job.hierarchy, entropy_tables_ready=True,
+                           world_size=runtime.world_size)
     if runtime.is_main:
         write_log(rows, log_csv)
         ckpt.save_atomic(final, out)

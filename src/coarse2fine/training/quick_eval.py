@@ -20,7 +20,7 @@ from coarse2fine.imaging.photos import image_to_tensor
 from coarse2fine.imaging.view import open_view
 from coarse2fine.models import crop_to_size, pad_to_multiple
 
-from .checkpoint import load_codec
+from .checkpoint import load_codec_with_meta
 from .loop import _scalar_terms, build_loss, load_level_maps
 from .settings import TrainSettings
 
@@ -29,7 +29,7 @@ from .settings import TrainSettings
 def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, splits=("val",), size: int | None = None,
                         classifier: str | None = None, max_images: int | None = None) -> dict[str, float]:
     """Mean per-level terms (bpp_k, psnr_k, acc_k, ...) over the labelled images of `splits`."""
-    codec, meta = load_codec(checkpoint)
+    codec, meta = load_codec_with_meta(checkpoint)
     settings = TrainSettings.from_dict(meta["settings"])
     # Non-zero task weights on every level only make the loss measure top-1 at every level;
     # the loss value itself is not reported.

@@ -1,0 +1,98 @@
+"""`c2f`: encode, decode, inspect and classify `.c2f` progressive bitstreams.
+
+    c2f encode IMAGE -o FILE.c2f --model CKPT [--view native|model|SIZE]
+    c2f decode FILE.c2f -o OUT.png --model CKPT [--level N]
+    c2f info FILE.c2f [--json]
+    c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
+
+A stream records the identity of its model (a hash), not a path; a stream written by another
+model fails with a clear message. Without --model, encode, decode and classify use the default
+model that ships with the repository (models/default/c2f: c2f at the middle rate point,
+trained from the shipped base; fetched by `make pull-models`), and info says when a stream was made by it.
+Subcommands live in the COMMANDS table: adding one is one entry there.
+"""
+
+
+from __future__ import annotations
+
+import argparse
+import sys
+from dataclasses import dataclass
+from typing import Callable
+
+from .classify import classify_arguments, run_classify
+from .common import DEFAULT_MODEL, positive_int
+from .evaluate import eval_arguments, run_eval
+from .streams import decode_arguments, encode_arguments, info_arguments, run_decode, run_encode, run_info
+
+
+@dataclass(frozen=True)
+class Command:
+    help: str
+    add_arguments: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: dict[str, Command] = {
+    "encode": Command("encode an image into a progressive .c2f stream", encode_arguments, run_encode),
+    "decode": Command("decode a .c2f stream (all levels present, or --level N) to PNG", decode_arguments, run_decode),
+    "info": Command("show a stream's header, levels, bytes and bpp per level", info_arguments, run_info),
+    "classify": Command("decode at a level and show what a reference classifier sees", classify_arguments, run_classify),
+    "eval": Command("code every image of a folder at every level: bpp, PSNR, MS-SSIM, times, top-1 agreement",
+                    eval_arguments, run_eval),
+}
+
+# One line per command, shown under its --help: what a user types first.
+EXAMPLES = {
+    "encode": ["c2f encode photo.jpg -o photo.c2f", "c2f encode photo.jpg -o photo.c2f --view model",
+               "c2f encode photo.jpg -o photo.c2f --model results/checkpoints/c2f/paper_clip_kmeans/rp0/model.pt"],
+    "decode": ["c2f decode photo.c2f -o photo.png", "c2f decode photo.c2f -o coarse.png --level 1"],
+    "info": ["c2f info photo.c2f", "c2f info photo.c2f --json"],
+    "classify": ["c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
+                 "cat photo.c2f | c2f classify - --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv "
+                 "--until-confident 0.9"],
+    "eval": ["c2f eval photos/", "c2f eval photos/ --view 256 --json > eval.json"],
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from coarse2fine import __version__
+
+    parser = argparse.ArgumentParser(prog="c2f", description="Semantic coarse-to-fine progressive image coding.",
+                                     epilog="examples:\n" + "\n".join(f"  {e[0]}" for e in EXAMPLES.values()),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"c2f (coarse2fine) {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, command in COMMANDS.items():
+        p = sub.add_parser(name, help=command.help, description=command.help,
+                           epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        command.add_arguments(p)
+        p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
+        p.set_defaults(run=command.run)
+    return parser
+
+
+def _user_errors() -> tuple[type[BaseException], ...]:
+    # BitstreamError, ImageReadError, AssignmentsError and bad-argument errors are ValueErrors.
+    from coarse2fine.classify import ClassifierUnavailable
+    from coarse2fine.coding import CheckpointError
+
+    # OSError: a full disk, a name too long, no permission: the message names the path.
+    # ResourceLimitError (a ValueError) names the pixel limit; MemoryError is handled in main.
+    return (ValueError, CheckpointError, ClassifierUnavailable, OSError)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except _user_errors() as exc:
+        print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except MemoryError:
+        print(f"c2f {args.command}: error: out of memory; try a smaller --max-pixels or free memory", file=sys.stderr)
+        return 1
+
+
+__all__ = ["COMMANDS", "DEFAULT_MODEL", "build_parser", "main"]

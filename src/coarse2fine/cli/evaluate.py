@@ -1,0 +1,37 @@
+"""`c2f eval DIR`: every image of a folder coded and decoded at every level."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+from .common import max_pixels_argument, model_path, set_threads
+from .streams import encode_view
+
+
+# -- eval -------------------------------------------------------------------------------------
+def eval_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("folder", type=Path, help="a folder of images (any sizes; searched recursively)")
+    p.add_argument("--model", type=Path, help="codec checkpoint (default: the shipped default model)")
+    p.add_argument("--view", default="native", help="what to code: native (default), model, or a size N (as encode)")
+    from coarse2fine.classify.classifiers import CLASSIFIERS
+
+    p.add_argument("--classifier", default="efficientnet_lite0", choices=[*sorted(CLASSIFIERS), "none"],
+                   help="reference classifier for top-1 agreement (default: %(default)s; none: skip)")
+    p.add_argument("--json", action="store_true", help="print JSON (per level and per image) instead of a table")
+    max_pixels_argument(p)
+
+
+def run_eval(args) -> int:
+    from coarse2fine.coding import load_codec
+    from coarse2fine.evaluate.folder import evaluate_folder, summary_table
+
+    set_threads(args)
+    if not args.folder.is_dir():
+        raise ValueError(f"{args.folder}: not a folder")
+    codec = load_codec(model_path(args.model))
+    classifier = None if args.classifier == "none" else args.classifier
+    result = evaluate_folder(args.folder, codec, classifier, encode_view(args.view, codec), args.max_pixels)
+    print(json.dumps(result, indent=2) if args.json else summary_table(result))
+    return 0
