@@ -11,7 +11,7 @@ CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile config/config.yaml $(CONFIG))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-test pull-models base run test test-fast test-slow test-network dry-run pull repro clean
+.PHONY: setup setup-test pull-models base run test lint test-fast test-slow test-network dry-run pull repro clean
 
 setup:  ## what the pipeline needs (Debian packages, venv, WordNet)
 	@bash scripts/setup.sh
@@ -32,9 +32,13 @@ run: pull-models  ## the pipeline on the embedded default (config/config.yaml; C
 dry-run: pull-models
 	$(BIN)/snakemake -n $(CONFIG_ARGS)
 
-test: setup-test pull-models  ## every test: the fast suite, then the slow-marked ones (what CI runs)
+test: setup-test pull-models lint  ## lint, then every test: the fast suite, then the slow-marked ones (what CI runs)
 	$(BIN)/python -m pytest -q
 	$(BIN)/python -m pytest -q -m "slow and not network"
+
+lint: setup-test  ## ruff: the linter and the formatter's check (pyproject.toml [tool.ruff])
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 
 test-fast: setup-test pull-models  ## the fast suite only (about 3 minutes on 2 cores)
 	$(BIN)/python -m pytest -q

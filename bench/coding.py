@@ -47,9 +47,18 @@ def coding_overhead(codec, crops: list[dict]) -> list[dict]:
         payload = len(stream.hyper)
         for level, (size, bits) in enumerate(zip(file_bytes, estimates), start=1):
             payload += len(stream.levels[level - 1])
-            rows.append({"size": crop["size"], "path": crop["path"], "level": level, "file_bytes": size,
-                         "payload_bytes": payload, "estimated_bits": bits,
-                         "file_over_estimate": size * 8 / bits, "payload_over_estimate": payload * 8 / bits})
+            rows.append(
+                {
+                    "size": crop["size"],
+                    "path": crop["path"],
+                    "level": level,
+                    "file_bytes": size,
+                    "payload_bytes": payload,
+                    "estimated_bits": bits,
+                    "file_over_estimate": size * 8 / bits,
+                    "payload_over_estimate": payload * 8 / bits,
+                }
+            )
     return rows
 
 
@@ -61,11 +70,18 @@ def summarise_overhead(rows: list[dict]) -> list[dict]:
     summary = []
     for (size, level), group in sorted(groups.items()):
         ratios = [r["file_over_estimate"] for r in group]
-        summary.append({"size": size, "level": level, "images": len(group),
-                        "mean_file_over_estimate": statistics.fmean(ratios), "max_file_over_estimate": max(ratios),
-                        "mean_payload_over_estimate": statistics.fmean(r["payload_over_estimate"] for r in group),
-                        "mean_file_bytes": statistics.fmean(r["file_bytes"] for r in group),
-                        **OVERHEAD_TARGET.check(max(ratios))})
+        summary.append(
+            {
+                "size": size,
+                "level": level,
+                "images": len(group),
+                "mean_file_over_estimate": statistics.fmean(ratios),
+                "max_file_over_estimate": max(ratios),
+                "mean_payload_over_estimate": statistics.fmean(r["payload_over_estimate"] for r in group),
+                "mean_file_bytes": statistics.fmean(r["file_bytes"] for r in group),
+                **OVERHEAD_TARGET.check(max(ratios)),
+            }
+        )
     return summary
 
 
@@ -88,12 +104,15 @@ def decoding_speed(codec, crops: list[dict], repeats: int) -> list[dict]:
             mbt_stream = mbt.compress(padded)
             mbt.decompress(mbt_stream["strings"], mbt_stream["shape"])
             row = {
-                "size": crop["size"], "path": crop["path"],
+                "size": crop["size"],
+                "path": crop["path"],
                 "c2f_encode_s": median_seconds(lambda: encode_image(codec, x), repeats),
                 "c2f_decode_level1_s": median_seconds(lambda: decode_bitstream(codec, data, 1), repeats),
                 "c2f_decode_all_s": median_seconds(lambda: decode_bitstream(codec, data, None), repeats),
                 "mbt_encode_s": median_seconds(lambda: mbt.compress(padded), repeats),
-                "mbt_decode_s": median_seconds(lambda: mbt.decompress(mbt_stream["strings"], mbt_stream["shape"]), repeats),
+                "mbt_decode_s": median_seconds(
+                    lambda: mbt.decompress(mbt_stream["strings"], mbt_stream["shape"]), repeats
+                ),
             }
             row["coarse_over_all"] = row["c2f_decode_level1_s"] / row["c2f_decode_all_s"]
             row["encode_c2f_over_mbt"] = row["c2f_encode_s"] / row["mbt_encode_s"]
@@ -109,8 +128,14 @@ def summarise_speed(rows: list[dict]) -> list[dict]:
     summary = []
     for size, group in sorted(groups.items()):
         mean = {k: statistics.fmean(r[k] for r in group) for k in group[0] if k.endswith("_s") or "_over_" in k}
-        summary.append({"size": size, "images": len(group), **mean,
-                        **PROGRESSIVE_TARGET.check(max(r["coarse_over_all"] for r in group))})
+        summary.append(
+            {
+                "size": size,
+                "images": len(group),
+                **mean,
+                **PROGRESSIVE_TARGET.check(max(r["coarse_over_all"] for r in group)),
+            }
+        )
     return summary
 
 
@@ -129,9 +154,21 @@ def decode_profile(codec, crop: dict, levels=(1, None), top: int = 8) -> list[di
         stats = pstats.Stats(profiler)
         total = stats.total_tt
         entries = sorted(stats.stats.items(), key=lambda item: item[1][2], reverse=True)[:top]
-        rows.append({"size": crop["size"], "level": level or codec.num_levels, "total_s": total, "top": [
-            {"function": name if file == "~" else f"{Path(file).name}:{line}({name})", "own_s": tt, "share": tt / total if total else 0.0}
-            for (file, line, name), (_, _, tt, _, _) in entries]})
+        rows.append(
+            {
+                "size": crop["size"],
+                "level": level or codec.num_levels,
+                "total_s": total,
+                "top": [
+                    {
+                        "function": name if file == "~" else f"{Path(file).name}:{line}({name})",
+                        "own_s": tt,
+                        "share": tt / total if total else 0.0,
+                    }
+                    for (file, line, name), (_, _, tt, _, _) in entries
+                ],
+            }
+        )
     return rows
 
 
@@ -140,7 +177,11 @@ def run(checkpoint, architecture: dict, crops: list[dict], repeats: int) -> dict
     overhead = coding_overhead(codec, crops)
     speed = decoding_speed(codec, crops, repeats)
     largest = max(crops, key=lambda c: c["image"].numel())
-    return {"codec": description, "codec_config": codec.config, "repeats": repeats,
-            "decode_profile": decode_profile(codec, largest),
-            "overhead": {"rows": overhead, "summary": summarise_overhead(overhead)},
-            "speed": {"rows": speed, "summary": summarise_speed(speed)}}
+    return {
+        "codec": description,
+        "codec_config": codec.config,
+        "repeats": repeats,
+        "decode_profile": decode_profile(codec, largest),
+        "overhead": {"rows": overhead, "summary": summarise_overhead(overhead)},
+        "speed": {"rows": speed, "summary": summarise_speed(speed)},
+    }

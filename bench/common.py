@@ -32,9 +32,13 @@ def machine_info() -> dict:
     import compressai
 
     return {
-        "cpu": cpu_model(), "cores": os.cpu_count(), "python": platform.python_version(),
-        "torch": torch.__version__, "compressai": compressai.__version__,
-        "torch_threads": torch.get_num_threads(), "platform": platform.platform(),
+        "cpu": cpu_model(),
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "compressai": compressai.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "platform": platform.platform(),
         "cuda": torch.cuda.is_available(),
     }
 

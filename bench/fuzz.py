@@ -76,7 +76,7 @@ class Worker:
                 i = rng.randrange(len(data))
                 data[i] ^= 1 << rng.randrange(8)
         elif op == 1:
-            del data[rng.randrange(len(data)):]
+            del data[rng.randrange(len(data)) :]
         else:
             other = rng.choice(self.streams)
             cut = rng.randrange(min(len(data), len(other)))
@@ -98,8 +98,10 @@ class Worker:
         stream = parse_bitstream(rng.choice(self.streams))
         header = header or stream.header
         hyper_symbols, level_symbols = _symbol_counts(self.codec, header)
-        levels = tuple(self._garbage(rng, n) if rng.random() < 0.7 else p
-                       for p, n in zip(stream.levels[: rng.randint(1, len(stream.levels))], level_symbols))
+        levels = tuple(
+            self._garbage(rng, n) if rng.random() < 0.7 else p
+            for p, n in zip(stream.levels[: rng.randint(1, len(stream.levels))], level_symbols)
+        )
         hyper = self._garbage(rng, hyper_symbols) if rng.random() < 0.5 else stream.hyper
         return Bitstream(header, hyper, levels).to_bytes()
 
@@ -137,13 +139,15 @@ class Worker:
         state = {k: v.clone() for k, v in self.payload[state_key].items()}
         if rng.random() < 0.25:
             key = rng.choice(sorted(config))
-            config[key] = rng.choice([-1, 0, 1, 3, 131072, 2**40, 1.5, "x", None, True, [], [1, 2], {"a": 1},
-                                      float("nan")])
+            config[key] = rng.choice(
+                [-1, 0, 1, 3, 131072, 2**40, 1.5, "x", None, True, [], [1, 2], {"a": 1}, float("nan")]
+            )
             if rng.random() < 0.2:
                 config[f"{key}_extra"] = 1
         else:
-            tables = [k for k in state if k.endswith(("_quantized_cdf", "_cdf_length", "_offset", "scale_table",
-                                                      "quantiles"))]
+            tables = [
+                k for k in state if k.endswith(("_quantized_cdf", "_cdf_length", "_offset", "scale_table", "quantiles"))
+            ]
             key = rng.choice(tables) if rng.random() < 0.7 else rng.choice(sorted(state))
             t = state[key]
             op = rng.randrange(8)
@@ -211,8 +215,17 @@ def worker_main(args) -> None:
 # -- the campaign (parent side) ----------------------------------------------------------------
 class WorkerProcess:
     def __init__(self, args):
-        command = [sys.executable, str(Path(__file__).resolve()), "--worker", "--checkpoint", str(args.checkpoint),
-                   "--seed", str(args.seed), "--memory-limit-mb", str(args.memory_limit_mb)]
+        command = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "--worker",
+            "--checkpoint",
+            str(args.checkpoint),
+            "--seed",
+            str(args.seed),
+            "--memory-limit-mb",
+            str(args.memory_limit_mb),
+        ]
         env = dict(os.environ, OMP_NUM_THREADS="1")
         self.process = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, env=env)
         self.lines: queue.Queue = queue.Queue()
@@ -251,8 +264,9 @@ class WorkerProcess:
             self.process.wait(timeout=30)
 
 
-def campaign(checkpoint: Path, cases: int, seed: int = 0, timeout: float = 60.0, memory_limit_mb: int = 6144,
-             kinds=KINDS) -> dict:
+def campaign(
+    checkpoint: Path, cases: int, seed: int = 0, timeout: float = 60.0, memory_limit_mb: int = 6144, kinds=KINDS
+) -> dict:
     """Run `cases` cases of each kind; returns counts per kind and outcome, and the failures."""
     args = argparse.Namespace(checkpoint=checkpoint, seed=seed, memory_limit_mb=memory_limit_mb)
     counts = {kind: collections.Counter() for kind in kinds}
@@ -273,17 +287,29 @@ def campaign(checkpoint: Path, cases: int, seed: int = 0, timeout: float = 60.0,
                     worker = WorkerProcess(args)
     finally:
         worker.close()
-    return {"checkpoint": str(checkpoint), "seed": seed, "cases_per_kind": cases, "timeout_s": timeout,
-            "memory_limit_mb": memory_limit_mb, "seconds": round(time.monotonic() - started, 1),
-            "counts": {k: dict(sorted(c.items())) for k, c in counts.items()}, "failures": failures}
+    return {
+        "checkpoint": str(checkpoint),
+        "seed": seed,
+        "cases_per_kind": cases,
+        "timeout_s": timeout,
+        "memory_limit_mb": memory_limit_mb,
+        "seconds": round(time.monotonic() - started, 1),
+        "counts": {k: dict(sorted(c.items())) for k, c in counts.items()},
+        "failures": failures,
+    }
 
 
 def markdown(result: dict) -> str:
-    lines = ["| kind | runs | ok | named errors | unnamed | crash | hang | out of memory |", "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| kind | runs | ok | named errors | unnamed | crash | hang | out of memory |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for kind, c in result["counts"].items():
         named = ", ".join(f"{k.split()[1]} {v}" for k, v in c.items() if k.startswith("named "))
-        lines.append(f"| {kind} | {result['cases_per_kind']} | {c.get('ok', 0)} | {c.get('named', 0)} ({named or '-'}) "
-                     f"| {c.get('unnamed', 0)} | {c.get('crash', 0)} | {c.get('hang', 0)} | {c.get('oom', 0)} |")
+        lines.append(
+            f"| {kind} | {result['cases_per_kind']} | {c.get('ok', 0)} | {c.get('named', 0)} ({named or '-'}) "
+            f"| {c.get('unnamed', 0)} | {c.get('crash', 0)} | {c.get('hang', 0)} | {c.get('oom', 0)} |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -292,7 +318,9 @@ def main() -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--cases", type=int, default=200, help="cases of each kind")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--timeout", type=float, default=60.0, help="seconds a case may take before it counts as a hang")
+    parser.add_argument(
+        "--timeout", type=float, default=60.0, help="seconds a case may take before it counts as a hang"
+    )
     parser.add_argument("--memory-limit-mb", type=int, default=6144, help="address-space limit of the worker")
     parser.add_argument("--output", type=Path, help="write the counts and failures as JSON")
     parser.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

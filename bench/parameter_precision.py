@@ -77,9 +77,8 @@ def measure(codec, crop: dict, repeats: int, threads: int) -> dict:
         out = codec.compress(x)
         z_hat = codec.entropy_bottleneck.decompress(out["strings"][0], out["shape"])
     y_hat = out["y_hat"].double()
-    contexts = [y_hat[:, s.start:s.end] for s in codec.entropy.slices]
-    row = {"image": Path(crop["path"]).name, "size": crop["size"],
-           "latent_elements": int(y_hat[0].numel())}
+    contexts = [y_hat[:, s.start : s.end] for s in codec.entropy.slices]
+    row = {"image": Path(crop["path"]).name, "size": crop["size"], "latent_elements": int(y_hat[0].numel())}
     for dtype, name in ((torch.float32, "float32"), (torch.float64, "float64")):
         ref_means, ref_indexes = decisions(codec, z_hat, contexts, dtype, *SETTINGS[0])
         differing = 0
@@ -97,23 +96,29 @@ def measure(codec, crop: dict, repeats: int, threads: int) -> dict:
         row["c2f_decode_s"] = median_time(lambda: decode_bitstream(codec, data), repeats)
         row["mbt_decode_s"] = median_time(lambda: mbt.decompress(mbt_out["strings"], mbt_out["shape"]), repeats)
         for dtype, name in ((torch.float64, "float64"), (torch.float32, "float32")):
-            row[f"entropy_{name}_s"] = median_time(lambda: entropy_half(codec, out["strings"], out["shape"], dtype),
-                                                   repeats)
+            row[f"entropy_{name}_s"] = median_time(
+                lambda: entropy_half(codec, out["strings"], out["shape"], dtype), repeats
+            )
     row["decode_ratio"] = row["c2f_decode_s"] / row["mbt_decode_s"]
-    row["decode_ratio_if_float32"] = (row["c2f_decode_s"] - row["entropy_float64_s"]
-                                      + row["entropy_float32_s"]) / row["mbt_decode_s"]
+    row["decode_ratio_if_float32"] = (row["c2f_decode_s"] - row["entropy_float64_s"] + row["entropy_float32_s"]) / row[
+        "mbt_decode_s"
+    ]
     return row
 
 
 def markdown(result: dict) -> str:
-    lines = ["| image | latent elements | c2f decode s | mbt2018-mean decode s | ratio | entropy half f64 s | "
-             "entropy half f32 s | ratio if f32 | differing decisions f64 | differing decisions f32 |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| image | latent elements | c2f decode s | mbt2018-mean decode s | ratio | entropy half f64 s | "
+        "entropy half f32 s | ratio if f32 | differing decisions f64 | differing decisions f32 |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
     for r in result["rows"]:
-        lines.append(f"| {r['image']} {r['size']} | {r['latent_elements']} | {r['c2f_decode_s']:.3f} | "
-                     f"{r['mbt_decode_s']:.3f} | {r['decode_ratio']:.2f}x | {r['entropy_float64_s']:.3f} | "
-                     f"{r['entropy_float32_s']:.3f} | {r['decode_ratio_if_float32']:.2f}x | "
-                     f"{r['float64_differing_decisions']} | {r['float32_differing_decisions']} |")
+        lines.append(
+            f"| {r['image']} {r['size']} | {r['latent_elements']} | {r['c2f_decode_s']:.3f} | "
+            f"{r['mbt_decode_s']:.3f} | {r['decode_ratio']:.2f}x | {r['entropy_float64_s']:.3f} | "
+            f"{r['entropy_float32_s']:.3f} | {r['decode_ratio_if_float32']:.2f}x | "
+            f"{r['float64_differing_decisions']} | {r['float32_differing_decisions']} |"
+        )
     return "\n".join(lines) + "\n"
 
 

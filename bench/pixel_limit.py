@@ -50,8 +50,21 @@ def main() -> None:
             stream = Path(tmp) / f"{size}.c2f"
             row = {"size": size, "pixels": width * height}
             for job in ("encode", "decode"):
-                out = subprocess.run([sys.executable, "-c", JOB, str(args.checkpoint), job, str(width), str(height),
-                                      str(args.threads), str(stream)], capture_output=True, text=True)
+                out = subprocess.run(
+                    [
+                        sys.executable,
+                        "-c",
+                        JOB,
+                        str(args.checkpoint),
+                        job,
+                        str(width),
+                        str(height),
+                        str(args.threads),
+                        str(stream),
+                    ],
+                    capture_output=True,
+                    text=True,
+                )
                 if out.returncode:
                     row[job] = {"error": out.stderr.strip().splitlines()[-1]}
                 else:
@@ -62,10 +75,15 @@ def main() -> None:
     print("| size | pixels | stream bytes | encode s | encode peak RSS MB | decode s | decode peak RSS MB |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
+
         def cell(job, key):
             return f"{r[job][key]:.1f}" if key in r[job] else r[job].get("error", "")
-        print(f"| {r['size']} | {r['pixels']} | {r['bytes']} | {cell('encode', 'seconds')} | {cell('encode', 'peak_rss_mb')} "
-              f"| {cell('decode', 'seconds')} | {cell('decode', 'peak_rss_mb')} |")
+
+        print(
+            f"| {r['size']} | {r['pixels']} | {r['bytes']} | {cell('encode', 'seconds')} | "
+            f"{cell('encode', 'peak_rss_mb')} "
+            f"| {cell('decode', 'seconds')} | {cell('decode', 'peak_rss_mb')} |"
+        )
 
 
 if __name__ == "__main__":

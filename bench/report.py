@@ -16,47 +16,123 @@ def _table(header: list[str], rows: list[list]) -> list[str]:
 
 
 def _coding(section: dict) -> list[str]:
-    lines = ["## Entropy-coding overhead", "",
-             f"Codec: {section['codec']}. Ratio = actual bytes of the `.c2f` file up to level k (header and",
-             "segment framing included) x 8 / likelihood estimate of the same levels (hyper-latent included);",
-             "the payload column leaves the container out. Centre crops of sample photos.", ""]
-    rows = [[r["size"], r["level"], r["images"], f"{r['mean_file_bytes']:.0f}", f"{r['mean_file_over_estimate']:.4f}",
-             f"{r['max_file_over_estimate']:.4f}", f"{r['mean_payload_over_estimate']:.4f}", r["target"], _verdict(r)]
-            for r in section["overhead"]["summary"]]
-    lines += _table(["image", "level", "images", "file bytes", "file / estimate (mean)", "max", "payload / estimate",
-                     "target (max)", "verdict"], rows)
-    lines += ["## Progressive decoding and CompressAI mbt2018-mean", "",
-              f"Median of {section['repeats']} runs per image, averaged over images. mbt2018-mean is CompressAI's",
-              "MeanScaleHyperprior with the same N and M, untrained, after update() (speed does not depend on",
-              "the weights). c2f decoding includes container parsing and validation.", ""]
-    rows = [[r["size"], r["images"], f"{r['c2f_encode_s']:.3f}", f"{r['c2f_decode_level1_s']:.3f}",
-             f"{r['c2f_decode_all_s']:.3f}", f"{r['coarse_over_all']:.3f}", r["target"], _verdict(r),
-             f"{r['mbt_encode_s']:.3f}", f"{r['mbt_decode_s']:.3f}", f"{r['encode_c2f_over_mbt']:.2f}x",
-             f"{r['decode_all_c2f_over_mbt']:.2f}x"] for r in section["speed"]["summary"]]
-    lines += _table(["image", "images", "c2f encode s", "decode level 1 s", "decode all s", "level 1 / all",
-                     "target (max)", "verdict", "mbt encode s", "mbt decode s", "encode c2f/mbt", "decode c2f/mbt"], rows)
+    lines = [
+        "## Entropy-coding overhead",
+        "",
+        f"Codec: {section['codec']}. Ratio = actual bytes of the `.c2f` file up to level k (header and",
+        "segment framing included) x 8 / likelihood estimate of the same levels (hyper-latent included);",
+        "the payload column leaves the container out. Centre crops of sample photos.",
+        "",
+    ]
+    rows = [
+        [
+            r["size"],
+            r["level"],
+            r["images"],
+            f"{r['mean_file_bytes']:.0f}",
+            f"{r['mean_file_over_estimate']:.4f}",
+            f"{r['max_file_over_estimate']:.4f}",
+            f"{r['mean_payload_over_estimate']:.4f}",
+            r["target"],
+            _verdict(r),
+        ]
+        for r in section["overhead"]["summary"]
+    ]
+    lines += _table(
+        [
+            "image",
+            "level",
+            "images",
+            "file bytes",
+            "file / estimate (mean)",
+            "max",
+            "payload / estimate",
+            "target (max)",
+            "verdict",
+        ],
+        rows,
+    )
+    lines += [
+        "## Progressive decoding and CompressAI mbt2018-mean",
+        "",
+        f"Median of {section['repeats']} runs per image, averaged over images. mbt2018-mean is CompressAI's",
+        "MeanScaleHyperprior with the same N and M, untrained, after update() (speed does not depend on",
+        "the weights). c2f decoding includes container parsing and validation.",
+        "",
+    ]
+    rows = [
+        [
+            r["size"],
+            r["images"],
+            f"{r['c2f_encode_s']:.3f}",
+            f"{r['c2f_decode_level1_s']:.3f}",
+            f"{r['c2f_decode_all_s']:.3f}",
+            f"{r['coarse_over_all']:.3f}",
+            r["target"],
+            _verdict(r),
+            f"{r['mbt_encode_s']:.3f}",
+            f"{r['mbt_decode_s']:.3f}",
+            f"{r['encode_c2f_over_mbt']:.2f}x",
+            f"{r['decode_all_c2f_over_mbt']:.2f}x",
+        ]
+        for r in section["speed"]["summary"]
+    ]
+    lines += _table(
+        [
+            "image",
+            "images",
+            "c2f encode s",
+            "decode level 1 s",
+            "decode all s",
+            "level 1 / all",
+            "target (max)",
+            "verdict",
+            "mbt encode s",
+            "mbt decode s",
+            "encode c2f/mbt",
+            "decode c2f/mbt",
+        ],
+        rows,
+    )
     for profile in section.get("decode_profile", []):
-        lines += [f"Where decoding time goes, {profile['size']} up to level {profile['level']} "
-                  f"({profile['total_s']:.3f} s under cProfile), top functions by own time:", ""]
-        lines += _table(["function", "own s", "share"], [[f"`{t['function']}`", f"{t['own_s']:.3f}", f"{t['share']:.0%}"]
-                                                        for t in profile["top"]])
+        lines += [
+            f"Where decoding time goes, {profile['size']} up to level {profile['level']} "
+            f"({profile['total_s']:.3f} s under cProfile), top functions by own time:",
+            "",
+        ]
+        lines += _table(
+            ["function", "own s", "share"],
+            [[f"`{t['function']}`", f"{t['own_s']:.3f}", f"{t['share']:.0%}"] for t in profile["top"]],
+        )
     return lines
 
 
 def _training(section: dict) -> list[str]:
     first = section["rows"][0]
-    lines = ["## Training step", "",
-             f"Batch {first['batch_size']} of {first['crop']}x{first['crop']} crops, {first['threads']} torch threads, "
-             f"median of {first['steps']} steps after {first['warmup_steps']} warm-up steps; each model in its own",
-             "process (peak RSS is that process's, imports included). c2f: the training loop's step with the frozen",
-             "EfficientNet-Lite0 in the loss; hyperprior: mbt2018-mean of the same N, M on MSE + rate.", ""]
+    lines = [
+        "## Training step",
+        "",
+        f"Batch {first['batch_size']} of {first['crop']}x{first['crop']} crops, {first['threads']} torch threads, "
+        f"median of {first['steps']} steps after {first['warmup_steps']} warm-up steps; each model in its own",
+        "process (peak RSS is that process's, imports included). c2f: the training loop's step with the frozen",
+        "EfficientNet-Lite0 in the loss; hyperprior: mbt2018-mean of the same N, M on MSE + rate.",
+        "",
+    ]
     rows = []
     for r in section["rows"]:
-        name = "hyperprior (mbt2018-mean)" if r["model"] == "hyperprior" else {
-            "all": "c2f, classifier on all levels", "random": "c2f, classifier on one random level (config default)",
-            "none": "c2f, no classifier (rate-distortion only)"}.get(r["task_levels"], f"c2f, {r['task_levels']}")
+        name = (
+            "hyperprior (mbt2018-mean)"
+            if r["model"] == "hyperprior"
+            else {
+                "all": "c2f, classifier on all levels",
+                "random": "c2f, classifier on one random level (config default)",
+                "none": "c2f, no classifier (rate-distortion only)",
+            }.get(r["task_levels"], f"c2f, {r['task_levels']}")
+        )
         ratio = f"{r['over_hyperprior']:.2f}x" if "over_hyperprior" in r else "1.00x"
-        rows.append([name, f"{r['sec_per_step']:.3f}", ratio, f"{r['peak_rss_mb']:.0f}", r.get("target", ""), _verdict(r)])
+        rows.append(
+            [name, f"{r['sec_per_step']:.3f}", ratio, f"{r['peak_rss_mb']:.0f}", r.get("target", ""), _verdict(r)]
+        )
     return lines + _table(["model", "s / step", "vs hyperprior", "peak RSS MB", "target", "verdict"], rows)
 
 
@@ -65,8 +141,14 @@ def _pipeline(section: dict) -> list[str]:
     rows = []
     end = section.get("end_to_end")
     if end:
-        rows.append(["end to end, `snakemake --cores 2` (embedded default)", f"{end['elapsed_s'] / 60:.1f} min",
-                     end["target"], _verdict(end)])
+        rows.append(
+            [
+                "end to end, `snakemake --cores 2` (embedded default)",
+                f"{end['elapsed_s'] / 60:.1f} min",
+                end["target"],
+                _verdict(end),
+            ]
+        )
         rows.append(["peak memory of the largest process (GNU time max RSS)", f"{end['max_rss_mb']:.0f} MB", "", ""])
     else:
         rows.append(["end to end (embedded default)", "not measured: no `--pipeline-log` given", "<= 30 min", ""])
@@ -134,22 +216,33 @@ WHY_MISSES = """## Where a target is missed, and what it would take
 
 def render(results: dict) -> str:
     machine = results["machine"]
-    lines = ["# Benchmarks", "",
-             "Generated from `bench/results.json` by `bench/run.py`; do not edit by hand. Ratios are measured",
-             "side by side in one run: absolute times on shared machines drift.", "",
-             f"- Date: {results['date']}",
-             f"- Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}, "
-             f"compressai {machine['compressai']}, Python {machine['python']}",
-             f"- Command: `{results['command']}`",
-             f"- Total benchmark time: {results['seconds']:.0f} s", ""]
+    lines = [
+        "# Benchmarks",
+        "",
+        "Generated from `bench/results.json` by `bench/run.py`; do not edit by hand. Ratios are measured",
+        "side by side in one run: absolute times on shared machines drift.",
+        "",
+        f"- Date: {results['date']}",
+        f"- Machine: {machine['cpu']}, {machine['cores']} cores, torch {machine['torch']}, "
+        f"compressai {machine['compressai']}, Python {machine['python']}",
+        f"- Command: `{results['command']}`",
+        f"- Total benchmark time: {results['seconds']:.0f} s",
+        "",
+    ]
     if "coding" in results:
         lines += _coding(results["coding"])
     if "training" in results:
         lines += _training(results["training"])
     if "pipeline" in results:
         lines += _pipeline(results["pipeline"])
-    lines += [WHY_MISSES, RERUN, "## GPU", "",
-              "Not measured here: this machine has no GPU (CUDA available: "
-              f"{machine['cuda']}). The issue's GPU figure (training steps per second at paper scale, TIC,",
-              "batch 8, 256x256, mixed precision on and off) needs a GPU machine.", ""]
+    lines += [
+        WHY_MISSES,
+        RERUN,
+        "## GPU",
+        "",
+        "Not measured here: this machine has no GPU (CUDA available: "
+        f"{machine['cuda']}). The issue's GPU figure (training steps per second at paper scale, TIC,",
+        "batch 8, 256x256, mixed precision on and off) needs a GPU machine.",
+        "",
+    ]
     return "\n".join(lines)

@@ -50,14 +50,25 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--train-crop", type=int, default=128)
     parser.add_argument("--train-steps", type=int, default=10)
     parser.add_argument("--train-warmup-steps", type=int, default=3)
-    parser.add_argument("--task-levels", nargs="+", choices=training.TASK_LEVEL_MODES,
-                        default=list(training.TASK_LEVEL_MODES), help="c2f rows: classifier on all levels, one, none")
+    parser.add_argument(
+        "--task-levels",
+        nargs="+",
+        choices=training.TASK_LEVEL_MODES,
+        default=list(training.TASK_LEVEL_MODES),
+        help="c2f rows: classifier on all levels, one, none",
+    )
     parser.add_argument("--pipeline-log", type=Path, help="`/usr/bin/time -v snakemake --cores 2` output of a full run")
-    parser.add_argument("--snakemake", default=f"{shlex.quote(sys.executable)} -m snakemake",
-                        help="how to call snakemake for the dry-run and no-op rerun")
+    parser.add_argument(
+        "--snakemake",
+        default=f"{shlex.quote(sys.executable)} -m snakemake",
+        help="how to call snakemake for the dry-run and no-op rerun",
+    )
     parser.add_argument("--skip", nargs="*", choices=("coding", "training", "snakemake"), default=[])
-    parser.add_argument("--quick", action="store_true",
-                        help="tiny sizes (one 128x128 image, 1 repeat, batch 2 of 64, 1 step): a smoke test")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes (one 128x128 image, 1 repeat, batch 2 of 64, 1 step): a smoke test",
+    )
     return parser
 
 
@@ -74,18 +85,27 @@ def main(argv=None) -> dict:
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     config = load_config(args.config)
-    results = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-               "command": command, "machine": machine_info(), "settings": {
-                   k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}}
+    results = {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "command": command,
+        "machine": machine_info(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+    }
     if "coding" not in args.skip:
         crops = sample_crops(args.manifest, args.sizes, args.images_per_size)
         results["coding"] = coding.run(args.checkpoint, config["codecs"]["c2f"]["architecture"], crops, args.repeats)
         print(f"coding done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if "training" not in args.skip:
         results["training"] = training.run(
-            config=args.config.resolve(), manifest=args.manifest.resolve(), batch_size=args.train_batch_size,
-            crop=args.train_crop, steps=args.train_steps, warmup_steps=args.train_warmup_steps, threads=args.threads,
-            task_levels=args.task_levels)
+            config=args.config.resolve(),
+            manifest=args.manifest.resolve(),
+            batch_size=args.train_batch_size,
+            crop=args.train_crop,
+            steps=args.train_steps,
+            warmup_steps=args.train_warmup_steps,
+            threads=args.threads,
+            task_levels=args.task_levels,
+        )
         print(f"training done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
     results["pipeline"] = {}
     if args.pipeline_log:

@@ -34,8 +34,15 @@ def hits(classifier, view: StudyView, pictures: torch.Tensor, labels: torch.Tens
 
 
 @torch.no_grad()
-def measure(manifest: Path, hierarchy: Path, classifier_name: str, size: int, scale=(1.0, 1.0),
-            crops_per_image: int = 2, classifier_crop: float = PAPER_CLASSIFIER_CROP) -> dict:
+def measure(
+    manifest: Path,
+    hierarchy: Path,
+    classifier_name: str,
+    size: int,
+    scale=(1.0, 1.0),
+    crops_per_image: int = 2,
+    classifier_crop: float = PAPER_CLASSIFIER_CROP,
+) -> dict:
     classifier = load_classifier(classifier_name).eval()
     view = StudyView(size, classifier_crop)
     cluster_of = torch.tensor(pd.read_csv(hierarchy).sort_values("class_idx")["level_1"].to_numpy())
@@ -52,10 +59,17 @@ def measure(manifest: Path, hierarchy: Path, classifier_name: str, size: int, sc
             train_hits[k] += v
         count += len(items)
     n = len(table)
-    return {"size": size, "classifier": classifier_name, "held_out_photos": n,
-            "held_out_top1_class": 100 * held[0] / n, "held_out_top1_level1": 100 * held[1] / n,
-            "train_scale": list(scale), "train_views": count,
-            "train_top1_class": 100 * train_hits[0] / count, "train_top1_level1": 100 * train_hits[1] / count}
+    return {
+        "size": size,
+        "classifier": classifier_name,
+        "held_out_photos": n,
+        "held_out_top1_class": 100 * held[0] / n,
+        "held_out_top1_level1": 100 * held[1] / n,
+        "train_scale": list(scale),
+        "train_views": count,
+        "train_top1_class": 100 * train_hits[0] / count,
+        "train_top1_level1": 100 * train_hits[1] / count,
+    }
 
 
 def main(argv=None) -> None:
@@ -68,7 +82,9 @@ def main(argv=None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    rows = [measure(args.manifest, args.hierarchy, c, s, tuple(args.scale)) for s in args.sizes for c in args.classifiers]
+    rows = [
+        measure(args.manifest, args.hierarchy, c, s, tuple(args.scale)) for s in args.sizes for c in args.classifiers
+    ]
     print(pd.DataFrame(rows).round(1).to_markdown(index=False))
 
 

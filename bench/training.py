@@ -25,6 +25,8 @@ from .common import DEFAULT_CONFIG, DEFAULT_MANIFEST, REPO_ROOT, Target, load_co
 STEP_RATIO_TARGET = Target(1.4, "<= 1.4x the hyperprior")
 MODELS = ("c2f", "hyperprior")
 TASK_LEVEL_MODES = ("all", "random", "none")  # classifier on every level, on one drawn level, not at all
+
+
 def paper_level_maps(num_coarse_levels: int) -> list[np.ndarray]:
     """Class -> cluster maps of the paper's released hierarchy (K=10, K=100)."""
     from coarse2fine.hierarchy.paper import paper_level_maps as maps
@@ -67,12 +69,20 @@ def build_model_and_loss(model: str, config: dict, task_levels: str):
         # "none": the same codec and rate-distortion terms without the classifier, which
         # separates the codec's own cost from the classifier's
         with_task = task_levels != "none"
-        task_weights = config["codecs"]["c2f"]["task_weights"] if with_task else [0.0] * len(architecture["level_blocks"])
-        loss = C2FLoss(train["lambdas"], train["mse_weights"], task_weights,
-                       classifier=load_classifier(train["classifier"]) if with_task else None,
-                       level_maps=paper_level_maps(len(architecture["level_blocks"]) - 1),
-                       label_smoothing=train["label_smoothing"], classifier_size=train["classifier_size"],
-                       task_levels=task_levels if with_task else "all", view=_view(config))
+        task_weights = (
+            config["codecs"]["c2f"]["task_weights"] if with_task else [0.0] * len(architecture["level_blocks"])
+        )
+        loss = C2FLoss(
+            train["lambdas"],
+            train["mse_weights"],
+            task_weights,
+            classifier=load_classifier(train["classifier"]) if with_task else None,
+            level_maps=paper_level_maps(len(architecture["level_blocks"]) - 1),
+            label_smoothing=train["label_smoothing"],
+            classifier_size=train["classifier_size"],
+            task_levels=task_levels if with_task else "all",
+            view=_view(config),
+        )
         return codec, lambda out, x, labels: loss(out, x, labels)["loss"]
     if model == "hyperprior":
         codec = MeanScaleHyperprior(architecture["N"], architecture["M"])
@@ -82,8 +92,16 @@ def build_model_and_loss(model: str, config: dict, task_levels: str):
     raise ValueError(f"unknown model {model!r}; known: {', '.join(MODELS)}")
 
 
-def time_steps(model: str, config: dict, manifest: Path, batch_size: int, crop: int, steps: int,
-               warmup_steps: int, task_levels: str = "all") -> dict:
+def time_steps(
+    model: str,
+    config: dict,
+    manifest: Path,
+    batch_size: int,
+    crop: int,
+    steps: int,
+    warmup_steps: int,
+    task_levels: str = "all",
+) -> dict:
     """Median seconds per optimiser step after `warmup_steps` untimed steps."""
     if steps < 1 or warmup_steps < 0:
         raise ValueError(f"need steps >= 1 and warmup_steps >= 0, got {steps} and {warmup_steps}")
@@ -110,28 +128,82 @@ def time_steps(model: str, config: dict, manifest: Path, batch_size: int, crop: 
             times.append(time.perf_counter() - start)
         if not torch.isfinite(loss):
             raise FloatingPointError(f"{model}: loss became {float(loss)} at step {step + 1}")
-    return {"model": model, "task_levels": task_levels if model == "c2f" else None, "batch_size": batch_size,
-            "crop": crop, "steps": steps, "warmup_steps": warmup_steps, "threads": torch.get_num_threads(),
-            "sec_per_step": float(np.median(times)), "sec_per_step_all": times, "peak_rss_mb": peak_rss_mb()}
+    return {
+        "model": model,
+        "task_levels": task_levels if model == "c2f" else None,
+        "batch_size": batch_size,
+        "crop": crop,
+        "steps": steps,
+        "warmup_steps": warmup_steps,
+        "threads": torch.get_num_threads(),
+        "sec_per_step": float(np.median(times)),
+        "sec_per_step_all": times,
+        "peak_rss_mb": peak_rss_mb(),
+    }
 
 
-def measure_in_subprocess(model: str, *, config: Path, manifest: Path, batch_size: int, crop: int, steps: int,
-                          warmup_steps: int, threads: int, task_levels: str = "all") -> dict:
-    command = [sys.executable, "-m", "bench.training", "--model", model, "--config", str(config),
-               "--manifest", str(manifest), "--batch-size", str(batch_size), "--crop", str(crop),
-               "--steps", str(steps), "--warmup-steps", str(warmup_steps), "--threads", str(threads),
-               "--task-levels", task_levels]
+def measure_in_subprocess(
+    model: str,
+    *,
+    config: Path,
+    manifest: Path,
+    batch_size: int,
+    crop: int,
+    steps: int,
+    warmup_steps: int,
+    threads: int,
+    task_levels: str = "all",
+) -> dict:
+    command = [
+        sys.executable,
+        "-m",
+        "bench.training",
+        "--model",
+        model,
+        "--config",
+        str(config),
+        "--manifest",
+        str(manifest),
+        "--batch-size",
+        str(batch_size),
+        "--crop",
+        str(crop),
+        "--steps",
+        str(steps),
+        "--warmup-steps",
+        str(warmup_steps),
+        "--threads",
+        str(threads),
+        "--task-levels",
+        task_levels,
+    ]
     done = subprocess.run(command, cwd=REPO_ROOT, capture_output=True, text=True)
     if done.returncode != 0:
         raise RuntimeError(f"training benchmark of {model} failed (exit {done.returncode}):\n{done.stderr[-3000:]}")
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def run(*, config: Path, manifest: Path, batch_size: int, crop: int, steps: int, warmup_steps: int,
-        threads: int, task_levels: list[str]) -> dict:
+def run(
+    *,
+    config: Path,
+    manifest: Path,
+    batch_size: int,
+    crop: int,
+    steps: int,
+    warmup_steps: int,
+    threads: int,
+    task_levels: list[str],
+) -> dict:
     """The hyperprior once, the c2f codec once per task-level mode; ratios against the hyperprior."""
-    common = dict(config=config, manifest=manifest, batch_size=batch_size, crop=crop, steps=steps,
-                  warmup_steps=warmup_steps, threads=threads)
+    common = dict(
+        config=config,
+        manifest=manifest,
+        batch_size=batch_size,
+        crop=crop,
+        steps=steps,
+        warmup_steps=warmup_steps,
+        threads=threads,
+    )
     baseline = measure_in_subprocess("hyperprior", **common)
     rows = [baseline]
     for mode in task_levels:
@@ -157,8 +229,16 @@ def main(argv=None) -> None:
     parser.add_argument("--task-levels", choices=TASK_LEVEL_MODES, default="all")
     args = parser.parse_args(argv)
     torch.set_num_threads(args.threads)
-    result = time_steps(args.model, load_config(args.config), args.manifest, args.batch_size, args.crop,
-                        args.steps, args.warmup_steps, args.task_levels)
+    result = time_steps(
+        args.model,
+        load_config(args.config),
+        args.manifest,
+        args.batch_size,
+        args.crop,
+        args.steps,
+        args.warmup_steps,
+        args.task_levels,
+    )
     print(json.dumps(result))
 
 

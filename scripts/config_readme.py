@@ -63,8 +63,11 @@ def type_of(spec: dict) -> str:
     kind = " or ".join(kind) if isinstance(kind, list) else kind
     if kind == "array" and isinstance(spec.get("items"), dict):
         kind = f"array of {type_of(spec['items'])}"
-    bounds = [f"{op} {spec[key]}" for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
-              if key in spec]
+    bounds = [
+        f"{op} {spec[key]}"
+        for key, op in (("minimum", ">="), ("exclusiveMinimum", ">"), ("maximum", "<="))
+        if key in spec
+    ]
     return kind + (f" ({', '.join(bounds)})" if bounds else "")
 
 
@@ -93,17 +96,26 @@ def main() -> None:
     schemas = REPO / "workflow" / "schemas"
     config = yaml.safe_load((schemas / "config.schema.yaml").read_text())
     hierarchy = yaml.safe_load((schemas / "hierarchy.schema.yaml").read_text())
-    parts = [HEADER, "## Pipeline settings (config.yaml and its overlays)", "",
-             table(config["properties"], config.get("required", ())), "",
-             "## Hierarchy file (hierarchy.yaml)", "", table(hierarchy["properties"], hierarchy.get("required", ())), "",
-             "## Codec architectures (`codecs.<name>.architecture`, `baselines.<name>.architecture`)", "",
-             "The keyword arguments of `coarse2fine.models.build_codec`, by codec `name`; checked at start-up and",
-             "when a checkpoint is loaded (`coarse2fine.architectures`).", ""]
+    parts = [
+        HEADER,
+        "## Pipeline settings (config.yaml and its overlays)",
+        "",
+        table(config["properties"], config.get("required", ())),
+        "",
+        "## Hierarchy file (hierarchy.yaml)",
+        "",
+        table(hierarchy["properties"], hierarchy.get("required", ())),
+        "",
+        "## Codec architectures (`codecs.<name>.architecture`, `baselines.<name>.architecture`)",
+        "",
+        "The keyword arguments of `coarse2fine.models.build_codec`, by codec `name`; checked at start-up and",
+        "when a checkpoint is loaded (`coarse2fine.architectures`).",
+        "",
+    ]
     for name, properties in CODEC_PROPERTIES.items():
         parts += [f"### `name: {name}`", "", table(properties), ""]
     for name, options in BACKBONE_OPTIONS.items():
-        parts += [f"### `backbone_options` of `backbone: {name}`", "",
-                  table(options) if options else "none", ""]
+        parts += [f"### `backbone_options` of `backbone: {name}`", "", table(options) if options else "none", ""]
     sys.stdout.write("\n".join(parts).rstrip() + "\n")
 
 

@@ -14,7 +14,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 
 SAMPLE_SETTINGS = {
-    "name": "sample", "kind": "sample", "teacher": "efficientnet_lite0",
+    "name": "sample",
+    "kind": "sample",
+    "teacher": "efficientnet_lite0",
     "split": {"seed": 42, "train": 0.7, "val": 0.2},
 }
 
@@ -63,4 +65,3 @@ def save_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
     return path
-

@@ -59,18 +59,27 @@ def test_coding_benchmark_is_well_formed(crops, architecture):
     for image_rows in (rows[:levels], rows[levels:]):
         # cumulative: later levels hold more bytes and more estimated bits
         assert [r["level"] for r in image_rows] == list(range(1, levels + 1))
-        assert all(a["file_bytes"] < b["file_bytes"] and a["estimated_bits"] < b["estimated_bits"]
-                   for a, b in zip(image_rows, image_rows[1:]))
+        assert all(
+            a["file_bytes"] < b["file_bytes"] and a["estimated_bits"] < b["estimated_bits"]
+            for a, b in zip(image_rows, image_rows[1:])
+        )
         # the container adds a header: file bytes exceed payload bytes
-        assert all(r["file_bytes"] > r["payload_bytes"] > 0 and r["file_over_estimate"] > r["payload_over_estimate"] > 0
-                   for r in image_rows)
+        assert all(
+            r["file_bytes"] > r["payload_bytes"] > 0 and r["file_over_estimate"] > r["payload_over_estimate"] > 0
+            for r in image_rows
+        )
     summary = result["overhead"]["summary"]
     assert {(s["size"], s["level"]) for s in summary} == {(c["size"], k) for c in crops for k in range(1, levels + 1)}
-    assert all(s["pass"] in (True, False) and s["max_file_over_estimate"] >= s["mean_file_over_estimate"] for s in summary)
+    assert all(
+        s["pass"] in (True, False) and s["max_file_over_estimate"] >= s["mean_file_over_estimate"] for s in summary
+    )
     speed = result["speed"]["summary"]
     assert [s["size"] for s in speed] == sorted(c["size"] for c in crops)
     for s in speed:
-        assert all(s[k] > 0 for k in ("c2f_encode_s", "c2f_decode_level1_s", "c2f_decode_all_s", "mbt_encode_s", "mbt_decode_s"))
+        assert all(
+            s[k] > 0
+            for k in ("c2f_encode_s", "c2f_decode_level1_s", "c2f_decode_all_s", "mbt_encode_s", "mbt_decode_s")
+        )
         assert math.isclose(s["coarse_over_all"], s["c2f_decode_level1_s"] / s["c2f_decode_all_s"])
     assert {p["level"] for p in result["decode_profile"]} == {1, levels}
     assert all(0 < p["total_s"] and 0 <= sum(t["share"] for t in p["top"]) <= 1.0001 for p in result["decode_profile"])
@@ -90,8 +99,9 @@ def test_coding_loads_a_trained_checkpoint_when_given(tmp_path, architecture):
 @pytest.mark.parametrize("model,task_levels", [("hyperprior", "all"), ("c2f", "all"), ("c2f", "none")])
 def test_training_step_timing(model, task_levels, manifest):
     config = load_config(REPO / "config" / "config.yaml")
-    row = training.time_steps(model, config, manifest, batch_size=1, crop=64, steps=2, warmup_steps=0,
-                              task_levels=task_levels)
+    row = training.time_steps(
+        model, config, manifest, batch_size=1, crop=64, steps=2, warmup_steps=0, task_levels=task_levels
+    )
     assert row["model"] == model and len(row["sec_per_step_all"]) == 2
     assert row["sec_per_step"] > 0 and row["peak_rss_mb"] > 100  # torch alone is bigger
     with pytest.raises(ValueError, match="steps >= 1"):
@@ -106,7 +116,11 @@ def test_paper_level_maps_cover_every_class():
 
 def test_time_log_parsing(tmp_path):
     timed = tmp_path / "time.log"
-    done = subprocess.run(["/usr/bin/time", "-v", "-o", str(timed), sys.executable, "-c", "pass"]) if Path("/usr/bin/time").exists() else None
+    done = (
+        subprocess.run(["/usr/bin/time", "-v", "-o", str(timed), sys.executable, "-c", "pass"])
+        if Path("/usr/bin/time").exists()
+        else None
+    )
     if done is None:
         pytest.skip("GNU time is not installed")
     result = pipeline.parse_time_log(timed)
@@ -120,7 +134,10 @@ def test_time_log_parsing(tmp_path):
 
 def _fake_snakemake(tmp_path: Path, dry_output: str) -> list[str]:
     script = tmp_path / "fake_snakemake.py"
-    script.write_text("import sys\nprint(%r if '-n' in sys.argv else 'Nothing to be done (all requested files are present).')\n" % dry_output)
+    script.write_text(
+        "import sys\nprint(%r if '-n' in sys.argv else 'Nothing to be done (all requested files are present).')\n"
+        % dry_output
+    )
     return [sys.executable, str(script)]
 
 
@@ -134,11 +151,17 @@ def test_snakemake_overheads_rerun_only_when_up_to_date(tmp_path):
 def test_target_and_report(crops, architecture, tmp_path):
     assert Target(1.01, "").check(1.0)["pass"] is True and Target(1.01, "").check(1.2)["pass"] is False
     assert Target(1.0, "").check(None)["pass"] is None
-    results = {"date": "2026-01-01T00:00:00+00:00", "command": "python bench/run.py --quick", "seconds": 1.0,
-               "machine": {"cpu": "cpu", "cores": 2, "torch": "t", "compressai": "c", "python": "p", "cuda": False},
-               "coding": coding.run(None, architecture, crops[:1], repeats=1),
-               "pipeline": {"dry_run": {"seconds": 1.5, **pipeline.DRY_RUN_TARGET.check(1.5)},
-                            "noop_rerun": {"skipped": "results are not up to date"}}}
+    results = {
+        "date": "2026-01-01T00:00:00+00:00",
+        "command": "python bench/run.py --quick",
+        "seconds": 1.0,
+        "machine": {"cpu": "cpu", "cores": 2, "torch": "t", "compressai": "c", "python": "p", "cuda": False},
+        "coding": coding.run(None, architecture, crops[:1], repeats=1),
+        "pipeline": {
+            "dry_run": {"seconds": 1.5, **pipeline.DRY_RUN_TARGET.check(1.5)},
+            "noop_rerun": {"skipped": "results are not up to date"},
+        },
+    }
     text = report.render(json.loads(json.dumps(results)))
     assert "2026-01-01" in text and "python bench/run.py --quick" in text and "untrained codec" in text
     assert "| 128x128 | 3 |" in text and "1.50 s" in text and "not measured: results are not up to date" in text
@@ -155,9 +178,26 @@ def test_cli_arguments(capsys):
 @pytest.mark.slow
 def test_run_quick_end_to_end(tmp_path, manifest):
     out, md = tmp_path / "results.json", tmp_path / "BENCHMARKS.md"
-    done = subprocess.run([sys.executable, str(REPO / "bench" / "run.py"), "--quick", "--threads", "1",
-                           "--manifest", str(manifest), "--skip", "snakemake",
-                           "--output", str(out), "--markdown", str(md)], cwd=REPO, capture_output=True, text=True)
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "bench" / "run.py"),
+            "--quick",
+            "--threads",
+            "1",
+            "--manifest",
+            str(manifest),
+            "--skip",
+            "snakemake",
+            "--output",
+            str(out),
+            "--markdown",
+            str(md),
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
     assert [r["model"] for r in results["training"]["rows"]] == ["hyperprior", "c2f", "c2f", "c2f"]
@@ -175,6 +215,11 @@ def test_task_view_scores_held_out_and_training_views(tmp_path):
     pd.DataFrame({"class_idx": range(1000), "level_1": [i % 10 for i in range(1000)]}).to_csv(hierarchy, index=False)
     row = task_view.measure(manifest, hierarchy, "efficientnet_lite0", size=64, scale=(0.5, 1.0), crops_per_image=2)
     assert row["held_out_photos"] == 1 and row["train_views"] == 6  # 3 training photos x 2 views
-    for key, n in (("held_out_top1_class", 1), ("held_out_top1_level1", 1), ("train_top1_class", 6), ("train_top1_level1", 6)):
+    for key, n in (
+        ("held_out_top1_class", 1),
+        ("held_out_top1_level1", 1),
+        ("train_top1_class", 6),
+        ("train_top1_level1", 6),
+    ):
         hits = row[key] * n / 100  # a whole number of correct views
         assert 0 <= row[key] <= 100 and hits == pytest.approx(round(hits))

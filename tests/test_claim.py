@@ -34,9 +34,20 @@ def planted_table(effect: float, n: int = 60, seed: int = 0) -> pd.DataFrame:
                 luck = rng.random()
                 for codec, p in (("c2f", base + (effect if level == 1 else 0)), ("rd_only", base)):
                     correct = float(luck < p)
-                    rows.append({"image": f"img{i}", "classifier": "judge", "codec": codec, "rate_point": f"rp{rp}",
-                                 "level": level, "bpp_actual": bpp * (1 + 0.01 * rng.standard_normal()),
-                                 "correct_L1": correct, "correct_L2": correct, "agree_L1": correct, "agree_L2": correct})
+                    rows.append(
+                        {
+                            "image": f"img{i}",
+                            "classifier": "judge",
+                            "codec": codec,
+                            "rate_point": f"rp{rp}",
+                            "level": level,
+                            "bpp_actual": bpp * (1 + 0.01 * rng.standard_normal()),
+                            "correct_L1": correct,
+                            "correct_L2": correct,
+                            "agree_L1": correct,
+                            "agree_L2": correct,
+                        }
+                    )
     table = pd.DataFrame(rows)
     table["level"] = table["level"].astype("Int64")
     return table
@@ -76,11 +87,15 @@ def test_verdicts():
 
 
 def test_agreement_compares_with_the_same_classifiers_uncompressed_prediction():
-    table = pd.DataFrame({
-        "image": ["a", "a", "a", "b", "b"], "classifier": ["x", "x", "y", "x", "x"],
-        "codec": ["uncompressed", "jpeg", "uncompressed", "uncompressed", "jpeg"],
-        "pred_L1": [3, 3, 7, 5, 4], "pred_L2": [30, 31, 70, 50, 50],
-    })
+    table = pd.DataFrame(
+        {
+            "image": ["a", "a", "a", "b", "b"],
+            "classifier": ["x", "x", "y", "x", "x"],
+            "codec": ["uncompressed", "jpeg", "uncompressed", "uncompressed", "jpeg"],
+            "pred_L1": [3, 3, 7, 5, 4],
+            "pred_L2": [30, 31, 70, 50, 50],
+        }
+    )
     add_agreement(table, 2)
     assert table["agree_L1"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
     assert table["agree_L2"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]

@@ -91,19 +91,39 @@ def test_one_pixel_limit_is_checked_before_any_work(tmp_path, png, checkpoint, c
     assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint)]) == 0
     capsys.readouterr()
     # the image reader checks the size the file declares, before decoding a pixel
-    assert main(["encode", str(png), "-o", str(tmp_path / "y.c2f"), "--model", str(checkpoint), "--max-pixels", "100"]) == 1
+    assert (
+        main(["encode", str(png), "-o", str(tmp_path / "y.c2f"), "--model", str(checkpoint), "--max-pixels", "100"])
+        == 1
+    )
     assert "exceeds the limit of 100" in capsys.readouterr().err and not (tmp_path / "y.c2f").exists()
-    assert main(["decode", str(stream), "-o", str(tmp_path / "o.png"), "--model", str(checkpoint), "--max-pixels", "100"]) == 1
+    assert (
+        main(["decode", str(stream), "-o", str(tmp_path / "o.png"), "--model", str(checkpoint), "--max-pixels", "100"])
+        == 1
+    )
     assert "stream to decode (its declared size, padded)" in capsys.readouterr().err
     # a small file with valid CRCs declaring 8192 x 8192 is refused by the default limit
     parsed = parse_bitstream(stream.read_bytes())
     forged = tmp_path / "forged.c2f"
-    forged.write_bytes(Bitstream(dataclasses.replace(parsed.header, width=8192, height=8192),
-                                 parsed.hyper, parsed.levels).to_bytes())
+    forged.write_bytes(
+        Bitstream(dataclasses.replace(parsed.header, width=8192, height=8192), parsed.hyper, parsed.levels).to_bytes()
+    )
     assert main(["decode", str(forged), "-o", str(tmp_path / "o.png"), "--model", str(checkpoint)]) == 1
     assert "8192x8192 = 67108864 pixels exceeds the limit of 16777216" in capsys.readouterr().err
-    assert main(["decode", str(forged), "-o", str(tmp_path / "o.png"), "--model", str(checkpoint),
-                 "--max-pixels", str(2**27)]) == 1
+    assert (
+        main(
+            [
+                "decode",
+                str(forged),
+                "-o",
+                str(tmp_path / "o.png"),
+                "--model",
+                str(checkpoint),
+                "--max-pixels",
+                str(2**27),
+            ]
+        )
+        == 1
+    )
     assert "max_pixels must be an integer in 1..67108864" in capsys.readouterr().err
 
 

@@ -97,8 +97,10 @@ def test_checkpoint_errors(tmp_path, codec, checkpoint):
     torch.save({"weights": {}}, tmp_path / "other.pt")
     with pytest.raises(CheckpointError, match="no codec_config"):
         load_codec(tmp_path / "other.pt")
-    torch.save({"codec_config": dict(codec.config, M=32, level_blocks=[8, 8, 16]),
-                "state_dict": codec.state_dict()}, tmp_path / "mismatch.pt")
+    torch.save(
+        {"codec_config": dict(codec.config, M=32, level_blocks=[8, 8, 16]), "state_dict": codec.state_dict()},
+        tmp_path / "mismatch.pt",
+    )
     with pytest.raises(CheckpointError, match="do not fit"):
         load_codec(tmp_path / "mismatch.pt")
 
@@ -114,20 +116,50 @@ TABLE_MUTATIONS = [
     ("reversed CDF", lambda s: _cdf(s)[0].copy_(_cdf(s)[0].flip(0)), "CDF starts at"),
     ("zero CDF", lambda s: _cdf(s).zero_(), "CDF ends at 0, not 65536"),
     ("flat CDF step", lambda s: _cdf(s)[0, 2].copy_(_cdf(s)[0, 1]), "does not rise at symbol 1"),
-    ("CDF length beyond the table", lambda s: s["entropy_bottleneck._cdf_length"].fill_(10**6), "CDF length 1000000 outside"),
+    (
+        "CDF length beyond the table",
+        lambda s: s["entropy_bottleneck._cdf_length"].fill_(10**6),
+        "CDF length 1000000 outside",
+    ),
     ("CDF length too short", lambda s: s["entropy_bottleneck._cdf_length"].fill_(1), "CDF length 1 outside"),
     ("huge offset", lambda s: s["entropy.gaussian_conditional._offset"].fill_(-(2**30)), "offset -1073741824 outside"),
-    ("one-dimensional CDF", lambda s: s.update({"entropy_bottleneck._quantized_cdf": _cdf(s).reshape(-1)}), "of 2 dimensions"),
-    ("lengths for other tables", lambda s: s.update({"entropy_bottleneck._cdf_length": s["entropy_bottleneck._cdf_length"][:3]}),
-     "3 CDF lengths and 16 offsets for 16 tables"),
-    ("fewer tables than channels", lambda s: s.update({k: s[k][:4] for k in [
-        "entropy_bottleneck._quantized_cdf", "entropy_bottleneck._cdf_length", "entropy_bottleneck._offset"]}),
-     "4 CDF tables for 16 channels"),
-    ("scale table of other length", lambda s: s.update({"entropy.gaussian_conditional.scale_table":
-                                                         s["entropy.gaussian_conditional.scale_table"][:-5]}), "scales for"),
+    (
+        "one-dimensional CDF",
+        lambda s: s.update({"entropy_bottleneck._quantized_cdf": _cdf(s).reshape(-1)}),
+        "of 2 dimensions",
+    ),
+    (
+        "lengths for other tables",
+        lambda s: s.update({"entropy_bottleneck._cdf_length": s["entropy_bottleneck._cdf_length"][:3]}),
+        "3 CDF lengths and 16 offsets for 16 tables",
+    ),
+    (
+        "fewer tables than channels",
+        lambda s: s.update(
+            {
+                k: s[k][:4]
+                for k in [
+                    "entropy_bottleneck._quantized_cdf",
+                    "entropy_bottleneck._cdf_length",
+                    "entropy_bottleneck._offset",
+                ]
+            }
+        ),
+        "4 CDF tables for 16 channels",
+    ),
+    (
+        "scale table of other length",
+        lambda s: s.update(
+            {"entropy.gaussian_conditional.scale_table": s["entropy.gaussian_conditional.scale_table"][:-5]}
+        ),
+        "scales for",
+    ),
     ("scales not rising", lambda s: s["entropy.gaussian_conditional.scale_table"][3].fill_(0.0), "finite, positive"),
-    ("NaN weight", lambda s: next(v for k, v in s.items() if k.endswith("weight")).view(-1)[0].fill_(float("nan")),
-     "holds NaN or infinite"),
+    (
+        "NaN weight",
+        lambda s: next(v for k, v in s.items() if k.endswith("weight")).view(-1)[0].fill_(float("nan")),
+        "holds NaN or infinite",
+    ),
     ("non-tensor entry", lambda s: s.update({"g_a.0.weight": [1, 2]}), "is a list, not a tensor"),
 ]
 
@@ -141,13 +173,16 @@ def test_checkpoint_tables_and_weights_are_checked_before_coding(tmp_path, codec
         load_codec(tmp_path / "bad.pt")
 
 
-@pytest.mark.parametrize("change, message", [
-    ({"N": -1}, "codec_config.N: -1 is less than the minimum of 1"),
-    ({"N": 131072}, "codec_config.N: 131072 is greater than the maximum of 1024"),
-    ({"level_blocks": "888"}, "codec_config.level_blocks: '888' is not of type 'array'"),
-    ({"name": "lzma"}, "codec_config.name: unknown codec 'lzma'"),
-    ({"dropout": 0.1}, "'dropout' was unexpected"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"N": -1}, "codec_config.N: -1 is less than the minimum of 1"),
+        ({"N": 131072}, "codec_config.N: 131072 is greater than the maximum of 1024"),
+        ({"level_blocks": "888"}, "codec_config.level_blocks: '888' is not of type 'array'"),
+        ({"name": "lzma"}, "codec_config.name: unknown codec 'lzma'"),
+        ({"dropout": 0.1}, "'dropout' was unexpected"),
+    ],
+)
 def test_checkpoint_codec_config_is_checked_against_its_schema(tmp_path, codec, change, message):
     torch.save({"codec_config": {**codec.config, **change}, "state_dict": codec.state_dict()}, tmp_path / "bad.pt")
     with pytest.raises(CheckpointError, match=message):
@@ -170,7 +205,9 @@ def test_declared_size_beyond_the_pixel_limit_is_refused_before_decoding(codec):
 def test_payload_longer_than_its_symbols_can_need_is_refused(codec):
     stream = parse_bitstream(encode_image(codec, smooth_image(64, 64)))
     padded = Bitstream(stream.header, stream.hyper + bytes(16 << 20), stream.levels).to_bytes()
-    with pytest.raises(BitstreamError, match="hyper-latent segment: payload of 167772.. bytes is longer than its 16 symbols"):
+    with pytest.raises(
+        BitstreamError, match="hyper-latent segment: payload of 167772.. bytes is longer than its 16 symbols"
+    ):
         decode_bitstream(codec, padded)
 
 
@@ -182,7 +219,7 @@ def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
             i = rng.randrange(len(data))
             data[i] ^= 1 << rng.randrange(8)
     elif op == 1:
-        del data[rng.randrange(len(data)):]
+        del data[rng.randrange(len(data)) :]
     else:
         other = rng.choice(others)
         cut = rng.randrange(min(len(data), len(other)))
@@ -192,6 +229,7 @@ def mutate(rng: random.Random, data: bytes, others: list[bytes]) -> bytes:
 
 def garbage_stream(rng: random.Random, stream: Bitstream) -> bytes:
     """Valid structure and CRCs around garbage payloads: what the entropy decoder must survive."""
+
     def garbage():
         n = 4 * rng.randint(2, 600)
         kind = rng.random()

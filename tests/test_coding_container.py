@@ -26,8 +26,8 @@ def reheader(data: bytes, **fields) -> bytes:
     values = dict(zip(names, struct.unpack_from(fmt, data)))
     values.update(fields)
     end = struct.calcsize(fmt) + 2 * values["levels"]
-    head = struct.pack(fmt, *(values[n] for n in names)) + data[struct.calcsize(fmt):end]
-    return head + struct.pack("<I", zlib.crc32(head)) + data[end + 4:]
+    head = struct.pack(fmt, *(values[n] for n in names)) + data[struct.calcsize(fmt) : end]
+    return head + struct.pack("<I", zlib.crc32(head)) + data[end + 4 :]
 
 
 def test_round_trip_and_sizes():
@@ -73,7 +73,10 @@ def test_cut_inside_a_segment_is_truncated(cut):
         (lambda d: reheader(d, levels=0), "absurd level count"),
         (lambda d: d[:12] + bytes([d[12] ^ 1]) + d[13:], "header CRC mismatch"),
         (lambda d: d[:-1] + bytes([d[-1] ^ 0x80]), "CRC mismatch in level 3 segment"),
-        (lambda d: d[: make_stream().segment_sizes()[-1] - len(make_stream().levels[-1]) - 4], "truncated level 3 segment: 4 bytes left"),
+        (
+            lambda d: d[: make_stream().segment_sizes()[-1] - len(make_stream().levels[-1]) - 4],
+            "truncated level 3 segment: 4 bytes left",
+        ),
     ],
 )
 def test_named_errors(mutate, message):
@@ -97,7 +100,7 @@ def test_segment_spliced_from_another_stream_fails_its_crc():
     da, db = a.to_bytes(), b.to_bytes()
     # Level 2 of b carries a valid CRC for b's prefix; put it into a with a's level 3 after it.
     start, end = a.segment_sizes()[0], b.segment_sizes()[1]
-    spliced = da[:start] + db[start:end] + da[a.segment_sizes()[1]:]
+    spliced = da[:start] + db[start:end] + da[a.segment_sizes()[1] :]
     with pytest.raises(BitstreamError, match="CRC mismatch in level 3"):
         parse_bitstream(spliced)
 
@@ -105,7 +108,7 @@ def test_segment_spliced_from_another_stream_fails_its_crc():
 def test_more_segments_than_levels_and_odd_payloads_are_refused():
     stream = make_stream(levels=2, total=2)
     data = stream.to_bytes()
-    extra = data + data[-(8 + len(stream.levels[-1])):]
+    extra = data + data[-(8 + len(stream.levels[-1])) :]
     with pytest.raises(BitstreamError, match="after the last of the 2 level segments"):
         parse_bitstream(extra)
     with pytest.raises(BitstreamError, match="cannot be a rANS stream"):
@@ -120,17 +123,17 @@ def fuzz_case(rng: random.Random, streams: list[bytes]) -> bytes:
             i = rng.randrange(len(data))
             data[i] ^= 1 << rng.randrange(8)
     elif op == 1:  # truncate anywhere
-        del data[rng.randrange(len(data)):]
+        del data[rng.randrange(len(data)) :]
     elif op == 2:  # splice a slice of another stream in
         other = rng.choice(streams)
         i, j = sorted(rng.randrange(len(other)) for _ in range(2))
         k = rng.randrange(len(data))
-        data[k:k + rng.randint(0, 64)] = other[i:j]
+        data[k : k + rng.randint(0, 64)] = other[i:j]
     elif op == 3:  # overwrite a length field region with extreme values
         i = rng.randrange(len(data))
-        data[i:i + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x80"])
+        data[i : i + 4] = rng.choice([b"\xff\xff\xff\xff", b"\x00\x00\x00\x00", b"\x00\x00\x00\x80"])
     else:  # random bytes after a valid prefix
-        del data[rng.randrange(len(data)):]
+        del data[rng.randrange(len(data)) :]
         data += rng.randbytes(rng.randint(0, 100))
     return bytes(data)
 

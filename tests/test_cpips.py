@@ -56,9 +56,18 @@ def sample_photos(n: int) -> tuple[Path, list[dict]]:
     for f in files:
         with Image.open(f) as im:
             width, height = im.size
-        rows.append({"path": f.name, "sha256": sha256_file(f), "width": width, "height": height,
-                     "label_idx": int(f.stem.split("_")[-1]), "label_source": "ground_truth",
-                     "split": "val", "source": "foolbox"})
+        rows.append(
+            {
+                "path": f.name,
+                "sha256": sha256_file(f),
+                "width": width,
+                "height": height,
+                "label_idx": int(f.stem.split("_")[-1]),
+                "label_source": "ground_truth",
+                "split": "val",
+                "source": "foolbox",
+            }
+        )
     return root, rows
 
 
@@ -141,6 +150,7 @@ def test_rises_as_jpeg_quality_falls(metric, photos, one_torch_thread):
 
 # -- evaluation integration ----------------------------------------------------------------------
 
+
 @pytest.fixture(scope="module")
 def manifest(tmp_path_factory) -> Path:
     root, rows = sample_photos(2)
@@ -157,11 +167,15 @@ def view_settings(provider, **extra):
 def view_dirs(manifest, checkpoint, tmp_path_factory):
     """Reference and JPEG views with CPIPS; WebP views without it (an older view folder)."""
     out = tmp_path_factory.mktemp("views")
-    specs = {"uncompressed": ({"kind": "reference"}, str(checkpoint)),
-             "jpeg": ({"kind": "anchor", "name": "jpeg", "settings": {"qualities": QUALITIES}}, str(checkpoint)),
-             "webp": ({"kind": "anchor", "name": "webp", "settings": {"qualities": [30]}}, None)}
-    return {name: (views.run(view_settings(spec, cpips=cp), manifest, out / name), out / name)
-            for name, (spec, cp) in specs.items()}
+    specs = {
+        "uncompressed": ({"kind": "reference"}, str(checkpoint)),
+        "jpeg": ({"kind": "anchor", "name": "jpeg", "settings": {"qualities": QUALITIES}}, str(checkpoint)),
+        "webp": ({"kind": "anchor", "name": "webp", "settings": {"qualities": [30]}}, None),
+    }
+    return {
+        name: (views.run(view_settings(spec, cpips=cp), manifest, out / name), out / name)
+        for name, (spec, cp) in specs.items()
+    }
 
 
 def test_views_get_a_cpips_column(view_dirs):

@@ -79,8 +79,9 @@ def test_folder_dataset_reports_corrupt_images_and_keeps_the_rest(tmp_path, samp
 
 def test_imagenet_missing_root_shows_expected_layout(tmp_path):
     with pytest.raises(DatasetError, match=r"train/n01440764"):
-        build_manifest({"name": "imagenet", "kind": "imagenet", "imagenet": {"root": str(tmp_path / "nope")}},
-                       tmp_path / "m.csv")
+        build_manifest(
+            {"name": "imagenet", "kind": "imagenet", "imagenet": {"root": str(tmp_path / "nope")}}, tmp_path / "m.csv"
+        )
 
 
 def test_imagenet_tree_subset(tmp_path, sample_manifest):
@@ -95,16 +96,22 @@ def test_imagenet_tree_subset(tmp_path, sample_manifest):
     (tmp_path / "val").mkdir()
     for stem in ["ILSVRC2012_val_00000001", "ILSVRC2012_val_00000002"]:
         shutil.copyfile(photo, tmp_path / "val" / f"{stem}.JPEG")
-    settings = {"name": "inet", "kind": "imagenet", "split": {"seed": 42},
-                "imagenet": {"root": str(tmp_path), "train_images": 5, "val_images": 2}}
+    settings = {
+        "name": "inet",
+        "kind": "imagenet",
+        "split": {"seed": 42},
+        "imagenet": {"root": str(tmp_path), "train_images": 5, "val_images": 2},
+    }
     built = build_manifest(settings, tmp_path / "out" / "manifest.csv")
     assert (built["split"] == "train").sum() == 5 and (built["split"] == "val").sum() == 2
     assert (built["label_source"] == "ground_truth").all()
     from coarse2fine.hierarchy.classes import val_ground_truth
 
     val = built[built["split"] == "val"].sort_values("path")
-    assert val["label_idx"].tolist() == [val_ground_truth()["ILSVRC2012_val_00000001"],
-                                         val_ground_truth()["ILSVRC2012_val_00000002"]]
+    assert val["label_idx"].tolist() == [
+        val_ground_truth()["ILSVRC2012_val_00000001"],
+        val_ground_truth()["ILSVRC2012_val_00000002"],
+    ]
 
 
 def test_image_modes_convert_by_rule(tmp_path):
@@ -128,7 +135,9 @@ def test_a_subset_is_spread_over_the_manifest_and_always_the_same():
 
     from coarse2fine.data.manifest import spread_subset
 
-    table = pd.DataFrame({"path": [f"{s}/{i}.png" for s in "abc" for i in range(10)], "source": [s for s in "abc" for _ in range(10)]})
+    table = pd.DataFrame(
+        {"path": [f"{s}/{i}.png" for s in "abc" for i in range(10)], "source": [s for s in "abc" for _ in range(10)]}
+    )
     subset = spread_subset(table, 9)
     assert len(subset) == 9 and subset["source"].value_counts().to_dict() == {"a": 3, "b": 3, "c": 3}
     assert subset.equals(spread_subset(table, 9)) and spread_subset(table, None) is table

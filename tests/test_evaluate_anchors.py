@@ -53,7 +53,7 @@ def test_prefixes_share_everything_but_the_tile_length():
     data = JPEG2000(layer_bpp=[0.1, 0.5]).encode(photo())
     first = layer_prefixes(data)[0]
     sot = data.index(b"\xff\x90")
-    assert first[:sot + 6] == data[:sot + 6] and first[sot + 10 : -2] == data[sot + 10 : len(first) - 2]
+    assert first[: sot + 6] == data[: sot + 6] and first[sot + 10 : -2] == data[sot + 10 : len(first) - 2]
     assert first[-2:] == b"\xff\xd9"
 
 

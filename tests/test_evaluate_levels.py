@@ -51,11 +51,14 @@ def test_cluster_probabilities_sum_to_one_on_the_paper_hierarchy():
     assert [int(t[0]) for t in true_clusters([281], maps)] == [int(maps[0][281]), int(maps[1][281])]
 
 
-@pytest.mark.parametrize("bad, message", [
-    (np.zeros(999, dtype=int), "one cluster id per class"),
-    (np.zeros(1000, dtype=float), "integer cluster ids"),
-    (np.full(1000, -1), "negative"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (np.zeros(999, dtype=int), "one cluster id per class"),
+        (np.zeros(1000, dtype=float), "integer cluster ids"),
+        (np.full(1000, -1), "negative"),
+    ],
+)
 def test_bad_level_maps_are_named(bad, message):
     with pytest.raises(ValueError, match=message):
         prob_sum_predictions(torch.zeros(1, 1000), [bad])

@@ -19,7 +19,9 @@ def test_psnr_of_a_constant_error():
         psnr(x, x[..., :4])
 
 
-@pytest.mark.parametrize("side, window", [(224, 11), (161, 11), (160, 9), (100, 7), (70, 5), (40, 3), (33, 3), (32, None)])
+@pytest.mark.parametrize(
+    "side, window", [(224, 11), (161, 11), (160, 9), (100, 7), (70, 5), (40, 3), (33, 3), (32, None)]
+)
 def test_ms_ssim_window_rule(side, window):
     assert ms_ssim_window(side, 500) == window
 

@@ -30,13 +30,26 @@ def manifest(tmp_path_factory) -> Path:
     """Four real ImageNet photos (class index in the file name): 2 val, 1 test, 1 train."""
     root = foolbox_photos()
     rows = []
-    for name, split in [("imagenet_00_243.jpg", "val"), ("imagenet_01_559.jpg", "test"),
-                        ("imagenet_02_438.jpg", "train"), ("imagenet_03_990.jpg", "val")]:
+    for name, split in [
+        ("imagenet_00_243.jpg", "val"),
+        ("imagenet_01_559.jpg", "test"),
+        ("imagenet_02_438.jpg", "train"),
+        ("imagenet_03_990.jpg", "val"),
+    ]:
         with Image.open(root / name) as im:
             width, height = im.size
-        rows.append({"path": name, "sha256": sha256_file(root / name), "width": width, "height": height,
-                     "label_idx": int(Path(name).stem.split("_")[-1]), "label_source": "ground_truth",
-                     "split": split, "source": "foolbox"})
+        rows.append(
+            {
+                "path": name,
+                "sha256": sha256_file(root / name),
+                "width": width,
+                "height": height,
+                "label_idx": int(Path(name).stem.split("_")[-1]),
+                "label_source": "ground_truth",
+                "split": split,
+                "source": "foolbox",
+            }
+        )
     path = tmp_path_factory.mktemp("eval") / "manifest.csv"
     write_manifest(pd.DataFrame(rows), path, root)
     return path
@@ -49,9 +62,11 @@ def settings(provider, **extra):
 @pytest.fixture(scope="module")
 def anchor_views(manifest, tmp_path_factory):
     out = tmp_path_factory.mktemp("views")
-    specs = {"uncompressed": {"kind": "reference"},
-             "jpeg2000": {"kind": "anchor", "name": "jpeg2000", "settings": {"layer_bpp": [0.05, 0.2, 0.8]}},
-             "jpeg": {"kind": "anchor", "name": "jpeg", "settings": {"qualities": [5, 30, 80]}}}
+    specs = {
+        "uncompressed": {"kind": "reference"},
+        "jpeg2000": {"kind": "anchor", "name": "jpeg2000", "settings": {"layer_bpp": [0.05, 0.2, 0.8]}},
+        "jpeg": {"kind": "anchor", "name": "jpeg", "settings": {"qualities": [5, 30, 80]}},
+    }
     return {name: (views.run(settings(spec), manifest, out / name), out / name) for name, spec in specs.items()}
 
 
@@ -86,15 +101,29 @@ def learned_views(manifest, tmp_path_factory):
     from coarse2fine.models import build_codec
 
     work = tmp_path_factory.mktemp("learned")
-    config = {"name": "c2f", "backbone": "conv", "N": 16, "M": 24, "level_blocks": [8, 8, 8],
-              "slices_per_block": 1, "delta": True}
+    config = {
+        "name": "c2f",
+        "backbone": "conv",
+        "N": 16,
+        "M": 24,
+        "level_blocks": [8, 8, 8],
+        "slices_per_block": 1,
+        "delta": True,
+    }
     torch.manual_seed(0)
     torch.save({"codec_config": config, "state_dict": build_codec(**config).state_dict()}, work / "model.pt")
     sizes = encode_split(work / "model.pt", manifest, work / "streams", work / "sizes.csv")
-    check = check_split(work / "model.pt", work / "streams", work / "sizes.csv", work / "roundtrip.json", work / "decoded")
+    check = check_split(
+        work / "model.pt", work / "streams", work / "sizes.csv", work / "roundtrip.json", work / "decoded"
+    )
     assert check["bit_exact"]
-    spec = {"kind": "learned", "codec": "c2f", "rate_point": "rp0", "decoded": str(work / "decoded"),
-            "sizes": str(work / "sizes.csv")}
+    spec = {
+        "kind": "learned",
+        "codec": "c2f",
+        "rate_point": "rp0",
+        "decoded": str(work / "decoded"),
+        "sizes": str(work / "sizes.csv"),
+    }
     return views.run(settings(spec), manifest, work / "views"), work / "views", sizes
 
 
@@ -104,7 +133,9 @@ def test_learned_codec_views_are_its_bitstream_prefixes(learned_views):
     merged = frame.merge(sizes, on=["image", "level"], suffixes=("", "_stream"))
     assert len(merged) == len(frame) == 9
     assert (merged["bytes"] == merged["bytes_stream"]).all()
-    assert np.allclose(merged["bpp_actual"], merged["bpp"]) and np.allclose(merged["bpp_estimated"], merged["bpp_estimated_stream"])
+    assert np.allclose(merged["bpp_actual"], merged["bpp"]) and np.allclose(
+        merged["bpp_estimated"], merged["bpp_estimated_stream"]
+    )
 
 
 @pytest.mark.slow  # WordNet loads in ~10-25 s
@@ -130,7 +161,9 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
     assert "top-1 K=10 %" in (tmp_path / "tables" / "summary.md").read_text()
 
     paths = make_figures({"classifiers": ["efficientnet_lite0"]}, tmp_path / "tables", tmp_path / "figures")
-    assert {p.name for p in paths} == {f"{n}.{e}" for n in ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions") for e in ("png", "pdf")}
+    assert {p.name for p in paths} == {
+        f"{n}.{e}" for n in ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions") for e in ("png", "pdf")
+    }
     with Image.open(tmp_path / "figures" / "top1_vs_bpp.png") as im:
         assert im.width > 3 * im.height / 2  # three panels side by side
     assert all(p.stat().st_size > 5000 for p in paths)
@@ -150,8 +183,9 @@ def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learn
     pixels[0, 0, 0] ^= 1
     Image.fromarray(pixels).save(victim)
     image = sizes.loc[sizes["stream"].str.startswith(victim.name.split(".L")[0]), "image"].iloc[0]
-    provide = learned_provider({"codec": "c2f", "rate_point": "rp0", "decoded": str(tampered),
-                                "sizes": str(views_dir.parent / "sizes.csv")})
+    provide = learned_provider(
+        {"codec": "c2f", "rate_point": "rp0", "decoded": str(tampered), "sizes": str(views_dir.parent / "sizes.csv")}
+    )
     with pytest.raises(ValueError, match="pixels differ"):
         list(provide(image, None))
 
@@ -161,8 +195,14 @@ def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views)
 
     _, views_dir, sizes = learned_views
     decoded = next(views_dir.parent.glob("**/decoded"))
-    provide = learned_provider({"codec": "deephq", "layers_are_rate_points": True, "decoded": str(decoded),
-                                "sizes": str(views_dir.parent / "sizes.csv")})
+    provide = learned_provider(
+        {
+            "codec": "deephq",
+            "layers_are_rate_points": True,
+            "decoded": str(decoded),
+            "sizes": str(views_dir.parent / "sizes.csv"),
+        }
+    )
     views = list(provide(sizes["image"].iloc[0], None))
     assert [v.rate_point for v in views] == ["L1", "L2", "L3"]
     assert all(v.level is None and v.codec == "deephq" for v in views)
@@ -174,7 +214,9 @@ def test_progressive_check_follows_prefixes_and_flags_a_falling_psnr():
     rows = [("c2f", "rp0", lvl, 0.1 * lvl, 20 + lvl) for lvl in (1, 2, 3)]
     rows += [("deephq", f"L{i}", None, 0.05 * i, 25 - (i == 3)) for i in (1, 2, 3)]
     rows += [("jpeg", "q010", None, 0.3, 25.0), ("jpeg", "q050", None, 1.0, 31.0)]
-    summary = pd.DataFrame(rows, columns=["codec", "rate_point", "level", "bpp_actual", "psnr"]).assign(classifier="lite0")
+    summary = pd.DataFrame(rows, columns=["codec", "rate_point", "level", "bpp_actual", "psnr"]).assign(
+        classifier="lite0"
+    )
     summary["level"] = summary["level"].astype("Int64")
     report = {r["codec"]: r for r in progressive_check(summary)}
     assert set(report) == {"c2f", "deephq"}  # anchors are not progressive streams

@@ -16,8 +16,17 @@ def summary_table() -> pd.DataFrame:
     rows = []
 
     def add(codec, rate_point, level, bpp, acc):
-        row = {"codec": codec, "rate_point": rate_point, "level": level, "classifier": "efficientnet_lite0",
-               "n_images": 8, "bpp_actual": bpp, "psnr": 30.0, "ms_ssim": 0.9, "wu_palmer": 0.5 + acc[-1] / 2}
+        row = {
+            "codec": codec,
+            "rate_point": rate_point,
+            "level": level,
+            "classifier": "efficientnet_lite0",
+            "n_images": 8,
+            "bpp_actual": bpp,
+            "psnr": 30.0,
+            "ms_ssim": 0.9,
+            "wu_palmer": 0.5 + acc[-1] / 2,
+        }
         for lv, a in enumerate(acc, start=1):
             row[f"correct_L{lv}"] = a
         for m in [c for c in row if c.startswith(("correct_", "bpp_", "psnr", "ms_", "wu_"))]:
@@ -28,7 +37,13 @@ def summary_table() -> pd.DataFrame:
         add("jpeg", f"q{q}", pd.NA, bpp, [0.5 + 0.1 * q, 0.3 + 0.1 * q, 0.2 + 0.1 * q])
     for rp in range(2):
         for level in (1, 2, 3):
-            add("c2f", f"rp{rp}", level, 0.05 * level * (rp + 1), [0.6 + 0.1 * rp, 0.4 + 0.1 * rp * level, 0.3 + 0.05 * level])
+            add(
+                "c2f",
+                f"rp{rp}",
+                level,
+                0.05 * level * (rp + 1),
+                [0.6 + 0.1 * rp, 0.4 + 0.1 * rp * level, 0.3 + 0.05 * level],
+            )
     add("uncompressed", "original", pd.NA, np.nan, [0.9, 0.8, 0.7])
     frame = pd.DataFrame(rows)
     frame["level"] = frame["level"].astype("Int64")

@@ -68,16 +68,19 @@ def _bad_file(tmp_path, change) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("entry, problem", [
-    ({"ks": [100, 10]}, "strictly increasing"),
-    ({"ks": [10, 10]}, "strictly increasing"),
-    ({"ks": [10, 1000]}, "1000"),
-    ({"ks": [5, 10, 50, 100]}, "ks"),
-    ({"method": "spectral"}, "spectral"),
-    ({"embedder": "bert"}, "bert"),
-    ({"colour": "red"}, "colour"),
-    ({"seeds": [0, 1, 2]}, "seeds"),
-])
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"ks": [100, 10]}, "strictly increasing"),
+        ({"ks": [10, 10]}, "strictly increasing"),
+        ({"ks": [10, 1000]}, "1000"),
+        ({"ks": [5, 10, 50, 100]}, "ks"),
+        ({"method": "spectral"}, "spectral"),
+        ({"embedder": "bert"}, "bert"),
+        ({"colour": "red"}, "colour"),
+        ({"seeds": [0, 1, 2]}, "seeds"),
+    ],
+)
 def test_bad_configs_fail_naming_the_problem(repo, entry, problem):
     config = {"hierarchies": [{"name": "h", "method": "kmeans"} | entry]}
     with pytest.raises(Exception) as info:
@@ -85,10 +88,13 @@ def test_bad_configs_fail_naming_the_problem(repo, entry, problem):
     assert problem in str(info.value)
 
 
-@pytest.mark.parametrize("change, problem", [
-    (lambda f: f.drop(index=[3, 7]), "2 class(es) missing"),
-    (lambda f: f.assign(wnid=f["wnid"].where(f.index != 5, "n99999999")), "n99999999"),
-])
+@pytest.mark.parametrize(
+    "change, problem",
+    [
+        (lambda f: f.drop(index=[3, 7]), "2 class(es) missing"),
+        (lambda f: f.assign(wnid=f["wnid"].where(f.index != 5, "n99999999")), "n99999999"),
+    ],
+)
 def test_bad_file_hierarchy_fails_naming_the_problem(repo, tmp_path, change, problem):
     config = {"hierarchies": [{"name": "h", "method": "file", "ks": [10], "paths": [_bad_file(tmp_path, change)]}]}
     with pytest.raises(HierarchyConfigError, match="hierarchy 'h'") as info:
@@ -215,7 +221,8 @@ def test_broken_hierarchy_files_are_named(tmp_path):
         "not a readable CSV": lambda p: p.write_bytes(bytes(range(256)) * 40),
         "whole numbers": lambda p: p.write_text(good.read_text().replace("\n5,", "\n5.5,", 1)),
         "level_1 must hold whole numbers": lambda p: p.write_text(
-            good.read_text().replace(",test,0,0\n", ",test,0.5,0\n", 1)),
+            good.read_text().replace(",test,0,0\n", ",test,0.5,0\n", 1)
+        ),
     }
     for problem, damage in cases.items():
         bad = tmp_path / problem.replace(" ", "_") / "assignments.csv"

@@ -17,8 +17,12 @@ include: "workflow/rules/hierarchy.smk"
 rule all:
     input: hierarchy_targets()
 """
-FINAL = ["results/hierarchy/agreement.csv", "results/hierarchy/agreement.md",
-         "results/hierarchy/hierarchy_overview.png", "results/hierarchy/hierarchy_overview.pdf"]
+FINAL = [
+    "results/hierarchy/agreement.csv",
+    "results/hierarchy/agreement.md",
+    "results/hierarchy/hierarchy_overview.png",
+    "results/hierarchy/hierarchy_overview.pdf",
+]
 
 
 def workflow_copy(repo: Path, tmp_path: Path, hierarchies: list[dict] | None = None) -> Path:
@@ -97,6 +101,7 @@ def test_editing_one_hierarchy_reruns_only_it_and_the_agreement(repo, tmp_path):
     edited = run_snakemake("-n", "-c1", *targets(names), cwd=work)
     assert edited.returncode == 0, edited.stderr
     jobs = planned_jobs(edited.stdout)
-    assert sorted(jobs) == sorted([("hierarchy_build", "wn_split"), ("hierarchy_agreement", ""),
-                                   ("hierarchy_figure", "")])
+    assert sorted(jobs) == sorted(
+        [("hierarchy_build", "wn_split"), ("hierarchy_agreement", ""), ("hierarchy_figure", "")]
+    )
     assert "Params have changed" in edited.stdout

@@ -45,6 +45,8 @@ def test_every_import_goes_down_the_documented_layers():
         source = unit_of(path)
         for line, target in imports(path):
             if target != source and layers[target] >= layers[source]:
-                wrong.append(f"{path.relative_to(REPO)}:{line}: {source} (layer {layers[source]}) imports "
-                             f"{target} (layer {layers[target]})")
+                wrong.append(
+                    f"{path.relative_to(REPO)}:{line}: {source} (layer {layers[source]}) imports "
+                    f"{target} (layer {layers[target]})"
+                )
     assert not wrong, "\n".join(wrong)

@@ -8,8 +8,9 @@ import textwrap
 
 
 def run_fresh(code: str) -> str:
-    done = subprocess.run([sys.executable, "-W", "ignore", "-c", textwrap.dedent(code)],
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-W", "ignore", "-c", textwrap.dedent(code)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout
 

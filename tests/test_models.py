@@ -13,8 +13,13 @@ from coarse2fine.architectures import ArchitectureError, validate_architecture
 from coarse2fine.models import CODECS, build_codec, crop_to_size, pad_to_multiple, plan_slices, register_codec
 
 TINY = dict(backbone="conv", N=16, M=24, level_blocks=[8, 8, 8])
-TINY_TIC = dict(backbone="tic", N=16, M=24, level_blocks=[8, 8, 8],
-                backbone_options={"window": 2, "depths": [1, 1, 2], "hyper_depths": [1, 1]})
+TINY_TIC = dict(
+    backbone="tic",
+    N=16,
+    M=24,
+    level_blocks=[8, 8, 8],
+    backbone_options={"window": 2, "depths": [1, 1, 2], "hyper_depths": [1, 1]},
+)
 
 
 # Small models on one thread: fast and free of thread-count effects.
@@ -48,16 +53,19 @@ def test_registry_and_config_rebuild():
         register_codec("c2f")(object)
 
 
-@pytest.mark.parametrize("config, message", [
-    ({"N": -1}, r"architecture\.N: -1 is less than the minimum of 1"),
-    ({"N": 131072}, r"architecture\.N: 131072 is greater than the maximum"),
-    ({"Nn": 16}, r"'Nn' was unexpected\) \(known keys: M, N, "),
-    ({"level_blocks": [8, "8", 8]}, r"architecture\.level_blocks\.1: '8' is not of type 'integer'"),
-    ({"delta": "yes"}, r"architecture\.delta: 'yes' is not of type 'boolean'"),
-    ({"backbone": "resnet"}, r"architecture\.backbone: unknown backbone 'resnet'"),
-    ({"backbone": ["conv"]}, r"architecture\.backbone: \['conv'\] is not of type 'string'"),
-    ({"backbone": "tic", "backbone_options": {"windw": 4}}, r"backbone_options: .*'windw' was unexpected"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        ({"N": -1}, r"architecture\.N: -1 is less than the minimum of 1"),
+        ({"N": 131072}, r"architecture\.N: 131072 is greater than the maximum"),
+        ({"Nn": 16}, r"'Nn' was unexpected\) \(known keys: M, N, "),
+        ({"level_blocks": [8, "8", 8]}, r"architecture\.level_blocks\.1: '8' is not of type 'integer'"),
+        ({"delta": "yes"}, r"architecture\.delta: 'yes' is not of type 'boolean'"),
+        ({"backbone": "resnet"}, r"architecture\.backbone: unknown backbone 'resnet'"),
+        ({"backbone": ["conv"]}, r"architecture\.backbone: \['conv'\] is not of type 'string'"),
+        ({"backbone": "tic", "backbone_options": {"windw": 4}}, r"backbone_options: .*'windw' was unexpected"),
+    ],
+)
 def test_architectures_are_checked_against_their_schema_before_building(config, message):
     with pytest.raises(ArchitectureError, match=message):
         build_codec("c2f", **{**TINY, **config})
@@ -85,7 +93,10 @@ def test_every_shipped_config_fits_the_architecture_schemas():
         merged = yaml.safe_load((Path("config") / overlay).read_text())
         for section in ("codecs", "baselines"):
             for name, spec in (merged.get(section) or {}).items():
-                architecture = {**(base.get(section, {}).get(name, {}).get("architecture") or {}), **spec["architecture"]}
+                architecture = {
+                    **(base.get(section, {}).get(name, {}).get("architecture") or {}),
+                    **spec["architecture"],
+                }
                 validate_architecture(architecture, f"{overlay} merged {section}.{name}")
 
 
@@ -97,13 +108,16 @@ def test_number_of_levels_follows_level_blocks(blocks):
     assert [lik.shape[1] for lik in out["likelihoods"]["y"]] == blocks
 
 
-@pytest.mark.parametrize("bad, message", [
-    (dict(level_blocks=[8, 8, 4]), "sum to 20"),
-    (dict(level_blocks=[24]), r"level_blocks: \[24\] is too short"),
-    (dict(level_blocks=[4, 4, 4, 4, 4, 4], M=24), "level_blocks: .* is too long"),
-    (dict(slices_per_block=9), "slices_per_block"),
-    (dict(backbone="resnet"), "unknown backbone"),
-])
+@pytest.mark.parametrize(
+    "bad, message",
+    [
+        (dict(level_blocks=[8, 8, 4]), "sum to 20"),
+        (dict(level_blocks=[24]), r"level_blocks: \[24\] is too short"),
+        (dict(level_blocks=[4, 4, 4, 4, 4, 4], M=24), "level_blocks: .* is too long"),
+        (dict(slices_per_block=9), "slices_per_block"),
+        (dict(backbone="resnet"), "unknown backbone"),
+    ],
+)
 def test_bad_configuration_is_named(bad, message):
     with pytest.raises((ValueError, KeyError), match=message):
         build_codec("c2f", **{**TINY, **bad})
@@ -157,8 +171,9 @@ def test_delta_networks_start_as_identity():
     assert build_codec("c2f", **TINY, delta=False).entropy.delta_nets is None
 
 
-@pytest.mark.parametrize("options", [dict(), dict(slices_per_block=2, lrp=True), TINY_TIC],
-                         ids=["plain", "slices_lrp", "tic"])
+@pytest.mark.parametrize(
+    "options", [dict(), dict(slices_per_block=2, lrp=True), TINY_TIC], ids=["plain", "slices_lrp", "tic"]
+)
 def test_every_prefix_decodes_to_the_encoders_latents(options):
     codec = coded_codec(**options)
     x = images()
@@ -229,8 +244,10 @@ def test_decode_in_another_process_with_other_thread_count_is_identical(tmp_path
     x = images()
     enc = codec.compress(x)
     blob = tmp_path / "stream.pkl"
-    pickle.dump({"config": codec.config, "state": codec.state_dict(), "strings": enc["strings"],
-                 "shape": enc["shape"], "x": x}, open(blob, "wb"))
+    pickle.dump(
+        {"config": codec.config, "state": codec.state_dict(), "strings": enc["strings"], "shape": enc["shape"], "x": x},
+        open(blob, "wb"),
+    )
     subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, str(blob), "2"], check=True, timeout=120)
     theirs = pickle.load(open(str(blob) + ".out", "rb"))
     assert theirs["strings"] == enc["strings"]  # the other process encodes the same bytes
@@ -260,11 +277,15 @@ def test_table_lookup_matches_compressai_build_indexes_element_for_element():
         gc.update_scale_table(fine_scale_table(), force=True)
     table = theirs.scale_table
     generator = torch.Generator().manual_seed(0)
-    scales = torch.cat([
-        torch.exp(torch.randn(4000, generator=generator, dtype=torch.float64) * 2),  # spread over the table
-        table.double(), table.double() * (1 + 1e-12), table.double() * (1 - 1e-12),  # on and beside entries
-        torch.tensor([0.0, -1.0, 1e9, float("nan")], dtype=torch.float64),
-    ]).reshape(1, -1, 1, 1)
+    scales = torch.cat(
+        [
+            torch.exp(torch.randn(4000, generator=generator, dtype=torch.float64) * 2),  # spread over the table
+            table.double(),
+            table.double() * (1 + 1e-12),
+            table.double() * (1 - 1e-12),  # on and beside entries
+            torch.tensor([0.0, -1.0, 1e9, float("nan")], dtype=torch.float64),
+        ]
+    ).reshape(1, -1, 1, 1)
     for dtype in (torch.float64, torch.float32):
         expected = theirs.build_indexes(scales.to(dtype))
         got = ours.build_indexes(scales.to(dtype))
@@ -273,12 +294,15 @@ def test_table_lookup_matches_compressai_build_indexes_element_for_element():
     assert len(set(got.reshape(-1).tolist())) > 400  # the test spans the table, not one corner
 
 
-@pytest.mark.parametrize("name, kwargs, masked", [
-    ("c2f", {"N": 16, "M": 24, "level_blocks": [8, 8, 8]}, True),
-    ("hyperprior", {"N": 16, "M": 24}, True),
-    ("deephq", {"N": 16, "M": 24, "layers": 3}, False),
-    ("rmpgc", {"N": 16, "M": 24, "target_bpp": [0.2, 0.5]}, False),
-])
+@pytest.mark.parametrize(
+    "name, kwargs, masked",
+    [
+        ("c2f", {"N": 16, "M": 24, "level_blocks": [8, 8, 8]}, True),
+        ("hyperprior", {"N": 16, "M": 24}, True),
+        ("deephq", {"N": 16, "M": 24, "layers": 3}, False),
+        ("rmpgc", {"N": 16, "M": 24, "target_bpp": [0.2, 0.5]}, False),
+    ],
+)
 def test_every_registered_codec_speaks_the_progressive_interface(name, kwargs, masked, one_torch_thread):
     from coarse2fine.models import MaskedPrefixCodec, ProgressiveCodec
 

@@ -49,8 +49,9 @@ def test_rate_distortion_terms(setting):
         assert terms[f"bpp_{k + 1}"] == pytest.approx(bpp, rel=1e-5)
         mse = torch.nn.functional.mse_loss(out["x_hat"][k], x).item()
         assert terms[f"mse_{k + 1}"] == pytest.approx(mse, rel=1e-5)
-        assert terms[f"psnr_{k + 1}"] == pytest.approx(-10 * math.log10(
-            torch.nn.functional.mse_loss(out["x_hat"][k].clamp(0, 1), x).item()), rel=1e-4)
+        assert terms[f"psnr_{k + 1}"] == pytest.approx(
+            -10 * math.log10(torch.nn.functional.mse_loss(out["x_hat"][k].clamp(0, 1), x).item()), rel=1e-4
+        )
         assert math.isnan(terms[f"task_{k + 1}"]) and math.isnan(terms[f"acc_{k + 1}"])
         expected += bpp + LAMBDAS[k] * 255**2 * MSE_WEIGHTS[k] * mse
     assert terms["bpp_1"] < terms["bpp_2"] < terms["bpp_3"]
@@ -60,13 +61,21 @@ def test_rate_distortion_terms(setting):
 def test_task_terms_prob_sum_and_smoothed_cross_entropy(setting):
     codec, x, out, labels = setting
     classifier = PooledLinear()
-    loss_fn = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=classifier, level_maps=LEVEL_MAPS,
-                      label_smoothing=0.1, classifier_size=96)
+    loss_fn = C2FLoss(
+        LAMBDAS,
+        MSE_WEIGHTS,
+        GAMMAS,
+        classifier=classifier,
+        level_maps=LEVEL_MAPS,
+        label_smoothing=0.1,
+        classifier_size=96,
+    )
     terms = loss_fn(out, x, labels)
     assert classifier.seen_sizes == [(96, 96)] * 3
     for k in range(3):
-        view = torch.nn.functional.interpolate(out["x_hat"][k].clamp(0, 1), size=(96, 96), mode="bilinear",
-                                               align_corners=False)
+        view = torch.nn.functional.interpolate(
+            out["x_hat"][k].clamp(0, 1), size=(96, 96), mode="bilinear", align_corners=False
+        )
         probs = classifier(view).softmax(1).detach().numpy().astype(np.float64)
         if k < 2:
             clusters = LEVEL_MAPS[k]
@@ -99,8 +108,9 @@ def test_task_gradient_reaches_codec_not_classifier(setting):
 
 def test_random_level_mode_applies_one_level(setting):
     codec, x, out, labels = setting
-    loss_fn = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS,
-                      task_levels="random", seed=3)
+    loss_fn = C2FLoss(
+        LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS, task_levels="random", seed=3
+    )
     chosen = set()
     for _ in range(12):
         terms = loss_fn(out, x, labels)
@@ -114,22 +124,27 @@ def test_unlabelled_images_are_skipped(setting):
     codec, x, out, _ = setting
     loss_fn = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS)
     terms = loss_fn(out, x, torch.tensor([3, -1]))
-    first_only = loss_fn({"x_hat": [t[:1] for t in out["x_hat"]], "likelihoods": out["likelihoods"]},
-                         x[:1], torch.tensor([3]))
+    first_only = loss_fn(
+        {"x_hat": [t[:1] for t in out["x_hat"]], "likelihoods": out["likelihoods"]}, x[:1], torch.tensor([3])
+    )
     for k in (1, 2, 3):
         assert terms[f"task_{k}"] == pytest.approx(first_only[f"task_{k}"], rel=1e-5)
 
 
-@pytest.mark.parametrize("kwargs, message", [
-    (dict(level_maps=LEVEL_MAPS[:1]), "need 2 coarse level maps"),
-    (dict(lambdas=[1e-3, 1e-2]), "one value per level"),
-    (dict(classifier=None), "no classifier"),
-    (dict(task_levels="some"), "task_levels"),
-    (dict(level_maps=[np.arange(10), np.arange(1000)]), "1000 classes"),
-])
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [
+        (dict(level_maps=LEVEL_MAPS[:1]), "need 2 coarse level maps"),
+        (dict(lambdas=[1e-3, 1e-2]), "one value per level"),
+        (dict(classifier=None), "no classifier"),
+        (dict(task_levels="some"), "task_levels"),
+        (dict(level_maps=[np.arange(10), np.arange(1000)]), "1000 classes"),
+    ],
+)
 def test_bad_settings_are_named(kwargs, message):
-    settings = dict(lambdas=LAMBDAS, mse_weights=MSE_WEIGHTS, task_weights=GAMMAS, classifier=PooledLinear(),
-                    level_maps=LEVEL_MAPS)
+    settings = dict(
+        lambdas=LAMBDAS, mse_weights=MSE_WEIGHTS, task_weights=GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS
+    )
     with pytest.raises(ValueError, match=message):
         C2FLoss(**{**settings, **kwargs})
 
@@ -149,8 +164,14 @@ def test_with_the_bundled_efficientnet_lite0(setting):
 
     codec, x, out, labels = setting
     classifier = load_classifier("efficientnet_lite0")
-    loss_fn = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=classifier, level_maps=LEVEL_MAPS,
-                      classifier_size=classifier.input_size)
+    loss_fn = C2FLoss(
+        LAMBDAS,
+        MSE_WEIGHTS,
+        GAMMAS,
+        classifier=classifier,
+        level_maps=LEVEL_MAPS,
+        classifier_size=classifier.input_size,
+    )
     terms = loss_fn(out, x, labels)
     terms["loss"].backward()
     assert all(math.isfinite(terms[f"task_{k}"]) and terms[f"task_{k}"] > 0 for k in (1, 2, 3))

@@ -41,7 +41,9 @@ def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
     plan = plan_of("config/config.yaml")
     config = plan.config
     settings = plan.training.finetune_settings("c2f", 2)
-    assert settings["view"] == config["view"]["size"] and settings["classifier_crop"] == config["view"]["classifier_crop"]
+    assert (
+        settings["view"] == config["view"]["size"] and settings["classifier_crop"] == config["view"]["classifier_crop"]
+    )
     assert settings["lambdas"] == [lam * config["train"]["rate_points"][2] for lam in config["train"]["lambdas"]]
     assert settings["classifier"] == config["train"]["classifier"] and "task_gradient" not in settings
     assert plan.training.base_checkpoint("c2f") == "results/checkpoints/base/c2f/model.pt"
@@ -52,8 +54,10 @@ def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
 
 def test_base_source_scratch_and_none(tmp_path):
     scratch = plan_of("config/config.yaml", overlay(tmp_path, "train:\n  base: {source: scratch}\n"))
-    assert scratch.training.base_source("c2f") == {"model": "results/checkpoints/pretrain/c2f/model.pt",
-                                                   "log": "results/checkpoints/pretrain/c2f/log.csv"}
+    assert scratch.training.base_source("c2f") == {
+        "model": "results/checkpoints/pretrain/c2f/model.pt",
+        "log": "results/checkpoints/pretrain/c2f/log.csv",
+    }
     none = plan_of("config/config.yaml", overlay(tmp_path, "train:\n  base: {source: none}\n"))
     assert none.training.base_checkpoint("c2f") is None
     assert not any(m.id.startswith("base/") for m in none.training.learned_models())
@@ -89,12 +93,17 @@ def test_evaluation_plan_views_tables_and_cpips():
     # CPIPS `auto`: the claim method on the first trained hierarchy, at the middle rate point
     if plan.config["evaluate"].get("cpips_model") == "auto":
         assert evaluation.cpips_model_id() == "c2f/paper_clip_kmeans/rp1"
-        assert evaluation.learned_views_settings("rmpgc")["cpips"] == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
+        assert (
+            evaluation.learned_views_settings("rmpgc")["cpips"]
+            == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
+        )
 
 
 def test_every_stage_has_targets_and_all_is_their_union():
     plan = plan_of("config/config.yaml")
-    stages = {stage: plan.stage_targets(stage) for stage in ("data", "hierarchy", "training", "coding", "evaluate", "figures")}
+    stages = {
+        stage: plan.stage_targets(stage) for stage in ("data", "hierarchy", "training", "coding", "evaluate", "figures")
+    }
     assert all(stages.values())
     assert plan.all_targets() == [t for targets in stages.values() for t in targets]
     assert "results/metrics/headline.json" in stages["evaluate"]
@@ -108,14 +117,20 @@ def test_test_and_paper_configs_plan():
         assert plan.training.learned_models() and plan.evaluation.table_hierarchies()
 
 
-@pytest.mark.parametrize("text, message", [
-    ("evaluate:\n  judge: efficientnet_lite0\n", "the judge must be independent"),
-    ("baselines:\n  c2f: {architecture: {name: hyperprior}, lambdas: [0.01], steps: 1}\n", "clash with codec names"),
-    ("baselines:\n  rmpgc: {init: nowhere}\n", "neither base/<codec> nor a baseline"),
-    ("train:\n  hierarchies: [no_such_hierarchy]\n", "train.hierarchies names \\['no_such_hierarchy'\\]"),
-    ("hierarchy:\n  enable: [nothing_by_that_name]\n", "hierarchy.enable names \\['nothing_by_that_name'\\]"),
-    ("codecs:\n  c2f: {rate_points: [7]}\n", "codecs.c2f.rate_points \\[7\\]"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("evaluate:\n  judge: efficientnet_lite0\n", "the judge must be independent"),
+        (
+            "baselines:\n  c2f: {architecture: {name: hyperprior}, lambdas: [0.01], steps: 1}\n",
+            "clash with codec names",
+        ),
+        ("baselines:\n  rmpgc: {init: nowhere}\n", "neither base/<codec> nor a baseline"),
+        ("train:\n  hierarchies: [no_such_hierarchy]\n", "train.hierarchies names \\['no_such_hierarchy'\\]"),
+        ("hierarchy:\n  enable: [nothing_by_that_name]\n", "hierarchy.enable names \\['nothing_by_that_name'\\]"),
+        ("codecs:\n  c2f: {rate_points: [7]}\n", "codecs.c2f.rate_points \\[7\\]"),
+    ],
+)
 def test_plans_that_cannot_work_are_named(tmp_path, text, message):
     with pytest.raises(ValueError, match=message):
         plan_of("config/config.yaml", overlay(tmp_path, text))
@@ -123,6 +138,9 @@ def test_plans_that_cannot_work_are_named(tmp_path, text, message):
 
 def test_config_loader_merges_overlays_and_fills_defaults(tmp_path):
     config = load_study_config(REPO / "config/config.yaml", overlay(tmp_path, "seed: 7\n"))
-    assert config["seed"] == 7 and config["view"]["size"] == yaml.safe_load((REPO / "config/config.yaml").read_text())["view"]["size"]
+    assert (
+        config["seed"] == 7
+        and config["view"]["size"] == yaml.safe_load((REPO / "config/config.yaml").read_text())["view"]["size"]
+    )
     hierarchy = load_hierarchy_config(REPO / config["hierarchy"]["config"])
     assert hierarchy["hierarchies"]

@@ -31,7 +31,7 @@ class Trickle(io.RawIOBase):
 
     def read(self, n=-1):
         n = self.piece if n is None or n < 0 else min(n, self.piece)
-        chunk = self.data[self.pos:self.pos + n]
+        chunk = self.data[self.pos : self.pos + n]
         self.pos += len(chunk)
         return chunk
 
@@ -44,7 +44,9 @@ def checkpoint(tmp_path_factory):
 @pytest.fixture(scope="module")
 def stream(checkpoint):
     g = torch.Generator().manual_seed(0)
-    x = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 12, generator=g), size=(64, 96), mode="bilinear").clamp(0, 1)
+    x = torch.nn.functional.interpolate(torch.rand(1, 3, 8, 12, generator=g), size=(64, 96), mode="bilinear").clamp(
+        0, 1
+    )
     return encode_image(load_codec(checkpoint), x)
 
 
@@ -65,7 +67,7 @@ def test_segments_arrive_one_level_at_a_time(stream, piece):
     seen = []
     for partial in reader:
         seen.append((partial.num_levels, reader.bytes_read))
-        assert partial.to_bytes() == stream[:reader.bytes_read]  # a valid stream of the levels so far
+        assert partial.to_bytes() == stream[: reader.bytes_read]  # a valid stream of the levels so far
     assert seen == [(k, size) for k, size in enumerate(parsed.segment_sizes(), 1)]
 
 
@@ -113,8 +115,9 @@ def test_until_confident_from_a_file(tmp_path, stream, checkpoint, hierarchy, ca
 
 
 @pytest.mark.timeout(120)
-def test_until_confident_from_a_pipe_stops_without_waiting_for_the_rest(stream, checkpoint, hierarchy, capsys,
-                                                                         monkeypatch):
+def test_until_confident_from_a_pipe_stops_without_waiting_for_the_rest(
+    stream, checkpoint, hierarchy, capsys, monkeypatch
+):
     sizes = parse_bitstream(stream).segment_sizes()
     read_end, write_end = os.pipe()
     done = threading.Event()
@@ -122,15 +125,26 @@ def test_until_confident_from_a_pipe_stops_without_waiting_for_the_rest(stream, 
     def sender():
         with os.fdopen(write_end, "wb", buffering=0) as pipe:
             for i in range(0, sizes[0], 5):  # level 1 in small pieces ...
-                pipe.write(stream[i:min(i + 5, sizes[0])])
+                pipe.write(stream[i : min(i + 5, sizes[0])])
             done.wait(60)  # ... then nothing until the receiver has answered
 
     thread = threading.Thread(target=sender)
     thread.start()
     with os.fdopen(read_end, "rb", buffering=0) as pipe:
         monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(pipe))
-        code = main(["classify", "-", "--model", str(checkpoint), "--hierarchy", str(hierarchy),
-                     "--until-confident", "0", "--json"])
+        code = main(
+            [
+                "classify",
+                "-",
+                "--model",
+                str(checkpoint),
+                "--hierarchy",
+                str(hierarchy),
+                "--until-confident",
+                "0",
+                "--json",
+            ]
+        )
         done.set()
     thread.join()
     assert code == 0
@@ -147,11 +161,22 @@ def test_receiver_table_follows_the_rule_image_by_image():
     # image a: confident at level 1 (right there), image b: never confident (wrong coarse, right class)
     for image, confidences, correct in (("a", [0.9, 0.2, 0.1], [1, 0, 0]), ("b", [0.3, 0.4, 0.6], [0, 1, 1])):
         for level in (1, 2, 3):
-            row = {"image": image, "classifier": "judge", "codec": "c2f", "rate_point": "rp1", "level": level,
-                   "bpp_actual": 0.1 * level}
+            row = {
+                "image": image,
+                "classifier": "judge",
+                "codec": "c2f",
+                "rate_point": "rp1",
+                "level": level,
+                "bpp_actual": 0.1 * level,
+            }
             for k in (1, 2, 3):
-                row.update({f"confidence_L{k}": confidences[k - 1], f"correct_L{k}": correct[k - 1],
-                            f"agree_L{k}": correct[k - 1]})
+                row.update(
+                    {
+                        f"confidence_L{k}": confidences[k - 1],
+                        f"correct_L{k}": correct[k - 1],
+                        f"agree_L{k}": correct[k - 1],
+                    }
+                )
             rows.append(row)
     frame = receiver_rows(segment_tables(pd.DataFrame(rows), "judge"), [0.5, 0.95])
     at = frame.set_index("threshold")
@@ -162,4 +187,8 @@ def test_receiver_table_follows_the_rule_image_by_image():
     assert at.loc[0.5, "top1_everything"] == 1.0
     # P=0.95 and everything: both read all, a's class is wrong
     for p in (0.95, "everything"):
-        assert at.loc[p, "bpp"] == pytest.approx(0.3) and at.loc[p, "top1"] == 0.5 and at.loc[p, "share_of_everything"] == 1
+        assert (
+            at.loc[p, "bpp"] == pytest.approx(0.3)
+            and at.loc[p, "top1"] == 0.5
+            and at.loc[p, "share_of_everything"] == 1
+        )

@@ -42,20 +42,42 @@ def write_inputs(work: Path) -> None:
 
     root = Path(list(importlib.util.find_spec("foolbox").submodule_search_locations)[0]) / "data"
     rows = []
-    for name, split in [("imagenet_00_243.jpg", "val"), ("imagenet_01_559.jpg", "test"), ("imagenet_04_949.jpg", "val")]:
+    for name, split in [
+        ("imagenet_00_243.jpg", "val"),
+        ("imagenet_01_559.jpg", "test"),
+        ("imagenet_04_949.jpg", "val"),
+    ]:
         with Image.open(root / name) as im:
             width, height = im.size
-        rows.append({"path": name, "sha256": sha256_file(root / name), "width": width, "height": height,
-                     "label_idx": int(Path(name).stem.split("_")[-1]), "label_source": "ground_truth",
-                     "split": split, "source": "foolbox"})
+        rows.append(
+            {
+                "path": name,
+                "sha256": sha256_file(root / name),
+                "width": width,
+                "height": height,
+                "label_idx": int(Path(name).stem.split("_")[-1]),
+                "label_source": "ground_truth",
+                "split": split,
+                "source": "foolbox",
+            }
+        )
     config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
     write_manifest(pd.DataFrame(rows), work / "data" / config["dataset"]["name"] / "manifest.csv", root)
     write_assignments(work / "results" / "hierarchy" / "paper" / "assignments.csv", paper_level_maps(), "file")
-    config["evaluate"].update({
-        "classifiers": ["efficientnet_lite1"], "hierarchies": ["paper"], "bootstrap": 100, "reconstructions": 2,
-        "cpips_model": None,  # no codec is trained in this small run
-        "anchors": {"jpeg": {"qualities": [5, 40]}, "webp": {"qualities": [5, 40]}, "jpeg2000": {"layer_bpp": [0.05, 0.2, 0.8]}},
-    })
+    config["evaluate"].update(
+        {
+            "classifiers": ["efficientnet_lite1"],
+            "hierarchies": ["paper"],
+            "bootstrap": 100,
+            "reconstructions": 2,
+            "cpips_model": None,  # no codec is trained in this small run
+            "anchors": {
+                "jpeg": {"qualities": [5, 40]},
+                "webp": {"qualities": [5, 40]},
+                "jpeg2000": {"layer_bpp": [0.05, 0.2, 0.8]},
+            },
+        }
+    )
     config["figures"].update({"reconstruction_codecs": ["jpeg2000"], "reconstruction_images": 2})
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     rules = REPO / "workflow" / "rules"
@@ -93,9 +115,18 @@ def test_report_of_a_small_run_shows_the_main_figure(tmp_path):
     probe = tmp_path / "probe.html"
     head, tail = html.rsplit("</body>", 1)
     probe.write_text(head + PROBE + "</body>" + tail)
-    command = [str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-               "--no-first-run", f"--user-data-dir={tmp_path / 'chromium-profile'}", "--virtual-time-budget=15000",
-               "--dump-dom", probe.as_uri()]
+    command = [
+        str(CHROMIUM),
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--no-first-run",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+        "--virtual-time-budget=15000",
+        "--dump-dom",
+        probe.as_uri(),
+    ]
     dom = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert dom.returncode == 0, dom.stderr[-2000:]
     title = re.search(r"<title>([^<]*)</title>", dom.stdout)

@@ -38,8 +38,14 @@ def _clone(source: Path, target: Path, storage: Path) -> Path:
     subprocess.run(["git", "clone", "-q", str(source), str(target)], check=True)
     _run([sys.executable, "-m", "dvc", "remote", "modify", "--local", "local", "url", str(storage)], target)
     # what `make run` does first: the shipped models from the remote inside the repository
-    result = subprocess.run(["bash", "scripts/pull-models.sh"], cwd=target, env={**_env(target), "PYTHON": sys.executable},
-                            capture_output=True, text=True, timeout=300)
+    result = subprocess.run(
+        ["bash", "scripts/pull-models.sh"],
+        cwd=target,
+        env={**_env(target), "PYTHON": sys.executable},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert result.returncode == 0, result.stdout + result.stderr
     return target
 
@@ -50,10 +56,22 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
     # The tiny configuration stands in for the embedded default (same DAG, minutes not half an hour).
     shutil.copyfile(first / "config" / "test.yaml", first / "config" / "config.yaml")
     shutil.copyfile(first / "config" / "hierarchy-test.yaml", first / "config" / "hierarchy.yaml")
-    config = (first / "config" / "config.yaml").read_text().replace("config/hierarchy-test.yaml", "config/hierarchy.yaml")
+    config = (
+        (first / "config" / "config.yaml").read_text().replace("config/hierarchy-test.yaml", "config/hierarchy.yaml")
+    )
     (first / "config" / "config.yaml").write_text(config)
-    subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=first, check=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    subprocess.run(
+        ["git", "commit", "-qam", "test configuration"],
+        cwd=first,
+        check=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
 
     _run([sys.executable, "-m", "dvc", "repro"], first)
     produced = sorted(p.relative_to(first).as_posix() for p in (first / "results" / "figures").rglob("*.png"))
@@ -61,8 +79,18 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
     _run([sys.executable, "-m", "dvc", "push"], first)
     subprocess.run(["git", "add", "dvc.lock"], cwd=first, check=True)
-    subprocess.run(["git", "commit", "-qm", "lock"], cwd=first, check=True,
-                   env={**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@t", "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@t"})
+    subprocess.run(
+        ["git", "commit", "-qm", "lock"],
+        cwd=first,
+        check=True,
+        env={
+            **os.environ,
+            "GIT_AUTHOR_NAME": "t",
+            "GIT_AUTHOR_EMAIL": "t@t",
+            "GIT_COMMITTER_NAME": "t",
+            "GIT_COMMITTER_EMAIL": "t@t",
+        },
+    )
 
     second = _clone(first, tmp_path / "second", storage)
     _run([sys.executable, "-m", "dvc", "pull"], second)
@@ -81,7 +109,10 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
     checkpoints = {p: p.read_bytes() for p in (first / "results" / "checkpoints").rglob("*.pt")}
     wordnet = first / "results" / "hierarchy" / "wordnet_depth" / "assignments.csv"
     before = wordnet.read_bytes()
-    exp = _run([sys.executable, "-m", "dvc", "exp", "run", "-S", "config/hierarchy.yaml:hierarchies.1.wordnet_cut=depth"], first)
+    exp = _run(
+        [sys.executable, "-m", "dvc", "exp", "run", "-S", "config/hierarchy.yaml:hierarchies.1.wordnet_cut=depth"],
+        first,
+    )
     log = exp.stdout + exp.stderr
     assert wordnet.read_bytes() != before
     assert "rule hierarchy_build" in log  # the edited hierarchy was rebuilt ...

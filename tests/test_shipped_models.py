@@ -15,10 +15,15 @@ from conftest import REPO
 
 
 def pull(clone: Path) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHON": sys.executable, "DVC_NO_ANALYTICS": "1",
-           "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
-    return subprocess.run(["bash", "scripts/pull-models.sh"], cwd=clone, env=env, capture_output=True, text=True,
-                          timeout=300)
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "DVC_NO_ANALYTICS": "1",
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    }
+    return subprocess.run(
+        ["bash", "scripts/pull-models.sh"], cwd=clone, env=env, capture_output=True, text=True, timeout=300
+    )
 
 
 @pytest.mark.slow

@@ -22,15 +22,22 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def slurm_cluster(tmp_path):
-    missing = [tool for tool in ("sbatch", "slurmctld", "slurmd", "munged") if shutil.which(tool) is None
-               and not Path("/usr/sbin", tool).exists()]
+    missing = [
+        tool
+        for tool in ("sbatch", "slurmctld", "slurmd", "munged")
+        if shutil.which(tool) is None and not Path("/usr/sbin", tool).exists()
+    ]
     if missing:
         pytest.skip(f"Slurm is not installed here (missing {', '.join(missing)}; Debian packages slurm-wlm, munge)")
     if os.geteuid() != 0:
         pytest.skip("starting slurmctld/slurmd for a local cluster needs root")
     state = tmp_path / "slurm"
-    start = subprocess.run(["bash", str(REPO / "scripts" / "local-slurm.sh"), "start", str(state)],
-                           capture_output=True, text=True, timeout=120)
+    start = subprocess.run(
+        ["bash", str(REPO / "scripts" / "local-slurm.sh"), "start", str(state)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     if start.returncode != 0:
         pytest.skip(f"the local Slurm cluster did not start: {start.stderr.strip()[-500:]}")
     yield state / "slurm.conf"
@@ -43,12 +50,18 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     # This one-node test cluster has no accounting database: the workflow profile of the clone
     # gets the two settings such a site needs (a site with accounting needs neither).
     with open(clone / "profiles" / "default" / "config.yaml", "a") as profile:
-        profile.write("slurm-status-command: squeue\nslurm-no-account: true\nslurm-keep-successful-logs: true\n"
-                      "jobs: 4\n")
+        profile.write(
+            "slurm-status-command: squeue\nslurm-no-account: true\nslurm-keep-successful-logs: true\njobs: 4\n"
+        )
     overlay = tmp_path / "resources.yaml"
     overlay.write_text("train:\n  resources:\n    finetune: {threads: 2, mem_mb: 1500, runtime: 7, gpus: 0}\n")
-    env = dict(os.environ, SLURM_CONF=str(slurm_cluster), HF_HUB_OFFLINE="1", PYTHONPATH=str(clone / "src"),
-               PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}")
+    env = dict(
+        os.environ,
+        SLURM_CONF=str(slurm_cluster),
+        HF_HUB_OFFLINE="1",
+        PYTHONPATH=str(clone / "src"),
+        PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
+    )
     # The README's command exactly as typed, then the test's configuration and target.
     command = f"snakemake --cores all --profile slurm --configfile config/test.yaml {overlay} --forceall stage_training"
     result = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
@@ -63,7 +76,9 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     assert all(any(rule in str(p) for p in slurm_logs) for rule in ("train_codec", "pretrain_base", "train_baseline"))
     # base_checkpoint is a local rule: it never reached Slurm
     assert not any("base_checkpoint" in str(p) for p in slurm_logs)
-    jobs = subprocess.run(["squeue", "-h", "-t", "all", "-o", "%k|%T|%C|%m|%l"], env=env, capture_output=True, text=True)
+    jobs = subprocess.run(
+        ["squeue", "-h", "-t", "all", "-o", "%k|%T|%C|%m|%l"], env=env, capture_output=True, text=True
+    )
     assert jobs.stdout.count("COMPLETED") >= 11, jobs.stdout
     # what each fine-tune asked Slurm for: the config's threads, memory and runtime
     train = [line.split("|") for line in jobs.stdout.splitlines() if line.startswith("rule_train_codec")]

@@ -25,14 +25,34 @@ from coarse2fine.training import (
 from coarse2fine.training import checkpoint as ckpt
 from coarse2fine.training.data import StepSampler, ViewDataset
 
-TINY_CODEC = {"name": "c2f", "backbone": "conv", "N": 8, "M": 12, "level_blocks": [4, 4, 4],
-              "slices_per_block": 1, "delta": True}
+TINY_CODEC = {
+    "name": "c2f",
+    "backbone": "conv",
+    "N": 8,
+    "M": 12,
+    "level_blocks": [4, 4, 4],
+    "slices_per_block": 1,
+    "delta": True,
+}
 
 
 def tiny_settings(**overrides) -> TrainSettings:
-    base = dict(codec=TINY_CODEC, lambdas=[1e-3, 1e-2, 1e-1], mse_weights=[0.33, 0.67, 1.0],
-                task_weights=[0.0, 0.0, 0.0], steps=4, batch_size=2, view=64, lr=1e-3, classifier=None,
-                classifier_size=64, checkpoint_every=2, log_every=2, threads=1, cache_images=True)
+    base = dict(
+        codec=TINY_CODEC,
+        lambdas=[1e-3, 1e-2, 1e-1],
+        mse_weights=[0.33, 0.67, 1.0],
+        task_weights=[0.0, 0.0, 0.0],
+        steps=4,
+        batch_size=2,
+        view=64,
+        lr=1e-3,
+        classifier=None,
+        classifier_size=64,
+        checkpoint_every=2,
+        log_every=2,
+        threads=1,
+        cache_images=True,
+    )
     return TrainSettings.from_dict({**base, **overrides})
 
 
@@ -48,9 +68,18 @@ def make_dataset(root: Path, sizes=((96, 80), (70, 50), (128, 128), (64, 100))) 
         path = root / "images" / f"img{i}.png"
         path.parent.mkdir(parents=True, exist_ok=True)
         Image.fromarray(image).save(path)
-        rows.append({"path": f"images/img{i}.png", "sha256": sha256_file(path), "width": w, "height": h,
-                     "label_idx": [1, 207, 409, 950][i % 4], "label_source": "ground_truth",
-                     "split": "val" if i == len(sizes) - 1 else "train", "source": "synthetic"})
+        rows.append(
+            {
+                "path": f"images/img{i}.png",
+                "sha256": sha256_file(path),
+                "width": w,
+                "height": h,
+                "label_idx": [1, 207, 409, 950][i % 4],
+                "label_source": "ground_truth",
+                "split": "val" if i == len(sizes) - 1 else "train",
+                "source": "synthetic",
+            }
+        )
     manifest = root / "manifest.csv"
     write_manifest(pd.DataFrame(rows), manifest, root)
     return manifest
@@ -88,7 +117,7 @@ def test_settings_need_one_value_per_level():
 def test_batches_depend_on_the_step_alone():
     full = list(StepSampler(10, 3, 0, 9, seed=5))
     tail = list(StepSampler(10, 3, 4, 9, seed=5))
-    assert tail == full[4 * 3:]
+    assert tail == full[4 * 3 :]
     assert sorted(i for i, e in full if e == 0) == list(range(10))  # an epoch visits every image once
     ranks = [list(StepSampler(10, 3, 2, 6, seed=5, rank=r, world_size=2)) for r in (0, 1)]
     both = list(StepSampler(10, 6, 2, 6, seed=5))
@@ -126,13 +155,22 @@ def test_view_dataset_settings_are_checked(dataset):
 
 def test_warmup_then_finetune_writes_loadable_checkpoints(dataset, tmp_path):
     hierarchy = make_hierarchy(tmp_path / "h" / "assignments.csv")
-    warm = train(tiny_settings(), dataset, tmp_path / "warmup" / "model.pt", tmp_path / "warmup" / "log.csv", progress=False)
+    warm = train(
+        tiny_settings(), dataset, tmp_path / "warmup" / "model.pt", tmp_path / "warmup" / "log.csv", progress=False
+    )
     assert warm["step"] == 4 and not resume_path(tmp_path / "warmup" / "model.pt").exists()
 
     settings = tiny_settings(task_weights=[0.5, 1.0, 2.0], classifier="efficientnet_lite0", steps=3, log_every=1)
     out = tmp_path / "c2f" / "model.pt"
-    meta = train(settings, dataset, out, tmp_path / "c2f" / "log.csv", hierarchy=hierarchy,
-                 init=tmp_path / "warmup" / "model.pt", progress=False)
+    meta = train(
+        settings,
+        dataset,
+        out,
+        tmp_path / "c2f" / "log.csv",
+        hierarchy=hierarchy,
+        init=tmp_path / "warmup" / "model.pt",
+        progress=False,
+    )
     assert meta["step"] == 3 and meta["init"].endswith("warmup/model.pt@step4")
     payload = torch.load(out, weights_only=True)
     assert payload["codec_config"]["level_blocks"] == [4, 4, 4] and payload["entropy_tables_ready"]
@@ -167,8 +205,17 @@ def test_mismatched_checkpoints_name_the_difference(dataset, tmp_path):
     # a resume point left by a job with other settings is refused, not silently continued
     out = tmp_path / "b.pt"
     saved = ckpt.load(init)
-    ckpt.save_atomic({**saved, "kind": "resume", "settings": {**saved["settings"], "lr": 0.5}, "optimizer": {},
-                      "aux_optimizer": {}, "rng": ckpt.rng_state()}, resume_path(out))
+    ckpt.save_atomic(
+        {
+            **saved,
+            "kind": "resume",
+            "settings": {**saved["settings"], "lr": 0.5},
+            "optimizer": {},
+            "aux_optimizer": {},
+            "rng": ckpt.rng_state(),
+        },
+        resume_path(out),
+    )
     with pytest.raises(CheckpointMismatch, match=r"lr: 0\.5 -> 0\.001"):
         train(tiny_settings(steps=1), dataset, out, tmp_path / "b.csv", progress=False)
 

@@ -22,8 +22,19 @@ STEPS, EVERY = 60, 4
 
 
 def run_job(settings, dataset, out, *, launcher=(sys.executable, "-m", "coarse2fine.training"), wait=True):
-    command = [*launcher, "train", "--settings", json.dumps(settings.to_dict()), "--manifest", str(dataset),
-               "--output", str(out), "--log-csv", str(out.with_name("log.csv")), "--no-progress"]
+    command = [
+        *launcher,
+        "train",
+        "--settings",
+        json.dumps(settings.to_dict()),
+        "--manifest",
+        str(dataset),
+        "--output",
+        str(out),
+        "--log-csv",
+        str(out.with_name("log.csv")),
+        "--no-progress",
+    ]
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     if wait:
         return subprocess.run(command, env=env, capture_output=True, text=True, timeout=300)
@@ -68,8 +79,16 @@ def test_ddp_on_cpu_with_gloo(tmp_path):
     dataset = make_dataset(tmp_path / "data")
     settings = tiny_settings(steps=6, batch_size=1, checkpoint_every=3, log_every=3, device="cpu", threads=1)
     out = tmp_path / "ddp" / "model.pt"
-    launcher = (sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-                "-m", "coarse2fine.training")
+    launcher = (
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--standalone",
+        "--nproc_per_node",
+        "2",
+        "-m",
+        "coarse2fine.training",
+    )
     done = run_job(settings, dataset, out, launcher=launcher)
     assert done.returncode == 0, done.stderr[-3000:]
     final = torch.load(out, weights_only=True)

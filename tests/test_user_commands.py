@@ -47,8 +47,9 @@ def test_profile_slurm_resolves_from_the_repository_root():
 def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_config(tmp_path):
     overlay = tmp_path / "resources.yaml"
     overlay.write_text("train:\n  resources:\n    finetune: {threads: 2, mem_mb: 1500, runtime: 7, gpus: 1}\n")
-    result = run_as_typed(f"snakemake --cores all --profile slurm -n --configfile config/test.yaml {overlay} "
-                          "--forceall stage_training")
+    result = run_as_typed(
+        f"snakemake --cores all --profile slurm -n --configfile config/test.yaml {overlay} --forceall stage_training"
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     jobs = job_resources(result.stdout, "train_codec")
     assert len(jobs) == 6
@@ -65,8 +66,14 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
 
     resources = Resources(mem_mb=1500, runtime=7, gpu=1)
     job = SimpleNamespace(resources=resources, threads=jobs[0]["threads"], name="train_codec")
-    params = {"run_uuid": "x", "slurm_logfile": "x.log", "comment_str": "rule_train_codec", "account": "",
-              "partition": "", "workdir": str(REPO)}
+    params = {
+        "run_uuid": "x",
+        "slurm_logfile": "x.log",
+        "comment_str": "rule_train_codec",
+        "account": "",
+        "partition": "",
+        "workdir": str(REPO),
+    }
     call = get_submit_command(job, params) + set_gres_string(job)
     for flag in ("--mem 1500", "-t 7", "--gpus=1"):
         assert flag in call, call
@@ -91,7 +98,9 @@ def test_the_clip_overlay_trains_on_the_clip_hierarchy_only():
     assert codec_models and all("/clip_kmeans/" in t for t in codec_models), sorted(trained)
     # CPIPS follows the trained hierarchy (evaluate.cpips_model: auto): no extra fine-tune
     assert "--cpips-model results/checkpoints/c2f/clip_kmeans/rp1/model.pt" in result.stdout or (
-        "results/checkpoints/c2f/clip_kmeans/rp1/model.pt" in result.stdout and "paper_clip_kmeans/rp" not in result.stdout)
+        "results/checkpoints/c2f/clip_kmeans/rp1/model.pt" in result.stdout
+        and "paper_clip_kmeans/rp" not in result.stdout
+    )
     assert "hierarchy_embed" in result.stdout
 
 
@@ -117,10 +126,19 @@ def test_clip_hierarchy_is_built_from_clip_text_embeddings(tmp_path):
         pytest.skip("offline: the CLIP hierarchy needs open_clip's ViT-B-32 weights from the internet")
     clone = tmp_path / "clone"
     subprocess.run(["git", "clone", "-q", str(REPO), str(clone)], check=True)
-    env = dict(os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="0", PYTHONPATH=str(clone / "src"))
-    result = subprocess.run("snakemake --cores all --configfile config/config.yaml config/clip.yaml "
-                            "results/hierarchy/clip_kmeans/assignments.csv", shell=True, cwd=clone, env=env,
-                            capture_output=True, text=True, timeout=1700)
+    env = dict(
+        os.environ, PATH=f"{BIN}{os.pathsep}{os.environ['PATH']}", HF_HUB_OFFLINE="0", PYTHONPATH=str(clone / "src")
+    )
+    result = subprocess.run(
+        "snakemake --cores all --configfile config/config.yaml config/clip.yaml "
+        "results/hierarchy/clip_kmeans/assignments.csv",
+        shell=True,
+        cwd=clone,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=1700,
+    )
     assert result.returncode == 0, (result.stdout + result.stderr)[-3000:]
     import pandas as pd
 
@@ -132,8 +150,9 @@ def test_environment_yml_carries_the_same_pins_as_the_pip_set_up():
     import yaml
 
     def requirements(path):
-        return [line.split("#")[0].strip() for line in (REPO / path).read_text().splitlines()
-                if line.split("#")[0].strip()]
+        return [
+            line.split("#")[0].strip() for line in (REPO / path).read_text().splitlines() if line.split("#")[0].strip()
+        ]
 
     env = yaml.safe_load((REPO / "environment.yml").read_text())
     pip = next(d["pip"] for d in env["dependencies"] if isinstance(d, dict))
@@ -158,8 +177,11 @@ JUSTIFIED_LINTS = {
 
 def test_lint_reports_only_the_justified_findings():
     result = run_as_typed("snakemake --lint")
-    titles = {re.sub(r" in line \d+\.:$", "", line.strip()[2:]).rstrip(":")
-              for line in (result.stdout + result.stderr).splitlines() if line.startswith("    * ")}
+    titles = {
+        re.sub(r" in line \d+\.:$", "", line.strip()[2:]).rstrip(":")
+        for line in (result.stdout + result.stderr).splitlines()
+        if line.startswith("    * ")
+    }
     assert titles <= JUSTIFIED_LINTS, titles - JUSTIFIED_LINTS
 
 
@@ -181,9 +203,12 @@ def test_dvc_pull_on_a_fresh_clone_fetches_what_is_published_and_names_what_is_n
 
 
 def test_config_readme_describes_every_setting_and_is_current():
-    written = subprocess.run([sys.executable, str(REPO / "scripts" / "config_readme.py")], capture_output=True,
-                             text=True, check=True).stdout
-    assert (REPO / "config" / "README.md").read_text() == written, "run: python scripts/config_readme.py > config/README.md"
+    written = subprocess.run(
+        [sys.executable, str(REPO / "scripts" / "config_readme.py")], capture_output=True, text=True, check=True
+    ).stdout
+    assert (REPO / "config" / "README.md").read_text() == written, (
+        "run: python scripts/config_readme.py > config/README.md"
+    )
     rows = [line for line in written.splitlines() if line.startswith("| `")]
     assert len(rows) > 150
     assert not [row for row in rows if row.endswith("|  |")], "a setting without a description"

@@ -61,8 +61,15 @@ def test_the_loss_and_the_evaluation_hand_the_classifier_the_same_view(tmp_path)
 
     classifier = RecordingClassifier(48)
     classes = np.arange(1000)
-    loss = C2FLoss([1e-3] * 3, [1.0] * 3, [1.0] * 3, classifier=classifier, level_maps=[classes % 10, classes % 100],
-                   classifier_size=48, view=view)
+    loss = C2FLoss(
+        [1e-3] * 3,
+        [1.0] * 3,
+        [1.0] * 3,
+        classifier=classifier,
+        level_maps=[classes % 10, classes % 100],
+        classifier_size=48,
+        view=view,
+    )
     loss.task_terms(trained[None], torch.tensor([1]), 0)
     classify_views([DecodedView("x", "rp", 1, evaluated, 10)], {"rec": classifier}, view)
     in_loss, in_evaluation = classifier.seen

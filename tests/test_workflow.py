@@ -11,8 +11,17 @@ def test_dry_run_plans_every_stage():
     # How fast a dry-run is belongs to the benchmarks (bench/, BENCHMARKS.md), not to a test.
     result = run_snakemake("-n", "--forceall")
     assert result.returncode == 0, result.stderr
-    for rule in ("dataset_manifest", "hierarchy_build", "base_checkpoint", "train_codec", "evaluate_claim",
-                 "encode_bitstreams", "check_bitstreams", "evaluate_learned_views", "evaluation_figures"):
+    for rule in (
+        "dataset_manifest",
+        "hierarchy_build",
+        "base_checkpoint",
+        "train_codec",
+        "evaluate_claim",
+        "encode_bitstreams",
+        "check_bitstreams",
+        "evaluate_learned_views",
+        "evaluation_figures",
+    ):
         assert rule in result.stdout, rule
 
 
@@ -28,12 +37,16 @@ def test_mistyped_config_key_fails_at_start_up_naming_it(tmp_path):
 
 def test_misspelt_architecture_key_fails_at_start_up_naming_it(tmp_path):
     bad = tmp_path / "bad.yaml"
-    bad.write_text("baselines:\n  rmpgc:\n    architecture: {name: rmpgc, backbone: conv, N: 64, M: 96, "
-                   "target_bpp: [0.1, 0.2], clasifier: resnet50}\n")
+    bad.write_text(
+        "baselines:\n  rmpgc:\n    architecture: {name: rmpgc, backbone: conv, N: 64, M: 96, "
+        "target_bpp: [0.1, 0.2], clasifier: resnet50}\n"
+    )
     result = run_snakemake("-n", "--configfile", "config/config.yaml", str(bad))
     assert result.returncode != 0
-    assert "config baselines.rmpgc.architecture: Additional properties are not allowed ('clasifier' was unexpected)" in (
-        result.stdout + result.stderr)
+    assert (
+        "config baselines.rmpgc.architecture: Additional properties are not allowed ('clasifier' was unexpected)"
+        in (result.stdout + result.stderr)
+    )
 
 
 def test_wrong_type_fails_naming_the_value(tmp_path):
@@ -87,7 +100,9 @@ def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrain
 def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with_its_own_settings():
     _, commands = training_commands("stage_training")
     assert not any("c2f_own_block/" in c for c in commands)
-    result, commands = training_commands("stage_evaluate", "--configfile", "config/config.yaml", "config/diagnostics.yaml")
+    result, commands = training_commands(
+        "stage_evaluate", "--configfile", "config/config.yaml", "config/diagnostics.yaml"
+    )
     own_block = [c for c in commands if "--output results/checkpoints/c2f_own_block/" in c]
     paper = [c for c in commands if "--output results/checkpoints/c2f_paper_weights/" in c]
     all_levels = [c for c in commands if "--output results/checkpoints/c2f_all_levels/" in c]

@@ -14,8 +14,12 @@ import jsonschema
 
 def integer(low: int, high: int, nullable: bool = False, description: str = "") -> dict:
     """JSON schema of an integer in [low, high] (or null)."""
-    return {"type": ["integer", "null"] if nullable else "integer", "minimum": low, "maximum": high,
-            "description": description}
+    return {
+        "type": ["integer", "null"] if nullable else "integer",
+        "minimum": low,
+        "maximum": high,
+        "description": description,
+    }
 
 
 def number(low: float, high: float, description: str = "") -> dict:
@@ -31,10 +35,15 @@ def flag(description: str) -> dict:
 MAX_WIDTH = 1024  # N
 MAX_LATENT_CHANNELS = 4096  # M (a .c2f header's per-level limit)
 BACKBONE_PROPERTIES = {
-    "backbone": {"type": "string", "description": "transform family: conv (GDN convolutions, CPU-sized) or tic (Swin blocks, the paper's)"},
+    "backbone": {
+        "type": "string",
+        "description": "transform family: conv (GDN convolutions, CPU-sized) or tic (Swin blocks, the paper's)",
+    },
     "N": integer(1, MAX_WIDTH, description="channels of the transforms (paper 192)"),
     "M": integer(1, MAX_LATENT_CHANNELS, description="latent channels (paper 320)"),
-    "mean_grid_bits": integer(0, 24, description="entropy-model means are rounded to a 2^-bits grid: bit-exact decoding on any machine"),
+    "mean_grid_bits": integer(
+        0, 24, description="entropy-model means are rounded to a 2^-bits grid: bit-exact decoding on any machine"
+    ),
     "backbone_options": {"type": ["object", "null"], "description": "options of the backbone (below)"},
 }
 
@@ -50,37 +59,66 @@ CODEC_PROPERTIES: dict[str, dict] = {
     "hyperprior": BACKBONE_PROPERTIES,
     "c2f": {
         **BACKBONE_PROPERTIES,
-        "level_blocks": {"type": "array", "items": integer(1, MAX_LATENT_CHANNELS),
-                         "minItems": MIN_LEVELS, "maxItems": MAX_LEVELS,
-                         "description": "latent channels per level block, coarse first; they sum to M (paper 128/96/96)"},
+        "level_blocks": {
+            "type": "array",
+            "items": integer(1, MAX_LATENT_CHANNELS),
+            "minItems": MIN_LEVELS,
+            "maxItems": MAX_LEVELS,
+            "description": "latent channels per level block, coarse first; they sum to M (paper 128/96/96)",
+        },
         "slices_per_block": integer(1, 64, description="channel-wise context slices in each block"),
         "delta": flag("delta networks refine the mean and scale of blocks 2..L from the blocks before"),
         "lrp": flag("latent residual prediction (Minnen and Singh 2020)"),
-        "param_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the parameter networks (null: M)"),
-        "delta_width": integer(1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the delta networks (null: param_width)"),
+        "param_width": integer(
+            1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the parameter networks (null: M)"
+        ),
+        "delta_width": integer(
+            1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the delta networks (null: param_width)"
+        ),
         "delta_depth": integer(1, 16, description="layers of each delta network"),
     },
-    "deephq": {**BACKBONE_PROPERTIES,
-               "layers": integer(MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"),
-               "selective": flag("selective compression: each layer codes only the elements the selector picks")},
+    "deephq": {
+        **BACKBONE_PROPERTIES,
+        "layers": integer(
+            MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"
+        ),
+        "selective": flag("selective compression: each layer codes only the elements the selector picks"),
+    },
     "rmpgc": {
         **BACKBONE_PROPERTIES,
-        "target_bpp": {"type": "array", "items": {"type": "number", "exclusiveMinimum": 0, "maximum": 64},
-                       "minItems": 1, "maxItems": 16, "description": "cumulative rate of each segment, rising"},
+        "target_bpp": {
+            "type": "array",
+            "items": {"type": "number", "exclusiveMinimum": 0, "maximum": 64},
+            "minItems": 1,
+            "maxItems": 16,
+            "description": "cumulative rate of each segment, rising",
+        },
         "classifier": {"type": "string", "description": "classifier whose Grad-CAM++ ranks the positions"},
-        "importance": {"enum": ["paper", "continuous"],
-                       "description": "paper: Eq. 12, I = (1 + e) B + sigmoid(v) (1 - B) with B the Otsu-binarised saliency e; "
-                                      "continuous: B the saliency itself and e the constant complexity_weight (the earlier reading)"},
+        "importance": {
+            "enum": ["paper", "continuous"],
+            "description": "paper: Eq. 12, I = (1 + e) B + sigmoid(v) (1 - B) with B the Otsu-binarised saliency e; "
+            "continuous: B the saliency itself and e the constant complexity_weight (the earlier reading)",
+        },
         "complexity_weight": number(0, 1e3, description="the constant e of importance: continuous (unused by paper)"),
         "feature_weight": number(0, 1e3, description="weight of the feature-matching loss"),
         # true is refused by the constructor: the GAN term is not implemented
         "gan": flag("RMPGC's optional GAN term (not implemented: false only)"),
-        "train_fractions": {"type": ["array", "null"], "items": number(0, 1), "maxItems": 16,
-                            "description": "fraction of positions coded per segment in training (null: from target_bpp)"},
+        "train_fractions": {
+            "type": ["array", "null"],
+            "items": number(0, 1),
+            "maxItems": 16,
+            "description": "fraction of positions coded per segment in training (null: from target_bpp)",
+        },
         "train_jitter": number(0, 1, description="random jitter of the training fractions"),
-        "classifier_size": integer(32, 1024, nullable=True, description="side of the view Grad-CAM++ sees (null: the classifier's input)"),
-        "base_channels": integer(0, MAX_LATENT_CHANNELS - 1, description="C_b: channels coded at every position in segment 1 "
-                                 "(the paper's base layer); the rest are masked by importance. 0: every channel masked"),
+        "classifier_size": integer(
+            32, 1024, nullable=True, description="side of the view Grad-CAM++ sees (null: the classifier's input)"
+        ),
+        "base_channels": integer(
+            0,
+            MAX_LATENT_CHANNELS - 1,
+            description="C_b: channels coded at every position in segment 1 "
+            "(the paper's base layer); the rest are masked by importance. 0: every channel masked",
+        ),
     },
 }
 
@@ -89,10 +127,20 @@ BACKBONE_OPTIONS: dict[str, dict] = {
     "tic": {
         "window": integer(1, 64, description="attention window"),
         "heads": integer(1, 64, nullable=True, description="attention heads (null: about 24 channels per head)"),
-        "depths": {"type": "array", "items": integer(1, 16), "minItems": 3, "maxItems": 3,
-                   "description": "Swin blocks of the three analysis/synthesis stages"},
-        "hyper_depths": {"type": "array", "items": integer(1, 16), "minItems": 2, "maxItems": 2,
-                         "description": "Swin blocks of the two hyper stages"},
+        "depths": {
+            "type": "array",
+            "items": integer(1, 16),
+            "minItems": 3,
+            "maxItems": 3,
+            "description": "Swin blocks of the three analysis/synthesis stages",
+        },
+        "hyper_depths": {
+            "type": "array",
+            "items": integer(1, 16),
+            "minItems": 2,
+            "maxItems": 2,
+            "description": "Swin blocks of the two hyper stages",
+        },
     },
 }
 
@@ -120,7 +168,9 @@ def validate_architecture(config, where: str = "architecture") -> None:
     _check(config, {"name": {"type": "string"}, **CODEC_PROPERTIES[name]}, where)
     backbone = config.get("backbone", "conv")
     if not isinstance(backbone, str) or backbone not in BACKBONE_OPTIONS:
-        raise ArchitectureError(f"{where}.backbone: unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONE_OPTIONS))}")
+        raise ArchitectureError(
+            f"{where}.backbone: unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONE_OPTIONS))}"
+        )
     _check(config.get("backbone_options") or {}, BACKBONE_OPTIONS[backbone], f"{where}.backbone_options")
     _check_across_keys(name, config, where)
 
@@ -130,6 +180,8 @@ def _check_across_keys(name: str, config: dict, where: str) -> None:
     blocks or base layer), named at start-up rather than when the job builds the codec."""
     m = config.get("M", 96)
     if name == "c2f" and "level_blocks" in config and sum(config["level_blocks"]) != m:
-        raise ArchitectureError(f"{where}.level_blocks: {config['level_blocks']} sum to {sum(config['level_blocks'])}, not M = {m}")
+        raise ArchitectureError(
+            f"{where}.level_blocks: {config['level_blocks']} sum to {sum(config['level_blocks'])}, not M = {m}"
+        )
     if name == "rmpgc" and not config.get("base_channels", 0) < m:
         raise ArchitectureError(f"{where}.base_channels: {config['base_channels']} must be below M = {m}")

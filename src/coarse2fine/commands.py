@@ -36,7 +36,9 @@ class Command:
         return getattr(importlib.import_module(self.module), f"{self.prefix}{name}")
 
 
-def run_stage(stage: str, commands: dict[str, Command], argv: list[str] | None = None, description: str | None = None) -> int:
+def run_stage(
+    stage: str, commands: dict[str, Command], argv: list[str] | None = None, description: str | None = None
+) -> int:
     """Parse `argv` as `<command> [options]` for one of `commands` and run it."""
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = f"python -m coarse2fine.{stage}"

@@ -83,22 +83,36 @@ class Header:
         if len(self.model_id) != MODEL_ID_BYTES:
             raise BitstreamError(f"model identity must be {MODEL_ID_BYTES} bytes, got {len(self.model_id)}")
         if not (1 <= self.width <= MAX_SIDE and 1 <= self.height <= MAX_SIDE):
-            raise BitstreamError(f"absurd image dimensions {self.width}x{self.height} (each side must be 1..{MAX_SIDE})")
+            raise BitstreamError(
+                f"absurd image dimensions {self.width}x{self.height} (each side must be 1..{MAX_SIDE})"
+            )
         if not 1 <= self.pad_multiple <= MAX_PAD_MULTIPLE:
             raise BitstreamError(f"absurd pad multiple {self.pad_multiple} (must be 1..{MAX_PAD_MULTIPLE})")
         ph, pw = self.padded_size
         if ph * pw > MAX_PIXELS:
-            raise BitstreamError(f"absurd image dimensions {self.width}x{self.height}: more than {MAX_PIXELS} pixels once padded")
+            raise BitstreamError(
+                f"absurd image dimensions {self.width}x{self.height}: more than {MAX_PIXELS} pixels once padded"
+            )
         if not 1 <= len(self.level_channels) <= MAX_LEVELS:
             raise BitstreamError(f"absurd level count {len(self.level_channels)} (must be 1..{MAX_LEVELS})")
         bad = [c for c in self.level_channels if not 1 <= c <= MAX_CHANNELS]
         if bad:
-            raise BitstreamError(f"absurd level channel counts {list(self.level_channels)} (each must be 1..{MAX_CHANNELS})")
+            raise BitstreamError(
+                f"absurd level channel counts {list(self.level_channels)} (each must be 1..{MAX_CHANNELS})"
+            )
 
     def to_bytes(self) -> bytes:
         self.validate()
-        head = _HEAD.pack(MAGIC, FORMAT_VERSION, 0, bytes(self.model_id), self.width, self.height,
-                          self.pad_multiple, len(self.level_channels))
+        head = _HEAD.pack(
+            MAGIC,
+            FORMAT_VERSION,
+            0,
+            bytes(self.model_id),
+            self.width,
+            self.height,
+            self.pad_multiple,
+            len(self.level_channels),
+        )
         head += b"".join(_CHANNELS.pack(c) for c in self.level_channels)
         return head + _CRC.pack(zlib.crc32(head))
 
@@ -117,7 +131,9 @@ class Bitstream:
 
     def to_bytes(self) -> bytes:
         if not 1 <= len(self.levels) <= self.header.num_levels_total:
-            raise BitstreamError(f"a stream holds 1..{self.header.num_levels_total} level segments, got {len(self.levels)}")
+            raise BitstreamError(
+                f"a stream holds 1..{self.header.num_levels_total} level segments, got {len(self.levels)}"
+            )
         head = self.header.to_bytes()
         parts, crc = [head], _CRC.unpack_from(head, len(head) - _CRC.size)[0]
         for payload in (self.hyper, *self.levels):
@@ -161,7 +177,9 @@ def parse_header(data: bytes) -> tuple[Header, int]:
         raise BitstreamError(f"absurd level count {num_levels} (must be 1..{MAX_LEVELS})")
     end = _HEAD.size + num_levels * _CHANNELS.size
     if len(data) < end + _CRC.size:
-        raise BitstreamError(f"truncated header: {len(data)} bytes, a {num_levels}-level header needs {end + _CRC.size}")
+        raise BitstreamError(
+            f"truncated header: {len(data)} bytes, a {num_levels}-level header needs {end + _CRC.size}"
+        )
     channels = tuple(_CHANNELS.unpack_from(data, _HEAD.size + i * _CHANNELS.size)[0] for i in range(num_levels))
     (stored_crc,) = _CRC.unpack_from(data, end)
     if zlib.crc32(data[:end]) != stored_crc:
@@ -181,9 +199,14 @@ def parse_bitstream(data: bytes) -> Bitstream:
         index = len(payloads)
         name = "hyper-latent segment" if index == 0 else f"level {index} segment"
         if index > header.num_levels_total:
-            raise BitstreamError(f"{len(data) - offset} bytes after the last of the {header.num_levels_total} level segments the header declares")
+            raise BitstreamError(
+                f"{len(data) - offset} bytes after the last of the "
+                f"{header.num_levels_total} level segments the header declares"
+            )
         if len(data) - offset < _SEGMENT.size:
-            raise BitstreamError(f"truncated {name}: {len(data) - offset} bytes left, its length and CRC need {_SEGMENT.size}")
+            raise BitstreamError(
+                f"truncated {name}: {len(data) - offset} bytes left, its length and CRC need {_SEGMENT.size}"
+            )
         length, stored_crc = _SEGMENT.unpack_from(data, offset)
         start = offset + _SEGMENT.size
         if length > len(data) - start:

@@ -66,9 +66,11 @@ class _DeferredTransforms(dict):
             return
         self.__dict__["filled"] = True
         import torchvision.transforms
+
         sources = [torchvision.transforms]
         if importlib.util.find_spec("torch_geometric") is not None:
             import torch_geometric.transforms
+
             sources.append(torch_geometric.transforms)
         for source in sources:
             for key, value in vars(source).items():
@@ -83,24 +85,37 @@ class _DeferredTransforms(dict):
         def read(self, *args, **kwargs):
             self._fill()
             return getattr(dict, name)(self, *args, **kwargs)
+
         read.__name__ = name
         return read
 
-    for _name in ("__getitem__", "__contains__", "__iter__", "__len__", "__repr__", "get", "keys",
-                  "values", "items", "copy"):
+    for _name in (
+        "__getitem__",
+        "__contains__",
+        "__iter__",
+        "__len__",
+        "__repr__",
+        "get",
+        "keys",
+        "values",
+        "items",
+        "copy",
+    ):
         locals()[_name] = _reader(_name)
     del _name, _reader
 
 
 def _registry_transforms() -> types.ModuleType:
-    module = types.ModuleType("compressai.registry.transforms",
-                              "CompressAI's transform registry; its table filled on first read")
+    module = types.ModuleType(
+        "compressai.registry.transforms", "CompressAI's transform registry; its table filled on first read"
+    )
     module.TRANSFORMS = _DeferredTransforms()
 
     def register_transform(name: str):
         def decorator(cls):
             dict.__setitem__(module.TRANSFORMS, name, cls)
             return cls
+
         return decorator
 
     module.register_transform = register_transform

@@ -34,4 +34,5 @@ def check_pixels(width: int, height: int, max_pixels: int | None, what: str) -> 
     if width * height > limit:
         raise ResourceLimitError(
             f"{what}: {width}x{height} = {width * height} pixels exceeds the limit of {limit} "
-            f"(raise it with max_pixels / --max-pixels, up to {FORMAT_MAX_PIXELS})")
+            f"(raise it with max_pixels / --max-pixels, up to {FORMAT_MAX_PIXELS})"
+        )

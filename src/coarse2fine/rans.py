@@ -36,6 +36,7 @@ def check_tables(cdf: torch.Tensor, lengths: torch.Tensor, offsets: torch.Tensor
     cdf is (tables, width) int32; row i is used up to lengths[i]: it must start at 0, end at
     2^16 and rise strictly (every symbol, the escape symbol included, has a frequency >= 1).
     """
+
     def fail(message: str):
         raise TableError(f"{what}: {message}")
 
@@ -45,8 +46,10 @@ def check_tables(cdf: torch.Tensor, lengths: torch.Tensor, offsets: torch.Tensor
             fail(f"{name} must be an int32 tensor{' of 2 dimensions' if dims else ''}, got {kind}")
     rows, width = cdf.shape
     if rows < 1 or not 3 <= width <= MAX_TABLE_WIDTH or rows * width > MAX_TABLE_ENTRIES:
-        fail(f"quantized CDF of shape {tuple(cdf.shape)} outside the limits (width 3..{MAX_TABLE_WIDTH}, "
-             f"at most {MAX_TABLE_ENTRIES} entries)")
+        fail(
+            f"quantized CDF of shape {tuple(cdf.shape)} outside the limits (width 3..{MAX_TABLE_WIDTH}, "
+            f"at most {MAX_TABLE_ENTRIES} entries)"
+        )
     lengths, offsets = lengths.reshape(-1).long(), offsets.reshape(-1).long()
     if lengths.numel() != rows or offsets.numel() != rows:
         fail(f"{lengths.numel()} CDF lengths and {offsets.numel()} offsets for {rows} tables")
@@ -71,8 +74,10 @@ def check_tables(cdf: torch.Tensor, lengths: torch.Tensor, offsets: torch.Tensor
     bad = ((cdf[:, 1:] <= cdf[:, :-1]) & used).nonzero()
     if len(bad):
         i, j = (int(v) for v in bad[0])
-        fail(f"table {i}: CDF does not rise at symbol {j} ({int(cdf[i, j])} -> {int(cdf[i, j + 1])}): "
-             "a symbol of zero frequency cannot be coded")
+        fail(
+            f"table {i}: CDF does not rise at symbol {j} ({int(cdf[i, j])} -> {int(cdf[i, j + 1])}): "
+            "a symbol of zero frequency cannot be coded"
+        )
 
 
 def check_scale_table(scale_table: torch.Tensor, rows: int, what: str) -> None:
@@ -89,8 +94,10 @@ def to_symbols(values: torch.Tensor, what: str = "latent") -> torch.Tensor:
     """round(values) as int32 symbols; LatentRangeError if any is not finite or beyond MAX_SYMBOL."""
     rounded = torch.round(values)
     if not torch.isfinite(rounded).all() or (rounded.numel() and rounded.abs().max() > MAX_SYMBOL):
-        raise LatentRangeError(f"{what} values outside the entropy coder's range (|v| <= {MAX_SYMBOL}): "
-                         "the codec's weights or its input are corrupt")
+        raise LatentRangeError(
+            f"{what} values outside the entropy coder's range (|v| <= {MAX_SYMBOL}): "
+            "the codec's weights or its input are corrupt"
+        )
     return rounded.int()
 
 

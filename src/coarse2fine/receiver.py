@@ -62,23 +62,38 @@ def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
     for level in range(1, hierarchy.num_levels + 1):
         idx = int(pred.at_level(level)[0])
         is_class = level == hierarchy.num_levels
-        rows.append({"hierarchy_level": level, "k": NUM_CLASSES if is_class else hierarchy.ks[level - 1], "id": idx,
-                     "name": hierarchy.cluster_names(level - 1)[idx], "probability": float(pred.confidence_at(level)[0])})
+        rows.append(
+            {
+                "hierarchy_level": level,
+                "k": NUM_CLASSES if is_class else hierarchy.ks[level - 1],
+                "id": idx,
+                "name": hierarchy.cluster_names(level - 1)[idx],
+                "probability": float(pred.confidence_at(level)[0]),
+            }
+        )
     return rows
 
 
-def classify_stream(data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None,
-                    max_pixels: int | None = None) -> dict:
+def classify_stream(
+    data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None, max_pixels: int | None = None
+) -> dict:
     """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
     decoded = decode_bitstream(codec, data, level, max_pixels)
     rows = level_rows(decoded.image, codec, hierarchy, load_quietly(classifier_name))
     target = answered_level(decoded.level, decoded.header.num_levels_total, hierarchy.num_levels)
-    return {"decoded_level": decoded.level, "levels_total": decoded.header.num_levels_total,
-            "classifier": classifier_name, "hierarchy": hierarchy.name, "answer": rows[target - 1], "levels": rows}
+    return {
+        "decoded_level": decoded.level,
+        "levels_total": decoded.header.num_levels_total,
+        "classifier": classifier_name,
+        "hierarchy": hierarchy.name,
+        "answer": rows[target - 1],
+        "levels": rows,
+    }
 
 
-def receive_until_confident(source: BinaryIO, codec, hierarchy, classifier_name: str, threshold: float,
-                            max_pixels: int | None = None) -> dict:
+def receive_until_confident(
+    source: BinaryIO, codec, hierarchy, classifier_name: str, threshold: float, max_pixels: int | None = None
+) -> dict:
     """Read `source` (a file or a pipe) one segment at a time until the answer at the level
     reached is at least `threshold` confident; report that answer and the bytes read."""
     if not 0 <= threshold <= 1:
@@ -99,6 +114,14 @@ def receive_until_confident(source: BinaryIO, codec, hierarchy, classifier_name:
         raise BitstreamError("truncated stream: no level segment after the hyper-latent")
     last = trace[-1]
     confident = last["answer"]["probability"] >= threshold
-    return {"threshold": threshold, "stopped_at_level": last["level"], "levels_total": total,
-            "confident": confident, "bytes_read": last["bytes_read"], "classifier": classifier_name,
-            "hierarchy": hierarchy.name, "answer": last["answer"], "trace": trace}
+    return {
+        "threshold": threshold,
+        "stopped_at_level": last["level"],
+        "levels_total": total,
+        "confident": confident,
+        "bytes_read": last["bytes_read"],
+        "classifier": classifier_name,
+        "hierarchy": hierarchy.name,
+        "answer": last["answer"],
+        "trace": trace,
+    }

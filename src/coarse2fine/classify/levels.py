@@ -28,7 +28,9 @@ def check_level_map(level_map, num_classes: int = NUM_CLASSES) -> np.ndarray:
     """A (num_classes,) int64 array of cluster ids 0..K-1, or a ValueError naming the problem."""
     level_map = _as_array(level_map)
     if level_map.ndim != 1 or level_map.size != num_classes:
-        raise ValueError(f"a level map must have one cluster id per class: shape {tuple(level_map.shape)}, expected ({num_classes},)")
+        raise ValueError(
+            f"a level map must have one cluster id per class: shape {tuple(level_map.shape)}, expected ({num_classes},)"
+        )
     if not np.issubdtype(level_map.dtype, np.integer):
         raise ValueError(f"a level map must hold integer cluster ids, got {level_map.dtype}")
     if int(level_map.min()) < 0:

@@ -12,7 +12,6 @@ trained from the shipped base; fetched by `make pull-models`), and info says whe
 Subcommands live in the COMMANDS table: adding one is one entry there.
 """
 
-
 from __future__ import annotations
 
 import argparse
@@ -37,20 +36,30 @@ COMMANDS: dict[str, Command] = {
     "encode": Command("encode an image into a progressive .c2f stream", encode_arguments, run_encode),
     "decode": Command("decode a .c2f stream (all levels present, or --level N) to PNG", decode_arguments, run_decode),
     "info": Command("show a stream's header, levels, bytes and bpp per level", info_arguments, run_info),
-    "classify": Command("decode at a level and show what a reference classifier sees", classify_arguments, run_classify),
-    "eval": Command("code every image of a folder at every level: bpp, PSNR, MS-SSIM, times, top-1 agreement",
-                    eval_arguments, run_eval),
+    "classify": Command(
+        "decode at a level and show what a reference classifier sees", classify_arguments, run_classify
+    ),
+    "eval": Command(
+        "code every image of a folder at every level: bpp, PSNR, MS-SSIM, times, top-1 agreement",
+        eval_arguments,
+        run_eval,
+    ),
 }
 
 # One line per command, shown under its --help: what a user types first.
 EXAMPLES = {
-    "encode": ["c2f encode photo.jpg -o photo.c2f", "c2f encode photo.jpg -o photo.c2f --view model",
-               "c2f encode photo.jpg -o photo.c2f --model results/checkpoints/c2f/paper_clip_kmeans/rp0/model.pt"],
+    "encode": [
+        "c2f encode photo.jpg -o photo.c2f",
+        "c2f encode photo.jpg -o photo.c2f --view model",
+        "c2f encode photo.jpg -o photo.c2f --model results/checkpoints/c2f/paper_clip_kmeans/rp0/model.pt",
+    ],
     "decode": ["c2f decode photo.c2f -o photo.png", "c2f decode photo.c2f -o coarse.png --level 1"],
     "info": ["c2f info photo.c2f", "c2f info photo.c2f --json"],
-    "classify": ["c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
-                 "cat photo.c2f | c2f classify - --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv "
-                 "--until-confident 0.9"],
+    "classify": [
+        "c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
+        "cat photo.c2f | c2f classify - --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv "
+        "--until-confident 0.9",
+    ],
     "eval": ["c2f eval photos/", "c2f eval photos/ --view 256 --json > eval.json"],
 }
 
@@ -58,15 +67,22 @@ EXAMPLES = {
 def build_parser() -> argparse.ArgumentParser:
     from coarse2fine import __version__
 
-    parser = argparse.ArgumentParser(prog="c2f", description="Semantic coarse-to-fine progressive image coding.",
-                                     epilog="examples:\n" + "\n".join(f"  {e[0]}" for e in EXAMPLES.values()),
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="c2f",
+        description="Semantic coarse-to-fine progressive image coding.",
+        epilog="examples:\n" + "\n".join(f"  {e[0]}" for e in EXAMPLES.values()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"c2f (coarse2fine) {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, command in COMMANDS.items():
-        p = sub.add_parser(name, help=command.help, description=command.help,
-                           epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
-                           formatter_class=argparse.RawDescriptionHelpFormatter)
+        p = sub.add_parser(
+            name,
+            help=command.help,
+            description=command.help,
+            epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
         command.add_arguments(p)
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
         p.set_defaults(run=command.run)

@@ -25,17 +25,29 @@ def _probability(text: str) -> float:
 
 def classify_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("stream", type=Path, help="a .c2f file, or - for standard input (read as it arrives)")
-    p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="the codec checkpoint the stream was written with (default: the shipped default model)",
+    )
     p.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
     which = p.add_mutually_exclusive_group()
     which.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
-    which.add_argument("--until-confident", type=_probability, metavar="P",
-                       help="read one level at a time and stop as soon as the answer at the level reached has "
-                            "prob-sum confidence >= P; reports the level, the answer and the bytes read")
+    which.add_argument(
+        "--until-confident",
+        type=_probability,
+        metavar="P",
+        help="read one level at a time and stop as soon as the answer at the level reached has "
+        "prob-sum confidence >= P; reports the level, the answer and the bytes read",
+    )
     from coarse2fine.classify.classifiers import CLASSIFIERS
 
-    p.add_argument("--classifier", default="efficientnet_lite0", choices=sorted(CLASSIFIERS),
-                   help="reference classifier (default: %(default)s)")
+    p.add_argument(
+        "--classifier",
+        default="efficientnet_lite0",
+        choices=sorted(CLASSIFIERS),
+        help="reference classifier (default: %(default)s)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
     max_pixels_argument(p)
 
@@ -54,20 +66,24 @@ def run_classify(args) -> int:
     codec, hierarchy = load_codec(model_path(args.model)), load_hierarchy(args.hierarchy)
     if args.until_confident is not None:
         if str(args.stream) == "-":
-            result = receive_until_confident(sys.stdin.buffer, codec, hierarchy, args.classifier, args.until_confident,
-                                             args.max_pixels)
+            result = receive_until_confident(
+                sys.stdin.buffer, codec, hierarchy, args.classifier, args.until_confident, args.max_pixels
+            )
         else:
             if not args.stream.is_file():
                 raise ValueError(f"{args.stream}: no such file")
             with open(args.stream, "rb") as source:
-                result = receive_until_confident(source, codec, hierarchy, args.classifier, args.until_confident,
-                                                 args.max_pixels)
+                result = receive_until_confident(
+                    source, codec, hierarchy, args.classifier, args.until_confident, args.max_pixels
+                )
         if args.json:
             print(json.dumps(result, indent=2))
             return 0
         reason = "confident" if result["confident"] else "end of stream, not confident"
-        print(f"stopped at level {result['stopped_at_level']} of {result['levels_total']} ({reason}), "
-              f"{result['bytes_read']} bytes read: {_answer_text(result['answer'])}")
+        print(
+            f"stopped at level {result['stopped_at_level']} of {result['levels_total']} ({reason}), "
+            f"{result['bytes_read']} bytes read: {_answer_text(result['answer'])}"
+        )
         return 0
     data = sys.stdin.buffer.read() if str(args.stream) == "-" else read_stream(args.stream)
     result = classify_stream(data, codec, hierarchy, args.classifier, args.level, args.max_pixels)

@@ -16,10 +16,11 @@ def model_path(given: Path | None) -> Path:
     if given is not None:
         return given
     if not DEFAULT_MODEL.is_file():
-        raise FileNotFoundError(f"no --model given and the default model {DEFAULT_MODEL} is not here: run "
-                                f"`make pull-models` in the repository (dvc pull, offline), or pass --model")
+        raise FileNotFoundError(
+            f"no --model given and the default model {DEFAULT_MODEL} is not here: run "
+            f"`make pull-models` in the repository (dvc pull, offline), or pass --model"
+        )
     return DEFAULT_MODEL
-
 
 
 def set_threads(args) -> None:
@@ -62,8 +63,10 @@ def read_stream(path: Path) -> bytes:
 def max_pixels_argument(p: argparse.ArgumentParser) -> None:
     from coarse2fine.limits import DEFAULT_MAX_PIXELS, FORMAT_MAX_PIXELS
 
-    p.add_argument("--max-pixels", type=positive_int, default=None,
-                   help=f"refuse pictures larger than this many pixels before any work (default {DEFAULT_MAX_PIXELS}, "
-                        f"4096 x 4096; at most {FORMAT_MAX_PIXELS})")
-
-
+    p.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=None,
+        help=f"refuse pictures larger than this many pixels before any work (default {DEFAULT_MAX_PIXELS}, "
+        f"4096 x 4096; at most {FORMAT_MAX_PIXELS})",
+    )

@@ -17,8 +17,12 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--view", default="native", help="what to code: native (default), model, or a size N (as encode)")
     from coarse2fine.classify.classifiers import CLASSIFIERS
 
-    p.add_argument("--classifier", default="efficientnet_lite0", choices=[*sorted(CLASSIFIERS), "none"],
-                   help="reference classifier for top-1 agreement (default: %(default)s; none: skip)")
+    p.add_argument(
+        "--classifier",
+        default="efficientnet_lite0",
+        choices=[*sorted(CLASSIFIERS), "none"],
+        help="reference classifier for top-1 agreement (default: %(default)s; none: skip)",
+    )
     p.add_argument("--json", action="store_true", help="print JSON (per level and per image) instead of a table")
     max_pixels_argument(p)
 

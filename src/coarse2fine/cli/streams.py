@@ -16,9 +16,12 @@ def encode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("image", type=Path, help="input image (any size; grayscale, RGBA, 16-bit converted to 8-bit RGB)")
     p.add_argument("-o", "--output", type=Path, required=True, help="the .c2f file to write")
     p.add_argument("--model", type=Path, help="codec checkpoint (model.pt; default: the shipped default model)")
-    p.add_argument("--view", default="native",
-                   help="what to code: native (the image as it is, default), model (squashed to the square view "
-                        "the model was trained at, as the study codes photos), or a size N (N x N)")
+    p.add_argument(
+        "--view",
+        default="native",
+        help="what to code: native (the image as it is, default), model (squashed to the square view "
+        "the model was trained at, as the study codes photos), or a size N (N x N)",
+    )
     max_pixels_argument(p)
 
 
@@ -58,7 +61,11 @@ def run_encode(args) -> int:
 def decode_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("stream", type=Path, help="a .c2f file (a prefix cut at a level boundary is fine)")
     p.add_argument("-o", "--output", type=Path, required=True, help="PNG to write (8-bit RGB)")
-    p.add_argument("--model", type=Path, help="the codec checkpoint the stream was written with (default: the shipped default model)")
+    p.add_argument(
+        "--model",
+        type=Path,
+        help="the codec checkpoint the stream was written with (default: the shipped default model)",
+    )
     p.add_argument("--level", type=int, default=None, help="decode the first N levels (default: all present)")
     max_pixels_argument(p)
 
@@ -71,8 +78,13 @@ def run_decode(args) -> int:
     set_threads(args)
     data = read_stream(args.stream)
     decoded = decode_bitstream(load_codec(model_path(args.model)), data, args.level, args.max_pixels)
-    write_output(args.output, png_bytes(Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB")), source=args.stream)
-    print(f"{args.output}: level {decoded.level} of {decoded.header.num_levels_total}, {decoded.header.width}x{decoded.header.height}")
+    write_output(
+        args.output, png_bytes(Image.fromarray(to_uint8(decoded.image).numpy(), mode="RGB")), source=args.stream
+    )
+    print(
+        f"{args.output}: level {decoded.level} of {decoded.header.num_levels_total}, "
+        f"{decoded.header.width}x{decoded.header.height}"
+    )
     return 0
 
 
@@ -90,12 +102,24 @@ def stream_info(data: bytes) -> dict:
     h = stream.header
     cumulative = stream.segment_sizes()
     return {
-        "format_version": FORMAT_VERSION, "model_id": h.model_id.hex(), "width": h.width, "height": h.height,
-        "padded": list(h.padded_size), "pad_multiple": h.pad_multiple, "levels_present": stream.num_levels,
-        "levels_total": h.num_levels_total, "file_bytes": len(data), "hyper_bytes": len(stream.hyper),
+        "format_version": FORMAT_VERSION,
+        "model_id": h.model_id.hex(),
+        "width": h.width,
+        "height": h.height,
+        "padded": list(h.padded_size),
+        "pad_multiple": h.pad_multiple,
+        "levels_present": stream.num_levels,
+        "levels_total": h.num_levels_total,
+        "file_bytes": len(data),
+        "hyper_bytes": len(stream.hyper),
         "levels": [
-            {"level": k, "channels": h.level_channels[k - 1], "segment_bytes": len(p), "bytes": size,
-             "bpp": size * 8 / h.pixels}
+            {
+                "level": k,
+                "channels": h.level_channels[k - 1],
+                "segment_bytes": len(p),
+                "bytes": size,
+                "bpp": size * 8 / h.pixels,
+            }
             for k, (p, size) in enumerate(zip(stream.levels, cumulative), 1)
         ],
     }
@@ -114,14 +138,22 @@ def default_model_identity() -> str | None:
 def run_info(args) -> int:
     info = stream_info(read_stream(args.stream))
     default = default_model_identity()
-    info["model"] = (f"the default model ({DEFAULT_MODEL.parent.relative_to(DEFAULT_MODEL.parents[3])})"
-                     if default == info["model_id"] else "not the default model" if default else "unknown (no default model here)")
+    info["model"] = (
+        f"the default model ({DEFAULT_MODEL.parent.relative_to(DEFAULT_MODEL.parents[3])})"
+        if default == info["model_id"]
+        else "not the default model"
+        if default
+        else "unknown (no default model here)"
+    )
     if args.json:
         print(json.dumps(info, indent=2))
         return 0
     print(f"{args.stream}: c2f v{info['format_version']}, model {info['model_id']}: {info['model']}")
-    print(f"image {info['width']}x{info['height']} (coded {info['padded'][1]}x{info['padded'][0]}), "
-          f"levels {info['levels_present']} of {info['levels_total']}, {info['file_bytes']} bytes, hyper-latent {info['hyper_bytes']} bytes")
+    print(
+        f"image {info['width']}x{info['height']} (coded {info['padded'][1]}x{info['padded'][0]}), "
+        f"levels {info['levels_present']} of {info['levels_total']}, {info['file_bytes']} bytes, "
+        f"hyper-latent {info['hyper_bytes']} bytes"
+    )
     print(f"{'level':>5} {'channels':>8} {'segment B':>10} {'total B':>9} {'bpp':>8}")
     for row in info["levels"]:
         print(f"{row['level']:>5} {row['channels']:>8} {row['segment_bytes']:>10} {row['bytes']:>9} {row['bpp']:>8.4f}")

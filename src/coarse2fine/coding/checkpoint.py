@@ -119,7 +119,11 @@ def _has_entropy_tables(payload: dict, state_key: str) -> bool:
 def trained_view(payload: dict) -> dict | None:
     """The study view a checkpoint was trained at ({size, classifier_crop}), None if unrecorded."""
     settings = payload.get("settings")
-    if not isinstance(settings, dict) or not isinstance(settings.get("view"), int) or isinstance(settings.get("view"), bool):
+    if (
+        not isinstance(settings, dict)
+        or not isinstance(settings.get("view"), int)
+        or isinstance(settings.get("view"), bool)
+    ):
         return None
 
     crop = settings.get("classifier_crop", PAPER_CLASSIFIER_CROP)

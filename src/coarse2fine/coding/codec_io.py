@@ -54,7 +54,9 @@ def _memory_named(what: str):
     try:
         yield
     except MemoryError as exc:
-        raise ResourceLimitError(f"{what}: out of memory ({exc or 'MemoryError'}); lower max_pixels or free memory") from exc
+        raise ResourceLimitError(
+            f"{what}: out of memory ({exc or 'MemoryError'}); lower max_pixels or free memory"
+        ) from exc
     except RuntimeError as exc:
         if "allocate" not in str(exc):
             raise
@@ -62,8 +64,13 @@ def _memory_named(what: str):
 
 
 def header_for(codec, width: int, height: int) -> Header:
-    return Header(model_identity(codec), int(width), int(height), int(codec.pad_multiple),
-                  tuple(int(c) for c in codec.level_blocks))
+    return Header(
+        model_identity(codec),
+        int(width),
+        int(height),
+        int(codec.pad_multiple),
+        tuple(int(c) for c in codec.level_blocks),
+    )
 
 
 @dataclass(frozen=True)
@@ -97,9 +104,13 @@ def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> Enc
     strings = enc["strings"]
     expected_shape = tuple(s // codec.pad_multiple for s in header.padded_size)
     if tuple(enc["shape"]) != expected_shape:
-        raise RuntimeError(f"codec returned hyper-latent shape {tuple(enc['shape'])}, the format assumes {expected_shape}")
+        raise RuntimeError(
+            f"codec returned hyper-latent shape {tuple(enc['shape'])}, the format assumes {expected_shape}"
+        )
     if len(strings) != 1 + header.num_levels_total:
-        raise RuntimeError(f"codec returned {len(strings)} string groups for {header.num_levels_total} levels plus the hyper-latent")
+        raise RuntimeError(
+            f"codec returned {len(strings)} string groups for {header.num_levels_total} levels plus the hyper-latent"
+        )
     data = Bitstream(header, strings[0][0], tuple(s[0] for s in strings[1:])).to_bytes()
     # A codec whose prefixes are not a masking of the full latent (nested quantisation)
     # reports them itself; otherwise they follow from y_hat.
@@ -135,8 +146,10 @@ def _check_payload_lengths(codec, stream: Bitstream) -> tuple[int, list[int]]:
     named += [(f"level {k} segment", p, n) for k, (p, n) in enumerate(zip(stream.levels, level_symbols), 1)]
     for name, payload, symbols in named:
         if len(payload) > rans.max_payload_bytes(symbols):
-            raise BitstreamError(f"{name}: payload of {len(payload)} bytes is longer than its {symbols} symbols "
-                                 f"can take ({rans.max_payload_bytes(symbols)} bytes at most)")
+            raise BitstreamError(
+                f"{name}: payload of {len(payload)} bytes is longer than its {symbols} symbols "
+                f"can take ({rans.max_payload_bytes(symbols)} bytes at most)"
+            )
     return hyper_symbols, level_symbols
 
 

@@ -72,7 +72,9 @@ class StreamReader:
         """The next level's payload once it has fully arrived; None at the end of the stream."""
         if len(self.levels) == self.header.num_levels_total:
             if self.source.read(1):
-                raise BitstreamError(f"bytes after the last of the {self.header.num_levels_total} level segments the header declares")
+                raise BitstreamError(
+                    f"bytes after the last of the {self.header.num_levels_total} level segments the header declares"
+                )
             return None
         payload = self._segment(f"level {len(self.levels) + 1} segment")
         if payload is not None:

@@ -34,8 +34,19 @@ log = logging.getLogger(__name__)
 
 # view: the study's view (imaging/view.py settings); None is the paper's 256x256
 DEFAULT_SETTINGS = {"splits": ["val", "test"], "max_images": None, "view": None}
-SIZE_COLUMNS = ["image", "stream", "split", "width", "height", "level", "bytes", "bpp", "bpp_estimated",
-                "overhead", "latent_sha256"]
+SIZE_COLUMNS = [
+    "image",
+    "stream",
+    "split",
+    "width",
+    "height",
+    "level",
+    "bytes",
+    "bpp",
+    "bpp_estimated",
+    "overhead",
+    "latent_sha256",
+]
 DECODED_INDEX = "index.csv"  # in the check's decoded/ folder: stream, level, png, image_sha256
 
 
@@ -51,7 +62,9 @@ def stream_name(image_path: str) -> str:
     return str(Path(image_path).with_suffix("")).replace("/", "__").replace("\\", "__") + ".c2f"
 
 
-def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path, settings: dict | None = None) -> pd.DataFrame:
+def encode_split(
+    model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path, settings: dict | None = None
+) -> pd.DataFrame:
     settings = {**DEFAULT_SETTINGS, **(settings or {})}
     view = StudyView.from_settings(settings["view"])
     table, root = read_manifest(manifest, tuple(settings["splits"]))
@@ -72,12 +85,21 @@ def encode_split(model: Path, manifest: Path, streams_dir: Path, sizes_csv: Path
         estimate = estimated_bits(codec, x)
         pixels = stream.header.pixels
         for level, size in enumerate(stream.segment_sizes(), 1):
-            rows.append({
-                "image": item.path, "stream": name, "split": item.split, "width": stream.header.width,
-                "height": stream.header.height, "level": level, "bytes": size, "bpp": size * 8 / pixels,
-                "bpp_estimated": estimate[level - 1] / pixels, "overhead": size * 8 / estimate[level - 1] - 1,
-                "latent_sha256": _digest(encoded.level_latents[level - 1]),
-            })
+            rows.append(
+                {
+                    "image": item.path,
+                    "stream": name,
+                    "split": item.split,
+                    "width": stream.header.width,
+                    "height": stream.header.height,
+                    "level": level,
+                    "bytes": size,
+                    "bpp": size * 8 / pixels,
+                    "bpp_estimated": estimate[level - 1] / pixels,
+                    "overhead": size * 8 / estimate[level - 1] - 1,
+                    "latent_sha256": _digest(encoded.level_latents[level - 1]),
+                }
+            )
         log.info("%s: %s bytes, %d levels", item.path, len(encoded.data), stream.num_levels)
     sizes = pd.DataFrame(rows, columns=SIZE_COLUMNS)
     Path(sizes_csv).parent.mkdir(parents=True, exist_ok=True)
@@ -97,10 +119,18 @@ def rate_control_report(sizes: pd.DataFrame, targets, tolerance: float = 0.10) -
     for level, target in enumerate(targets, 1):
         bpp = sizes.loc[sizes["level"] == level, "bpp"]
         error = (bpp / float(target) - 1).abs()
-        report.append({"level": level, "target_bpp": float(target), "mean_bpp": round(float(bpp.mean()), 5),
-                       "min_bpp": round(float(bpp.min()), 5), "max_bpp": round(float(bpp.max()), 5),
-                       "mean_relative_error": round(float(bpp.mean() / float(target) - 1), 4),
-                       "within_tolerance": round(float((error <= tolerance).mean()), 4), "tolerance": tolerance})
+        report.append(
+            {
+                "level": level,
+                "target_bpp": float(target),
+                "mean_bpp": round(float(bpp.mean()), 5),
+                "min_bpp": round(float(bpp.min()), 5),
+                "max_bpp": round(float(bpp.max()), 5),
+                "mean_relative_error": round(float(bpp.mean() / float(target) - 1), 4),
+                "within_tolerance": round(float((error <= tolerance).mean()), 4),
+                "tolerance": tolerance,
+            }
+        )
     return report
 
 
@@ -138,10 +168,17 @@ def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, d
             write_atomic(Path(decoded_dir) / name, png_bytes(Image.fromarray(pixels.numpy()), compress_level=1))
             index.append({"stream": row.stream, "level": row.level, "png": name, "image_sha256": _digest(pixels)})
     if decoded_dir is not None:
-        pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(Path(decoded_dir) / DECODED_INDEX, index=False)
-    result = {"streams": int(sizes["stream"].nunique()), "decodes": len(sizes), "mismatches": mismatches,
-              "bit_exact": not mismatches, "threads": torch.get_num_threads(),
-              "mean_bpp_per_level": [round(float(v), 5) for v in sizes.groupby("level")["bpp"].mean()]}
+        pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(
+            Path(decoded_dir) / DECODED_INDEX, index=False
+        )
+    result = {
+        "streams": int(sizes["stream"].nunique()),
+        "decodes": len(sizes),
+        "mismatches": mismatches,
+        "bit_exact": not mismatches,
+        "threads": torch.get_num_threads(),
+        "mean_bpp_per_level": [round(float(v), 5) for v in sizes.groupby("level")["bpp"].mean()],
+    }
     targets = codec.config.get("target_bpp")
     if targets:
         result["rate_control"] = rate_control_report(sizes, targets)

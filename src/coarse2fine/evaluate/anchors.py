@@ -82,8 +82,16 @@ class JPEG2000:
         # OpenJPEG's 'rates' are compression ratios against the raw 24-bit RGB image.
         ratios = [24.0 / b for b in self.layer_bpp]
         buf = io.BytesIO()
-        image.save(buf, format="JPEG2000", no_jp2=True, irreversible=True, progression="LRCP",
-                   quality_mode="rates", quality_layers=ratios, plt=True)
+        image.save(
+            buf,
+            format="JPEG2000",
+            no_jp2=True,
+            irreversible=True,
+            progression="LRCP",
+            quality_mode="rates",
+            quality_layers=ratios,
+            plt=True,
+        )
         return buf.getvalue()
 
     def views(self, image: Image.Image) -> Iterator[AnchorView]:
@@ -140,7 +148,9 @@ def layer_prefixes(data: bytes) -> list[bytes]:
     if num_layers is None or sot_pos is None or sod_pos is None:
         raise CodestreamError("codestream lacks a COD, SOT or SOD marker")
     if not packets or len(packets) % num_layers:
-        raise CodestreamError(f"{len(packets)} PLT packet lengths do not split into {num_layers} layers (encode with plt=True)")
+        raise CodestreamError(
+            f"{len(packets)} PLT packet lengths do not split into {num_layers} layers (encode with plt=True)"
+        )
     if struct.unpack(">H", data[-2:])[0] != EOC or sod_pos + 2 + sum(packets) != len(data) - 2:
         raise CodestreamError("packet lengths do not add up to the tile data: several tiles or a damaged codestream")
     per_layer = len(packets) // num_layers

@@ -84,15 +84,33 @@ def bd_table(summary: pd.DataFrame, ks: list[int], anchor: str) -> pd.DataFrame:
             for codec in codecs:
                 test = curve(summary, codec, classifier, level)
                 metric = f"correct_L{level}"
-                rows.append({"classifier": classifier, "level": level, "K": k, "codec": codec, "anchor": anchor,
-                             "metric": "top1", "points": len(test),
-                             "bd_rate_percent": bd_rate(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric]),
-                             "bd_metric": 100 * bd_metric(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric])})
+                rows.append(
+                    {
+                        "classifier": classifier,
+                        "level": level,
+                        "K": k,
+                        "codec": codec,
+                        "anchor": anchor,
+                        "metric": "top1",
+                        "points": len(test),
+                        "bd_rate_percent": bd_rate(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric]),
+                        "bd_metric": 100 * bd_metric(ref["bpp_actual"], ref[metric], test["bpp_actual"], test[metric]),
+                    }
+                )
         ref = curve(summary, anchor, classifier, len(ks))
         for codec in codecs:
             test = curve(summary, codec, classifier, len(ks))
-            rows.append({"classifier": classifier, "level": len(ks), "K": ks[-1], "codec": codec, "anchor": anchor,
-                         "metric": "psnr", "points": len(test),
-                         "bd_rate_percent": bd_rate(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"]),
-                         "bd_metric": bd_metric(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"])})
+            rows.append(
+                {
+                    "classifier": classifier,
+                    "level": len(ks),
+                    "K": ks[-1],
+                    "codec": codec,
+                    "anchor": anchor,
+                    "metric": "psnr",
+                    "points": len(test),
+                    "bd_rate_percent": bd_rate(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"]),
+                    "bd_metric": bd_metric(ref["bpp_actual"], ref["psnr"], test["bpp_actual"], test["psnr"]),
+                }
+            )
     return pd.DataFrame(rows)

@@ -69,11 +69,20 @@ def paired_difference(a: np.ndarray, b: np.ndarray, draws: np.ndarray, confidenc
     diff = (np.asarray(a, float) - np.asarray(b, float)) * 100
     lo, hi = _interval(diff[draws].mean(axis=1), confidence)
     p, only_a, only_b = mcnemar_exact(a, b)
-    return {"n": len(diff), "diff": float(diff.mean()), "diff_lo": lo, "diff_hi": hi, "mcnemar_p": p,
-            "only_method": only_a, "only_other": only_b}
+    return {
+        "n": len(diff),
+        "diff": float(diff.mean()),
+        "diff_lo": lo,
+        "diff_hi": hi,
+        "mcnemar_p": p,
+        "only_method": only_a,
+        "only_other": only_b,
+    }
 
 
-def curve_matrix(table: pd.DataFrame, codec: str, level: int, metric: str) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
+def curve_matrix(
+    table: pd.DataFrame, codec: str, level: int, metric: str
+) -> tuple[list[str], pd.DataFrame, pd.DataFrame]:
     """(rate points, images x rate points of the metric, of bpp) of one codec's curve at a level:
     its level-k prefix at every rate point where the codec is split by level, every layer (rate
     point) otherwise."""
@@ -85,8 +94,15 @@ def curve_matrix(table: pd.DataFrame, codec: str, level: int, metric: str) -> tu
     return list(values.columns), values, bpp
 
 
-def paired_bd_accuracy(table: pd.DataFrame, method: str, other: str, level: int, metric: str,
-                       settings: ClaimSettings, rng: np.random.Generator) -> dict:
+def paired_bd_accuracy(
+    table: pd.DataFrame,
+    method: str,
+    other: str,
+    level: int,
+    metric: str,
+    settings: ClaimSettings,
+    rng: np.random.Generator,
+) -> dict:
     """BD-accuracy (points) of `method` against `other` at a level, with a paired bootstrap CI."""
     _, m_val, m_bpp = curve_matrix(table, method, level, metric)
     _, o_val, o_bpp = curve_matrix(table, other, level, metric)
@@ -112,15 +128,22 @@ def verdict(level: int, num_levels: int, lo: float, hi: float, margin: float) ->
         return "higher, resolved" if lo > 0 else "lower, resolved" if hi < 0 else "not resolved"
     if lo > 0:
         return "higher, resolved"
-    return (f"within {margin:g} points, resolved" if lo > -margin
-            else f"more than {margin:g} points lower, resolved" if hi < -margin else "not resolved")
+    return (
+        f"within {margin:g} points, resolved"
+        if lo > -margin
+        else f"more than {margin:g} points lower, resolved"
+        if hi < -margin
+        else "not resolved"
+    )
 
 
 def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per rate point paired differences, BD-accuracy at equal rate) for the judge."""
     judged = table[table["classifier"] == settings.judge]
     if judged.empty:
-        raise ValueError(f"the judge {settings.judge!r} scored no view (classifiers: {sorted(set(table['classifier']))})")
+        raise ValueError(
+            f"the judge {settings.judge!r} scored no view (classifiers: {sorted(set(table['classifier']))})"
+        )
     for codec in (settings.method, settings.ablation):
         if codec not in set(judged["codec"]):
             raise ValueError(f"claim: codec {codec!r} was not evaluated (codecs: {sorted(set(judged['codec']))})")
@@ -137,16 +160,33 @@ def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) ->
                 both = pd.concat([m_val[rp], a_val[rp]], axis=1, keys=["m", "a"]).dropna()
                 draws = rng.integers(0, len(both), size=(settings.bootstrap, len(both)))
                 row = paired_difference(both["m"].to_numpy(), both["a"].to_numpy(), draws, settings.confidence)
-                paired_rows.append({"level": level, "K": k, "metric": what, "rate_point": rp,
-                                    "bpp_method": float(m_bpp[rp].mean()), "bpp_ablation": float(a_bpp[rp].mean()),
-                                    "acc_method": 100 * float(both["m"].mean()), "acc_ablation": 100 * float(both["a"].mean()),
-                                    **row})
+                paired_rows.append(
+                    {
+                        "level": level,
+                        "K": k,
+                        "metric": what,
+                        "rate_point": rp,
+                        "bpp_method": float(m_bpp[rp].mean()),
+                        "bpp_ablation": float(a_bpp[rp].mean()),
+                        "acc_method": 100 * float(both["m"].mean()),
+                        "acc_ablation": 100 * float(both["a"].mean()),
+                        **row,
+                    }
+                )
             for other in (settings.ablation, *settings.baselines):
                 if other not in set(judged["codec"]):
                     continue
                 result = paired_bd_accuracy(judged, settings.method, other, level, metric, settings, rng)
-                bd_rows.append({"level": level, "K": k, "metric": what, "against": other, **result,
-                                "verdict": verdict(level, num_levels, result["bd_lo"], result["bd_hi"], settings.fine_margin)})
+                bd_rows.append(
+                    {
+                        "level": level,
+                        "K": k,
+                        "metric": what,
+                        "against": other,
+                        **result,
+                        "verdict": verdict(level, num_levels, result["bd_lo"], result["bd_hi"], settings.fine_margin),
+                    }
+                )
     return pd.DataFrame(paired_rows), pd.DataFrame(bd_rows)
 
 
@@ -155,21 +195,37 @@ def _fmt(value, digits=1) -> str:
 
 
 def claim_markdown(paired: pd.DataFrame, bd: pd.DataFrame, settings: ClaimSettings, images: int) -> str:
-    lines = [f"# Does {settings.method} beat {settings.ablation}? (judge: {settings.judge}, {images} held-out images)", "",
-             f"Scored by {settings.judge}, which neither trained the codecs nor labelled the photos. "
-             f"Intervals: {settings.confidence:.0%} paired bootstrap over images ({settings.bootstrap} resamples). "
-             "Agreement: the same prediction as the judge's on the uncompressed view (needs no label).", "",
-             "## At equal rate: BD-accuracy of the method's level-k prefix (points)", "",
-             "| level | K | metric | against | images | BD-accuracy [CI] | verdict |", "|---|---|---|---|---|---|---|"]
+    lines = [
+        f"# Does {settings.method} beat {settings.ablation}? (judge: {settings.judge}, {images} held-out images)",
+        "",
+        f"Scored by {settings.judge}, which neither trained the codecs nor labelled the photos. "
+        f"Intervals: {settings.confidence:.0%} paired bootstrap over images ({settings.bootstrap} resamples). "
+        "Agreement: the same prediction as the judge's on the uncompressed view (needs no label).",
+        "",
+        "## At equal rate: BD-accuracy of the method's level-k prefix (points)",
+        "",
+        "| level | K | metric | against | images | BD-accuracy [CI] | verdict |",
+        "|---|---|---|---|---|---|---|",
+    ]
     for r in bd.itertuples():
-        lines.append(f"| {r.level} | {r.K} | {r.metric} | {r.against} | {r.n} | {_fmt(r.bd)} [{_fmt(r.bd_lo)}, {_fmt(r.bd_hi)}] | {r.verdict} |")
-    lines += ["", f"## Per rate point: {settings.method} minus {settings.ablation}, image by image", "",
-              "| level | K | metric | rate point | bpp method / ablation | accuracy method / ablation % | difference [CI] points | McNemar p (only method / only ablation) |",
-              "|---|---|---|---|---|---|---|---|"]
+        lines.append(
+            f"| {r.level} | {r.K} | {r.metric} | {r.against} | {r.n} | "
+            f"{_fmt(r.bd)} [{_fmt(r.bd_lo)}, {_fmt(r.bd_hi)}] | {r.verdict} |"
+        )
+    lines += [
+        "",
+        f"## Per rate point: {settings.method} minus {settings.ablation}, image by image",
+        "",
+        "| level | K | metric | rate point | bpp method / ablation | "
+        "accuracy method / ablation % | difference [CI] points | McNemar p (only method / only ablation) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for r in paired.itertuples():
-        lines.append(f"| {r.level} | {r.K} | {r.metric} | {r.rate_point} | {r.bpp_method:.3f} / {r.bpp_ablation:.3f} | "
-                     f"{r.acc_method:.1f} / {r.acc_ablation:.1f} | {_fmt(r.diff)} [{_fmt(r.diff_lo)}, {_fmt(r.diff_hi)}] | "
-                     f"{r.mcnemar_p:.3g} ({r.only_method} / {r.only_other}) |")
+        lines.append(
+            f"| {r.level} | {r.K} | {r.metric} | {r.rate_point} | {r.bpp_method:.3f} / {r.bpp_ablation:.3f} | "
+            f"{r.acc_method:.1f} / {r.acc_ablation:.1f} | {_fmt(r.diff)} [{_fmt(r.diff_lo)}, {_fmt(r.diff_hi)}] | "
+            f"{r.mcnemar_p:.3g} ({r.only_method} / {r.only_other}) |"
+        )
     return "\n".join(lines) + "\n"
 
 
@@ -184,14 +240,22 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     bd.to_csv(output_dir / "claim_bd.csv", index=False)
     images = int(table.loc[table["classifier"] == settings.judge, "image"].nunique())
     (output_dir / "claim.md").write_text(claim_markdown(paired, bd, settings, images))
-    headline = {f"L{r.level}_{r.metric}_vs_{r.against}": {"bd": r.bd, "lo": r.bd_lo, "hi": r.bd_hi, "verdict": r.verdict}
-                for r in bd.itertuples()}
-    (output_dir / "claim.json").write_text(json.dumps({"judge": settings.judge, "images": images, **headline}, indent=1) + "\n")
+    headline = {
+        f"L{r.level}_{r.metric}_vs_{r.against}": {"bd": r.bd, "lo": r.bd_lo, "hi": r.bd_hi, "verdict": r.verdict}
+        for r in bd.itertuples()
+    }
+    (output_dir / "claim.json").write_text(
+        json.dumps({"judge": settings.judge, "images": images, **headline}, indent=1) + "\n"
+    )
     return headline
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--settings", required=True, help="JSON: judge, method, ablation, baselines, bootstrap, confidence, seed, fine_margin")
+    parser.add_argument(
+        "--settings",
+        required=True,
+        help="JSON: judge, method, ablation, baselines, bootstrap, confidence, seed, fine_margin",
+    )
     parser.add_argument("--per-image", type=Path, required=True)
     parser.add_argument("--levels", type=Path, required=True, help="levels.json beside per_image.csv")
     parser.add_argument("--output-dir", type=Path, required=True)

@@ -93,8 +93,11 @@ class CPIPS:
             h = child(h)
             outputs.append(h)
         # The last output at each resolution: the next child changes it, or there is none.
-        return [unit_normalise(f) for f, nxt in zip(outputs, outputs[1:] + [None])
-                if nxt is None or nxt.shape[-2:] != f.shape[-2:]]
+        return [
+            unit_normalise(f)
+            for f, nxt in zip(outputs, outputs[1:] + [None])
+            if nxt is None or nxt.shape[-2:] != f.shape[-2:]
+        ]
 
     @staticmethod
     def feature_distance(fx: list[torch.Tensor], fy: list[torch.Tensor]) -> float:
@@ -116,6 +119,8 @@ class CPIPS:
         for y in images:
             _check_image(y, "image")
             if y.shape != reference.shape:
-                raise ValueError(f"CPIPS: image {tuple(y.shape)} differs in shape from the reference {tuple(reference.shape)}")
+                raise ValueError(
+                    f"CPIPS: image {tuple(y.shape)} differs in shape from the reference {tuple(reference.shape)}"
+                )
             out.append(self.feature_distance(fr, self.features(y)))
         return out

@@ -48,25 +48,41 @@ def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: st
     decoded = views[(views["codec"] != reference_codec) & views["cpips"].notna()]
 
     jpeg = decoded[decoded["codec"] == codec].copy()
-    jpeg["quality"] = jpeg["rate_point"].map(lambda r: int(m.group(1)) if (m := re.fullmatch(r"q(\d+)", str(r))) else -1)
+    jpeg["quality"] = jpeg["rate_point"].map(
+        lambda r: int(m.group(1)) if (m := re.fullmatch(r"q(\d+)", str(r))) else -1
+    )
     jpeg = jpeg[jpeg["quality"] >= 0]
     points = []
     for quality, group in sorted(jpeg.groupby("quality"), key=lambda kv: -kv[0]):  # best quality first
-        points.append({"rate_point": group["rate_point"].iloc[0], "quality": int(quality),
-                       "n_images": int(group["image"].nunique()), "cpips_mean": float(group["cpips"].mean()),
-                       "ms_ssim_mean": float(group["ms_ssim"].mean()), "bpp_mean": float(group["bpp_actual"].mean())})
+        points.append(
+            {
+                "rate_point": group["rate_point"].iloc[0],
+                "quality": int(quality),
+                "n_images": int(group["image"].nunique()),
+                "cpips_mean": float(group["cpips"].mean()),
+                "ms_ssim_mean": float(group["ms_ssim"].mean()),
+                "bpp_mean": float(group["bpp_actual"].mean()),
+            }
+        )
     means = [p["cpips_mean"] for p in points]
     monotonic = bool(np.all(np.diff(means) > 0)) if len(means) >= 2 else None
-    per_image_rises = [bool(np.all(np.diff(g.sort_values("quality", ascending=False)["cpips"].to_numpy()) > 0))
-                       for _, g in jpeg.groupby(["views_dir", "image"] if "views_dir" in jpeg else ["image"]) if len(g) >= 2]
+    per_image_rises = [
+        bool(np.all(np.diff(g.sort_values("quality", ascending=False)["cpips"].to_numpy()) > 0))
+        for _, g in jpeg.groupby(["views_dir", "image"] if "views_dir" in jpeg else ["image"])
+        if len(g) >= 2
+    ]
 
     agreement = {}
     for classifier, rows in per_image.groupby("classifier"):
-        reference = rows[rows["codec"] == reference_codec].drop_duplicates("image").set_index("image")["predicted_class"]
+        reference = (
+            rows[rows["codec"] == reference_codec].drop_duplicates("image").set_index("image")["predicted_class"]
+        )
         test = rows[(rows["codec"] != reference_codec) & rows["cpips"].notna() & rows["image"].isin(reference.index)]
         agree = (test["predicted_class"].to_numpy() == reference.loc[test["image"]].to_numpy()).astype(float)
-        agreement[classifier] = {**_spearman(test["cpips"], agree),
-                                 "agreement_rate": round(float(agree.mean()), 6) if len(agree) else None}
+        agreement[classifier] = {
+            **_spearman(test["cpips"], agree),
+            "agreement_rate": round(float(agree.mean()), 6) if len(agree) else None,
+        }
     return {
         "codec": codec,
         "per_quality": points,
@@ -75,33 +91,50 @@ def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: st
         "images": int(jpeg["image"].nunique()),
         "decoded_views": int(len(decoded)),
         "spearman": {"ms_ssim": _spearman(decoded["cpips"], decoded["ms_ssim"]), "agreement": agreement},
-        "note": "agreement needs the uncompressed reference views among the tabulated views" if not agreement or
-                all(a["n"] == 0 for a in agreement.values()) else None,
+        "note": "agreement needs the uncompressed reference views among the tabulated views"
+        if not agreement or all(a["n"] == 0 for a in agreement.values())
+        else None,
     }
 
 
 def perceptual_check_markdown(check: dict) -> str:
     """The check as a short Markdown report."""
-    verdict = {True: "PASS: mean CPIPS rises at every step as the quality falls",
-               False: "FAIL: mean CPIPS does not rise at every step as the quality falls",
-               None: "not checked: fewer than two JPEG qualities with CPIPS"}[check["monotonic"]]
+    verdict = {
+        True: "PASS: mean CPIPS rises at every step as the quality falls",
+        False: "FAIL: mean CPIPS does not rise at every step as the quality falls",
+        None: "not checked: fewer than two JPEG qualities with CPIPS",
+    }[check["monotonic"]]
     lines = [f"# CPIPS check ({check['codec']} quality grid, {check['images']} images)", "", verdict, ""]
     if check["images_monotonic"] is not None:
         lines += [f"Images whose own CPIPS rises at every step: {100 * check['images_monotonic']:.1f} %", ""]
     if check["per_quality"]:
         lines += ["| rate point | quality | images | bpp | MS-SSIM | CPIPS |", "|---|---|---|---|---|---|"]
-        lines += [f"| {p['rate_point']} | {p['quality']} | {p['n_images']} | {p['bpp_mean']:.3f} | {p['ms_ssim_mean']:.4f} "
-                  f"| {p['cpips_mean']:.5f} |" for p in check["per_quality"]]
+        lines += [
+            f"| {p['rate_point']} | {p['quality']} | {p['n_images']} | {p['bpp_mean']:.3f} | {p['ms_ssim_mean']:.4f} "
+            f"| {p['cpips_mean']:.5f} |"
+            for p in check["per_quality"]
+        ]
         lines.append("")
     fmt = lambda v, spec=".3f": "n/a" if v is None else format(v, spec)  # noqa: E731
-    lines += [f"Spearman correlation over {check['decoded_views']} decoded views (all codecs):", "",
-              "| CPIPS vs | rho | p | n |", "|---|---|---|---|"]
+    lines += [
+        f"Spearman correlation over {check['decoded_views']} decoded views (all codecs):",
+        "",
+        "| CPIPS vs | rho | p | n |",
+        "|---|---|---|---|",
+    ]
     s = check["spearman"]["ms_ssim"]
     lines.append(f"| MS-SSIM | {fmt(s['rho'])} | {fmt(s['p'], '.3g')} | {s['n']} |")
     for classifier, s in check["spearman"]["agreement"].items():
-        lines.append(f"| agreement with uncompressed top-1 ({classifier}) | {fmt(s['rho'])} | {fmt(s['p'], '.3g')} | {s['n']} |")
-    undefined = sorted({s["undefined"] for s in [check["spearman"]["ms_ssim"], *check["spearman"]["agreement"].values()]
-                        if s.get("undefined")})
+        lines.append(
+            f"| agreement with uncompressed top-1 ({classifier}) | {fmt(s['rho'])} | {fmt(s['p'], '.3g')} | {s['n']} |"
+        )
+    undefined = sorted(
+        {
+            s["undefined"]
+            for s in [check["spearman"]["ms_ssim"], *check["spearman"]["agreement"].values()]
+            if s.get("undefined")
+        }
+    )
     if undefined:
         lines += ["", "n/a: " + "; ".join(undefined) + "."]
     if check.get("note"):

@@ -33,8 +33,14 @@ def cpips_of_views(settings: dict, manifest: Path, views_csv: Path, checkpoint: 
     views = read_view_table(views_csv)
     table, root = evaluated_images({**settings, "max_images": None}, manifest)
     table = table[table["path"].isin(set(views["image"]))]
-    frame, _ = measure_views(table, root, build_provider(settings["provider"]), StudyView.from_settings(settings.get("view")),
-                             cpips=CPIPS.from_checkpoint(checkpoint), image_metrics=False)
+    frame, _ = measure_views(
+        table,
+        root,
+        build_provider(settings["provider"]),
+        StudyView.from_settings(settings.get("view")),
+        cpips=CPIPS.from_checkpoint(checkpoint),
+        image_metrics=False,
+    )
     frame = frame.reindex(columns=[*VIEW_KEY, "cpips"])
     return join_cpips(views[VIEW_KEY], frame, f"the provider's views against {views_csv}")
 

@@ -30,8 +30,14 @@ def _predict(classifier, view, image: torch.Tensor) -> int:
         return int(classifier(view.classifier_input(image, classifier.input_size)).argmax(1)[0])
 
 
-def evaluate_folder(folder: Path, codec, classifier_name: str | None = "efficientnet_lite0",
-                    view: StudyView = StudyView(None), max_pixels: int | None = None, progress=None) -> dict:
+def evaluate_folder(
+    folder: Path,
+    codec,
+    classifier_name: str | None = "efficientnet_lite0",
+    view: StudyView = StudyView(None),
+    max_pixels: int | None = None,
+    progress=None,
+) -> dict:
     """Per-image rows and the per-level means (see the module docstring); unreadable images are
     listed under `skipped` with the reason, never silently dropped."""
     images = list_images(Path(folder))
@@ -40,7 +46,7 @@ def evaluate_folder(folder: Path, codec, classifier_name: str | None = "efficien
     classifier = load_quietly(classifier_name) if classifier_name else None
     class_view = classifier_view(codec)
     rows, skipped = [], []
-    for path in (progress(images) if progress else images):
+    for path in progress(images) if progress else images:
         try:
             x = image_to_tensor(open_view(path, view, max_pixels))
         except (ImageReadError, ValueError) as exc:
@@ -56,9 +62,17 @@ def evaluate_folder(folder: Path, codec, classifier_name: str | None = "efficien
             start = time.perf_counter()
             decoded = decode_bitstream(codec, truncate_to_level(data, level), level, max_pixels)
             decode_s = time.perf_counter() - start
-            row = {"image": str(path), "width": int(width), "height": int(height), "level": level,
-                   "bpp": size * 8 / (width * height), "psnr": psnr(x, decoded.image),
-                   "ms_ssim": ms_ssim_value(x, decoded.image), "encode_s": encode_s, "decode_s": decode_s}
+            row = {
+                "image": str(path),
+                "width": int(width),
+                "height": int(height),
+                "level": level,
+                "bpp": size * 8 / (width * height),
+                "psnr": psnr(x, decoded.image),
+                "ms_ssim": ms_ssim_value(x, decoded.image),
+                "encode_s": encode_s,
+                "decode_s": decode_s,
+            }
             if classifier:
                 row["top1_agreement"] = float(_predict(classifier, class_view, decoded.image) == reference)
             rows.append(row)
@@ -66,9 +80,13 @@ def evaluate_folder(folder: Path, codec, classifier_name: str | None = "efficien
     summary = []
     for level in levels:
         at = [r for r in rows if r["level"] == level]
-        summary.append({"level": level, "images": len(at),
-                        **{m: float(np.nanmean([r.get(m, np.nan) for r in at])) for m in METRICS
-                           if any(m in r for r in at)}})
+        summary.append(
+            {
+                "level": level,
+                "images": len(at),
+                **{m: float(np.nanmean([r.get(m, np.nan) for r in at])) for m in METRICS if any(m in r for r in at)},
+            }
+        )
     return {"folder": str(folder), "classifier": classifier_name, "levels": summary, "images": rows, "skipped": skipped}
 
 
@@ -77,8 +95,16 @@ def summary_table(result: dict) -> str:
     lines = ["  ".join(f"{h:>10}" for h in header)]
     for s in result["levels"]:
         agreement = f"{100 * s['top1_agreement']:.1f}" if "top1_agreement" in s else "-"
-        cells = [s["level"], s["images"], f"{s['bpp']:.4f}", f"{s['psnr']:.2f}", f"{s['ms_ssim']:.4f}",
-                 f"{s['encode_s']:.3f}", f"{s['decode_s']:.3f}", agreement]
+        cells = [
+            s["level"],
+            s["images"],
+            f"{s['bpp']:.4f}",
+            f"{s['psnr']:.2f}",
+            f"{s['ms_ssim']:.4f}",
+            f"{s['encode_s']:.3f}",
+            f"{s['decode_s']:.3f}",
+            agreement,
+        ]
         lines.append("  ".join(f"{c:>10}" for c in cells))
     for item in result["skipped"]:
         lines.append(f"skipped {item['image']}: {item['reason']}")

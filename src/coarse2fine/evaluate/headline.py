@@ -40,12 +40,20 @@ def headline(summary: pd.DataFrame, bd: pd.DataFrame, ks: list[int], judge: str,
         value = _number(r.bd_rate_percent)
         if value is not None:
             bd_rate.setdefault(r.codec, {})[key] = value
-    claim = {method: {key: {k: _number(v[k]) for k in ("bd", "lo", "hi")} for key, v in result.items()
-                      if isinstance(v, dict)}
-             for method, result in claims.items()}
+    claim = {
+        method: {
+            key: {k: _number(v[k]) for k in ("bd", "lo", "hi")} for key, v in result.items() if isinstance(v, dict)
+        }
+        for method, result in claims.items()
+    }
     images = int(judged["n_images"].max()) if len(judged) else 0
-    return {"judge": judge, "images": images, "top1": top1, "bd_rate_vs_jpeg_percent": bd_rate,
-            "claim_bd_accuracy_points": claim}
+    return {
+        "judge": judge,
+        "images": images,
+        "top1": top1,
+        "bd_rate_vs_jpeg_percent": bd_rate,
+        "claim_bd_accuracy_points": claim,
+    }
 
 
 def plot_tables(summary: pd.DataFrame, judge: str, num_levels: int) -> dict[str, pd.DataFrame]:

@@ -74,9 +74,18 @@ def image_measures(x: torch.Tensor, view: DecodedView, height: int, width: int) 
 
 
 @torch.no_grad()
-def measure_views(table: pd.DataFrame, root: Path, provider: Provider, study_view: StudyView = StudyView(), *,
-                  classifiers: dict | None = None, cpips: CPIPS | None = None, image_metrics: bool = True,
-                  recon_dir: Path | None = None, reconstructions: int = 0) -> tuple[pd.DataFrame, dict]:
+def measure_views(
+    table: pd.DataFrame,
+    root: Path,
+    provider: Provider,
+    study_view: StudyView = StudyView(),
+    *,
+    classifiers: dict | None = None,
+    cpips: CPIPS | None = None,
+    image_metrics: bool = True,
+    recon_dir: Path | None = None,
+    reconstructions: int = 0,
+) -> tuple[pd.DataFrame, dict]:
     """One row per image x view (the manifest's columns, the view's key, the image metrics if
     asked, `cpips` if a metric is given) and the logits per classifier, rows in the same order."""
     classifiers = classifiers or {}
@@ -88,15 +97,29 @@ def measure_views(table: pd.DataFrame, root: Path, provider: Provider, study_vie
         cpips_features = None if cpips is None else cpips.features(x)  # the original's, once per image
         for view in views:
             if view.image.shape != x.shape:
-                raise ValueError(f"{item.path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, "
-                                 f"original is {tuple(x.shape)}")
-            row = {"image": item.path, "split": item.split, "label_idx": item.label_idx,
-                   "label_source": item.label_source, "height": original.height, "width": original.width,
-                   "codec": view.codec, "rate_point": view.rate_point, "level": view.level}
+                raise ValueError(
+                    f"{item.path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, "
+                    f"original is {tuple(x.shape)}"
+                )
+            row = {
+                "image": item.path,
+                "split": item.split,
+                "label_idx": item.label_idx,
+                "label_source": item.label_source,
+                "height": original.height,
+                "width": original.width,
+                "codec": view.codec,
+                "rate_point": view.rate_point,
+                "level": view.level,
+            }
             if image_metrics:
                 row.update(image_measures(x, view, original.height, original.width))
             if cpips is not None:
-                row["cpips"] = 0.0 if view.num_bytes is None else cpips.feature_distance(cpips_features, cpips.features(view.image))
+                row["cpips"] = (
+                    0.0
+                    if view.num_bytes is None
+                    else cpips.feature_distance(cpips_features, cpips.features(view.image))
+                )
             if recon_dir is not None and i < reconstructions:
                 level = "" if view.level is None else f"_level{view.level}"
                 row["recon_file"] = f"{Path(item.path).stem}/{view.codec}_{view.rate_point}{level}.png"

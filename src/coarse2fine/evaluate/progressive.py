@@ -35,21 +35,29 @@ def progressive_check(summary: pd.DataFrame) -> list[dict]:
     report = []
     for codec, varies, points in progressive_curves(summary):
         bpp, psnr = points["bpp_actual"].tolist(), points["psnr"].tolist()
-        report.append({
-            "codec": codec, "curve": varies,
-            "prefixes": points["rate_point"].tolist() if varies == "layers" else [int(v) for v in points["level"]],
-            "bpp": [round(v, 5) for v in bpp], "psnr": [round(v, 3) for v in psnr],
-            "rate_rises": all(b > a for a, b in zip(bpp, bpp[1:])),
-            "psnr_never_falls": all(b >= a for a, b in zip(psnr, psnr[1:])),
-        })
+        report.append(
+            {
+                "codec": codec,
+                "curve": varies,
+                "prefixes": points["rate_point"].tolist() if varies == "layers" else [int(v) for v in points["level"]],
+                "bpp": [round(v, 5) for v in bpp],
+                "psnr": [round(v, 3) for v in psnr],
+                "rate_rises": all(b > a for a, b in zip(bpp, bpp[1:])),
+                "psnr_never_falls": all(b >= a for a, b in zip(psnr, psnr[1:])),
+            }
+        )
     return report
 
 
 def progressive_check_markdown(report: list[dict]) -> str:
-    lines = ["| codec | curve | bpp per prefix | PSNR dB per prefix | rate rises | PSNR never falls |",
-             "|---|---|---|---|---|---|"]
+    lines = [
+        "| codec | curve | bpp per prefix | PSNR dB per prefix | rate rises | PSNR never falls |",
+        "|---|---|---|---|---|---|",
+    ]
     for r in report:
-        lines.append(f"| {r['codec']} | {r['curve']} | {' / '.join(f'{v:.3f}' for v in r['bpp'])} | "
-                     f"{' / '.join(f'{v:.2f}' for v in r['psnr'])} | {'yes' if r['rate_rises'] else '**no**'} | "
-                     f"{'yes' if r['psnr_never_falls'] else '**no**'} |")
+        lines.append(
+            f"| {r['codec']} | {r['curve']} | {' / '.join(f'{v:.3f}' for v in r['bpp'])} | "
+            f"{' / '.join(f'{v:.2f}' for v in r['psnr'])} | {'yes' if r['rate_rises'] else '**no**'} | "
+            f"{'yes' if r['psnr_never_falls'] else '**no**'} |"
+        )
     return "\n".join(lines) + "\n"

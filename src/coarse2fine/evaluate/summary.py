@@ -10,8 +10,9 @@ import pandas as pd
 GROUP = ["codec", "rate_point", "level", "classifier"]
 
 
-def bootstrap_summary(table: pd.DataFrame, metrics: list[str], n_boot: int = 1000, confidence: float = 0.95,
-                      seed: int = 0) -> pd.DataFrame:
+def bootstrap_summary(
+    table: pd.DataFrame, metrics: list[str], n_boot: int = 1000, confidence: float = 0.95, seed: int = 0
+) -> pd.DataFrame:
     """Mean and percentile-bootstrap CI over images for each group (NaNs ignored per metric)."""
     rng = np.random.default_rng(seed)
     tail = (1 - confidence) / 2 * 100
@@ -58,10 +59,12 @@ def curve(summary: pd.DataFrame, codec: str, classifier: str, level: int) -> pd.
 
 def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
     """Compact Markdown: means with their CI for the accuracy per level."""
+
     def with_ci(row, metric, scale=1.0, digits=1):
         if pd.isna(row[metric]):
             return ""
-        return f"{scale * row[metric]:.{digits}f} [{scale * row[metric + '_lo']:.{digits}f}, {scale * row[metric + '_hi']:.{digits}f}]"
+        low, high = scale * row[metric + "_lo"], scale * row[metric + "_hi"]
+        return f"{scale * row[metric]:.{digits}f} [{low:.{digits}f}, {high:.{digits}f}]"
 
     out = summary[GROUP + ["n_images"]].copy()
     out["level"] = out["level"].astype(object).where(out["level"].notna(), "")

@@ -35,9 +35,16 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     output_dir.mkdir(parents=True, exist_ok=True)
     table = per_image_table(view_dirs, level_maps)
     ks = table.attrs["ks"]
-    metrics = image_metrics(table) + [f"{what}_L{level}" for what in ("correct", "agree") for level in range(1, len(ks) + 1)]
-    summary = bootstrap_summary(table, metrics, int(settings.get("bootstrap", 1000)), float(settings.get("confidence", 0.95)),
-                                int(settings.get("seed", 0)))
+    metrics = image_metrics(table) + [
+        f"{what}_L{level}" for what in ("correct", "agree") for level in range(1, len(ks) + 1)
+    ]
+    summary = bootstrap_summary(
+        table,
+        metrics,
+        int(settings.get("bootstrap", 1000)),
+        float(settings.get("confidence", 0.95)),
+        int(settings.get("seed", 0)),
+    )
     # Against the named anchor, and against the base codec where it was evaluated: how far the
     # fine-tunes moved from the rate-distortion of the base they started from.
     anchors = [settings.get("bd_anchor", "jpeg")] + [BASE_CODEC] * (BASE_CODEC in set(summary["codec"]))
@@ -61,7 +68,9 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
 def add_arguments(parser) -> None:
     parser.add_argument("--settings", required=True, help="JSON: bootstrap, confidence, seed, bd_anchor")
     parser.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
-    parser.add_argument("--views", type=Path, nargs="+", required=True, help="folders written by coarse2fine.evaluate.views")
+    parser.add_argument(
+        "--views", type=Path, nargs="+", required=True, help="folders written by coarse2fine.evaluate.views"
+    )
     parser.add_argument("--output-dir", type=Path, required=True)
 
 

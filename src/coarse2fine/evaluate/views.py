@@ -51,20 +51,41 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
     (output_dir / "recon").mkdir(parents=True, exist_ok=True)
     study_view = StudyView.from_settings(settings.get("view"))
     start = time.perf_counter()
-    frame, logits = measure_views(table, root, provider, study_view, classifiers=classifiers, cpips=cpips,
-                                  recon_dir=output_dir / "recon", reconstructions=int(settings.get("reconstructions", 0)))
+    frame, logits = measure_views(
+        table,
+        root,
+        provider,
+        study_view,
+        classifiers=classifiers,
+        cpips=cpips,
+        recon_dir=output_dir / "recon",
+        reconstructions=int(settings.get("reconstructions", 0)),
+    )
     seconds = time.perf_counter() - start
-    write_views(output_dir, frame, logits, {
-        "used": {n: m.input_size for n, m in classifiers.items()}, "skipped": skipped,
-        "images": len(table), "views": len(frame), "seconds": round(seconds, 2),
-        "cpips": settings.get("cpips") or None, "view": study_view.to_settings()})
+    write_views(
+        output_dir,
+        frame,
+        logits,
+        {
+            "used": {n: m.input_size for n, m in classifiers.items()},
+            "skipped": skipped,
+            "images": len(table),
+            "views": len(frame),
+            "seconds": round(seconds, 2),
+            "cpips": settings.get("cpips") or None,
+            "view": study_view.to_settings(),
+        },
+    )
     log.info("%d images, %d views, %d classifiers in %.1f s", len(table), len(frame), len(classifiers), seconds)
     return frame
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--settings", required=True,
-                        help="JSON: provider, classifiers, splits, reconstructions, threads, max_images, cpips, view")
+    parser.add_argument(
+        "--settings",
+        required=True,
+        help="JSON: provider, classifiers, splits, reconstructions, threads, max_images, cpips, view",
+    )
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
 

@@ -42,15 +42,20 @@ def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
     paths += wu_palmer_vs_bpp(summary, ks, classifier, output_dir / "wu_palmer_vs_bpp")
     codec = pick_codec(table, list(settings.get("reconstruction_codecs", ["c2f", "jpeg2000"])))
     if codec is None:
-        raise ValueError(f"{metrics_dir}: no codec among {settings.get('reconstruction_codecs')} has saved reconstructions")
-    paths += reconstruction_grid(table, ks, classifier, codec, output_dir / "reconstructions",
-                                 int(settings.get("reconstruction_images", 3)))
+        raise ValueError(
+            f"{metrics_dir}: no codec among {settings.get('reconstruction_codecs')} has saved reconstructions"
+        )
+    paths += reconstruction_grid(
+        table, ks, classifier, codec, output_dir / "reconstructions", int(settings.get("reconstruction_images", 3))
+    )
     log.info("figures for %s with %s: %s", metrics_dir, classifier, ", ".join(map(str, paths)))
     return paths
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--settings", required=True, help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images")
+    parser.add_argument(
+        "--settings", required=True, help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images"
+    )
     parser.add_argument("--metrics-dir", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
 

@@ -32,8 +32,12 @@ def plot_hierarchy_overview(assignment_paths, agreement: pd.DataFrame, outputs: 
     sizes = cluster_size_table(assignment_paths)
     target_ks = sorted(agreement.loc[agreement["kind"] != "seeds", "target_k"].unique())
     sns.set_theme(style="whitegrid", context="paper")
-    fig, axes = plt.subplots(1, 1 + len(target_ks), figsize=(5.5 + 4.2 * len(target_ks), 4.6),
-                             gridspec_kw={"width_ratios": [1.4] + [1] * len(target_ks)})
+    fig, axes = plt.subplots(
+        1,
+        1 + len(target_ks),
+        figsize=(5.5 + 4.2 * len(target_ks), 4.6),
+        gridspec_kw={"width_ratios": [1.4] + [1] * len(target_ks)},
+    )
     axes = np.atleast_1d(axes)
     sns.boxplot(data=sizes, x="hierarchy", y="size", hue="level", ax=axes[0], fliersize=2)
     axes[0].set_yscale("log")
@@ -44,8 +48,18 @@ def plot_hierarchy_overview(assignment_paths, agreement: pd.DataFrame, outputs: 
         label.set_horizontalalignment("right")
     for ax, k in zip(axes[1:], target_ks):
         matrix = agreement_matrix(agreement, k).astype(float)
-        sns.heatmap(matrix, ax=ax, vmin=0, vmax=1, cmap="viridis", annot=True, fmt=".2f", square=True,
-                    cbar=ax is axes[-1], annot_kws={"size": 7})
+        sns.heatmap(
+            matrix,
+            ax=ax,
+            vmin=0,
+            vmax=1,
+            cmap="viridis",
+            annot=True,
+            fmt=".2f",
+            square=True,
+            cbar=ax is axes[-1],
+            annot_kws={"size": 7},
+        )
         ax.set_title(f"Adjusted Rand index, target K={k}")
         ax.tick_params(axis="x", rotation=45)
         for label in ax.get_xticklabels():

@@ -41,10 +41,24 @@ def _draw_curves(ax, summary: pd.DataFrame, classifier: str, level: int, metric:
         points = curve(summary, codec, classifier, level)
         if points.empty:
             continue
-        ax.fill_between(points["bpp_actual"], scale * points[f"{metric}_lo"], scale * points[f"{metric}_hi"],
-                        color=colour, alpha=0.15, linewidth=0)
-        sns.lineplot(x=points["bpp_actual"], y=scale * points[metric], ax=ax, color=colour, marker="o",
-                     label=codec, estimator=None, sort=True)
+        ax.fill_between(
+            points["bpp_actual"],
+            scale * points[f"{metric}_lo"],
+            scale * points[f"{metric}_hi"],
+            color=colour,
+            alpha=0.15,
+            linewidth=0,
+        )
+        sns.lineplot(
+            x=points["bpp_actual"],
+            y=scale * points[metric],
+            ax=ax,
+            color=colour,
+            marker="o",
+            label=codec,
+            estimator=None,
+            sort=True,
+        )
     reference = summary[(summary["codec"] == REFERENCE_CODEC) & (summary["classifier"] == classifier)]
     if not reference.empty and pd.notna(reference[metric].iloc[0]):
         ax.axhline(scale * reference[metric].iloc[0], color="0.3", linestyle="--", linewidth=1, label="uncompressed")
@@ -82,12 +96,30 @@ def _panels(summary, ks, classifier, metric_of_level, scale, ylabel, ylim, title
 
 def top1_vs_bpp(summary: pd.DataFrame, ks: list[int], classifier: str, stem: Path) -> list[Path]:
     """The main figure: top-1 accuracy (prob-sum at coarse levels) against bpp, a panel per level."""
-    return _panels(summary, ks, classifier, lambda level: f"correct_L{level}", 100.0, "top-1 accuracy (%)",
-                   (0, 102), "Top-1 accuracy per level vs rate", stem)
+    return _panels(
+        summary,
+        ks,
+        classifier,
+        lambda level: f"correct_L{level}",
+        100.0,
+        "top-1 accuracy (%)",
+        (0, 102),
+        "Top-1 accuracy per level vs rate",
+        stem,
+    )
 
 
 def wu_palmer_vs_bpp(summary: pd.DataFrame, ks: list[int], classifier: str, stem: Path) -> list[Path]:
     """Wu-Palmer similarity of predicted and true class against bpp; a panel per level, where a
     codec split by level shows the prefix for that level (anchors are the same in every panel)."""
-    return _panels(summary, ks, classifier, lambda level: "wu_palmer", 1.0, "Wu-Palmer similarity (WordNet)",
-                   (0, 1.02), "Semantic closeness of the predicted class vs rate", stem)
+    return _panels(
+        summary,
+        ks,
+        classifier,
+        lambda level: "wu_palmer",
+        1.0,
+        "Wu-Palmer similarity (WordNet)",
+        (0, 1.02),
+        "Semantic closeness of the predicted class vs rate",
+        stem,
+    )

@@ -20,8 +20,9 @@ from .rate_accuracy import save_figure  # noqa: E402
 
 
 def receiver_figure(frame: pd.DataFrame, stem: Path) -> list[Path]:
-    frame = frame.assign(stream=[f"{c} {r}".strip() if isinstance(r, str) else c
-                                 for c, r in zip(frame["codec"], frame["rate_point"])])
+    frame = frame.assign(
+        stream=[f"{c} {r}".strip() if isinstance(r, str) else c for c, r in zip(frame["codec"], frame["rate_point"])]
+    )
     fig, axes = plt.subplots(1, 2, figsize=(11, 4.2), sharex=True)
     palette = dict(zip(frame["stream"].unique(), sns.color_palette("tab20", frame["stream"].nunique())))
     for stream, rows in frame.groupby("stream", sort=False):
@@ -45,5 +46,7 @@ def add_arguments(parser) -> None:
 
 
 def run_command(args) -> int:
-    receiver_figure(pd.read_csv(args.table, dtype={"rate_point": str}, keep_default_na=False, na_values=[""]), args.output)
+    receiver_figure(
+        pd.read_csv(args.table, dtype={"rate_point": str}, keep_default_na=False, na_values=[""]), args.output
+    )
     return 0

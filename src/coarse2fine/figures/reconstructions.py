@@ -47,8 +47,15 @@ def _title(row, num_levels: int) -> str:
     return f"{step}, {rate}\n{marks}\n{row['predicted_label'][:22]}"
 
 
-def reconstruction_grid(table: pd.DataFrame, ks: list[int], classifier: str, codec: str, stem: Path,
-                        max_images: int = 3, rate_point: str | None = None) -> list[Path]:
+def reconstruction_grid(
+    table: pd.DataFrame,
+    ks: list[int],
+    classifier: str,
+    codec: str,
+    stem: Path,
+    max_images: int = 3,
+    rate_point: str | None = None,
+) -> list[Path]:
     """The grid for `codec` (see the module doc) from the per-image table of evaluate.table."""
     table = table[table["classifier"] == classifier]
     steps = progressive_steps(table, codec, rate_point)

@@ -52,22 +52,64 @@ def agreement_table(assignment_paths: list[str | Path]) -> pd.DataFrame:
         for k, (lvl, _) in by_k.items():
             seeds = lvl["ari_across_seeds"]
             if seeds is not None:
-                rows.append(base | {"kind": "seeds", "target_k": k, "hierarchy_b": summary["name"],
-                                    "method_b": summary["method"], "embedder_b": _embedder_name(summary),
-                                    "ari": seeds["mean"], "ari_min": seeds["min"], "pairs": seeds["pairs"]})
+                rows.append(
+                    base
+                    | {
+                        "kind": "seeds",
+                        "target_k": k,
+                        "hierarchy_b": summary["name"],
+                        "method_b": summary["method"],
+                        "embedder_b": _embedder_name(summary),
+                        "ari": seeds["mean"],
+                        "ari_min": seeds["min"],
+                        "pairs": seeds["pairs"],
+                    }
+                )
             paper_key = f"K{k}"
             if paper_key in lvl["ari_vs_paper"]:
-                rows.append(base | {"kind": "paper", "target_k": k, "hierarchy_b": PAPER, "method_b": "kmeans",
-                                    "embedder_b": "clip (paper)", "ari": lvl["ari_vs_paper"][paper_key],
-                                    "ari_min": None, "pairs": 1})
+                rows.append(
+                    base
+                    | {
+                        "kind": "paper",
+                        "target_k": k,
+                        "hierarchy_b": PAPER,
+                        "method_b": "kmeans",
+                        "embedder_b": "clip (paper)",
+                        "ari": lvl["ari_vs_paper"][paper_key],
+                        "ari_min": None,
+                        "pairs": 1,
+                    }
+                )
     for (sa, ka), (sb, kb) in itertools.combinations(entries, 2):
         for k in sorted(set(ka) & set(kb)):
-            rows.append({"kind": _comparison(sa, sb), "target_k": k,
-                         "hierarchy_a": sa["name"], "method_a": sa["method"], "embedder_a": _embedder_name(sa),
-                         "hierarchy_b": sb["name"], "method_b": sb["method"], "embedder_b": _embedder_name(sb),
-                         "ari": float(adjusted_rand_score(ka[k][1], kb[k][1])), "ari_min": None, "pairs": 1})
-    columns = ["kind", "target_k", "hierarchy_a", "method_a", "embedder_a", "hierarchy_b", "method_b",
-               "embedder_b", "ari", "ari_min", "pairs"]
+            rows.append(
+                {
+                    "kind": _comparison(sa, sb),
+                    "target_k": k,
+                    "hierarchy_a": sa["name"],
+                    "method_a": sa["method"],
+                    "embedder_a": _embedder_name(sa),
+                    "hierarchy_b": sb["name"],
+                    "method_b": sb["method"],
+                    "embedder_b": _embedder_name(sb),
+                    "ari": float(adjusted_rand_score(ka[k][1], kb[k][1])),
+                    "ari_min": None,
+                    "pairs": 1,
+                }
+            )
+    columns = [
+        "kind",
+        "target_k",
+        "hierarchy_a",
+        "method_a",
+        "embedder_a",
+        "hierarchy_b",
+        "method_b",
+        "embedder_b",
+        "ari",
+        "ari_min",
+        "pairs",
+    ]
     return pd.DataFrame(rows, columns=columns)
 
 
@@ -85,29 +127,47 @@ def agreement_matrix(table: pd.DataFrame, target_k: int) -> pd.DataFrame:
 
 
 def agreement_markdown(table: pd.DataFrame) -> str:
-    lines = ["# Agreement between hierarchies (adjusted Rand index)", "",
-             "1 = identical partitions, 0 = chance level. Levels are matched by their target K.", ""]
+    lines = [
+        "# Agreement between hierarchies (adjusted Rand index)",
+        "",
+        "1 = identical partitions, 0 = chance level. Levels are matched by their target K.",
+        "",
+    ]
     seeds = table[table["kind"] == "seeds"]
     if len(seeds):
-        lines += ["## Stability across seeds", "",
-                  "| hierarchy | method | embedder | target K | seeds pairs | ARI mean | ARI min |", "|---|---|---|---|---|---|---|"]
-        lines += [f"| {r.hierarchy_a} | {r.method_a} | {r.embedder_a} | {r.target_k} | {r.pairs} | {r.ari:.3f} | {r.ari_min:.3f} |"
-                  for r in seeds.itertuples()]
+        lines += [
+            "## Stability across seeds",
+            "",
+            "| hierarchy | method | embedder | target K | seeds pairs | ARI mean | ARI min |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {r.hierarchy_a} | {r.method_a} | {r.embedder_a} | {r.target_k} | {r.pairs} "
+            f"| {r.ari:.3f} | {r.ari_min:.3f} |"
+            for r in seeds.itertuples()
+        ]
         lines.append("")
     for k in sorted(table["target_k"].unique()):
         matrix = agreement_matrix(table, k)
         if matrix.empty:
             continue
-        lines += [f"## Target K = {k}", "", "| | " + " | ".join(matrix.columns) + " |",
-                  "|---" * (len(matrix.columns) + 1) + "|"]
+        lines += [
+            f"## Target K = {k}",
+            "",
+            "| | " + " | ".join(matrix.columns) + " |",
+            "|---" * (len(matrix.columns) + 1) + "|",
+        ]
         for name, row in matrix.iterrows():
             lines.append(f"| {name} | " + " | ".join("" if pd.isna(v) else f"{v:.3f}" for v in row) + " |")
         lines.append("")
     pairs = table[~table["kind"].isin(["seeds"])]
     if len(pairs):
         lines += ["## All comparisons", "", "| what differs | target K | a | b | ARI |", "|---|---|---|---|---|"]
-        lines += [f"| {r.kind} | {r.target_k} | {r.hierarchy_a} ({r.method_a}, {r.embedder_a}) "
-                  f"| {r.hierarchy_b} ({r.method_b}, {r.embedder_b}) | {r.ari:.3f} |" for r in pairs.itertuples()]
+        lines += [
+            f"| {r.kind} | {r.target_k} | {r.hierarchy_a} ({r.method_a}, {r.embedder_a}) "
+            f"| {r.hierarchy_b} ({r.method_b}, {r.embedder_b}) | {r.ari:.3f} |"
+            for r in pairs.itertuples()
+        ]
         lines.append("")
     return "\n".join(lines)
 

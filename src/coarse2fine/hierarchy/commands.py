@@ -71,8 +71,14 @@ def build_run_command(args) -> None:
     embeddings = load_embeddings(args.embeddings, embedder_settings(spec)) if args.embeddings else None
     summary = build_hierarchy(spec, np.load(args.wup), embeddings, args.output_dir)
     for level in summary["levels"]:
-        print(level["level"], level["sizes"], f"wup {level['wup_intra_cluster']:.3f}",
-              f"random {level['wup_random_partition']['mean']:.3f}", "seeds", level["ari_across_seeds"])
+        print(
+            level["level"],
+            level["sizes"],
+            f"wup {level['wup_intra_cluster']:.3f}",
+            f"random {level['wup_random_partition']['mean']:.3f}",
+            "seeds",
+            level["ari_across_seeds"],
+        )
 
 
 def agreement_add_arguments(parser) -> None:

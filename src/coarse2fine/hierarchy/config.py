@@ -27,7 +27,7 @@ class HierarchyConfigError(ValueError):
 def resolve_path(path: str) -> Path:
     """`package:<relative path>` names a file under coarse2fine/resources; others are plain."""
     if path.startswith(PACKAGE_PREFIX):
-        return Path(str(resources.files("coarse2fine").joinpath("resources", path[len(PACKAGE_PREFIX):])))
+        return Path(str(resources.files("coarse2fine").joinpath("resources", path[len(PACKAGE_PREFIX) :])))
     return Path(path)
 
 
@@ -39,7 +39,8 @@ def check_hierarchy(spec: dict) -> dict:
         raise HierarchyConfigError(f"{where}: unknown method {spec.get('method')!r} (known: {', '.join(METHODS)})")
     if spec.get("embedder", "minilm") not in EMBEDDERS:
         raise HierarchyConfigError(
-            f"{where}: unknown embedder {spec.get('embedder')!r} (known: {', '.join(EMBEDDERS)})")
+            f"{where}: unknown embedder {spec.get('embedder')!r} (known: {', '.join(EMBEDDERS)})"
+        )
     ks = list(spec.get("ks", [10, 100]))
     if not 1 <= len(ks) <= 3:
         raise HierarchyConfigError(f"{where}: ks must hold 1 to 3 values, got {ks}")
@@ -57,7 +58,8 @@ def check_hierarchy(spec: dict) -> dict:
         paths = spec.get("paths") or []
         if len(paths) != len(ks):
             raise HierarchyConfigError(
-                f"{where}: method file needs one path per level of ks={ks}, got {len(paths)} paths")
+                f"{where}: method file needs one path per level of ks={ks}, got {len(paths)} paths"
+            )
         missing = [p for p in paths if not resolve_path(p).is_file()]
         if missing:
             raise HierarchyConfigError(f"{where}: file(s) not found: {', '.join(missing)}")

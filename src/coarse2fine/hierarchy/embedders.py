@@ -86,7 +86,7 @@ def embed_clip(texts: list[str], model_name: str, pretrained: str | None, batch_
     chunks = []
     with torch.no_grad():
         for start in range(0, len(texts), batch_size):
-            chunks.append(model.encode_text(tokenizer(texts[start:start + batch_size])).float().numpy())
+            chunks.append(model.encode_text(tokenizer(texts[start : start + batch_size])).float().numpy())
     return _normalise(np.concatenate(chunks))
 
 
@@ -106,9 +106,13 @@ def compute_embeddings(settings: dict, path: str | Path) -> np.ndarray:
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp.npz")
-    np.savez(tmp, embeddings=embeddings, wnids=np.array(table["wnid"].tolist(), dtype=str),
-             prompts=np.array(prompts, dtype=str),
-             settings=json.dumps(settings, sort_keys=True))
+    np.savez(
+        tmp,
+        embeddings=embeddings,
+        wnids=np.array(table["wnid"].tolist(), dtype=str),
+        prompts=np.array(prompts, dtype=str),
+        settings=json.dumps(settings, sort_keys=True),
+    )
     tmp.replace(path)
     return embeddings
 

@@ -31,6 +31,7 @@ def register_method(name):
     def wrap(fn):
         METHODS[name] = fn
         return fn
+
     return wrap
 
 
@@ -138,8 +139,10 @@ def wordnet_ancestors(ks: list[int], cut: str = "split") -> list[list]:
 
 @register_method("wordnet_depth")
 def wordnet_depth_levels(ks: list[int], wordnet_cut: str = "split", **_) -> list[np.ndarray]:
-    return [canonical_ids(np.unique([s.name() for s in level], return_inverse=True)[1])
-            for level in wordnet_ancestors(ks, wordnet_cut)]
+    return [
+        canonical_ids(np.unique([s.name() for s in level], return_inverse=True)[1])
+        for level in wordnet_ancestors(ks, wordnet_cut)
+    ]
 
 
 @register_method("file")
@@ -152,8 +155,14 @@ def build_levels(spec: dict, seed: int, embeddings: np.ndarray | None = None) ->
     method = METHODS.get(spec["method"])
     if method is None:
         raise ValueError(f"unknown method {spec['method']!r} (known: {', '.join(METHODS)})")
-    return method(ks=list(spec["ks"]), seed=seed, embeddings=embeddings, paths=spec.get("paths"),
-                  n_init=spec.get("n_init", 10), wordnet_cut=spec.get("wordnet_cut", "split"))
+    return method(
+        ks=list(spec["ks"]),
+        seed=seed,
+        embeddings=embeddings,
+        paths=spec.get("paths"),
+        n_init=spec.get("n_init", 10),
+        wordnet_cut=spec.get("wordnet_cut", "split"),
+    )
 
 
 def is_seeded(method: str) -> bool:

@@ -10,8 +10,7 @@ from sklearn.metrics import adjusted_rand_score
 
 def size_stats(level: np.ndarray) -> dict:
     sizes = np.bincount(level)
-    return {"k": int(len(sizes)), "min": int(sizes.min()), "median": float(np.median(sizes)),
-            "max": int(sizes.max())}
+    return {"k": int(len(sizes)), "min": int(sizes.min()), "median": float(np.median(sizes)), "max": int(sizes.max())}
 
 
 def nesting(coarse: np.ndarray, fine: np.ndarray) -> dict:
@@ -37,8 +36,7 @@ def mean_intra_cluster(similarity: np.ndarray, level: np.ndarray) -> float:
     return float(similarity[same].mean())
 
 
-def random_partition_intra_cluster(similarity: np.ndarray, level: np.ndarray, seed: int,
-                                   repeats: int = 20) -> dict:
+def random_partition_intra_cluster(similarity: np.ndarray, level: np.ndarray, seed: int, repeats: int = 20) -> dict:
     """The same mean for random partitions with the same cluster sizes (shuffled assignments)."""
     rng = np.random.default_rng(seed)
     values = [mean_intra_cluster(similarity, rng.permutation(level)) for _ in range(repeats)]
@@ -48,8 +46,12 @@ def random_partition_intra_cluster(similarity: np.ndarray, level: np.ndarray, se
 def pairwise_ari(partitions: list[np.ndarray]) -> dict:
     """Adjusted Rand index between every pair of partitions (stability across seeds)."""
     scores = [adjusted_rand_score(a, b) for a, b in itertools.combinations(partitions, 2)]
-    return {"mean": float(np.mean(scores)), "min": float(np.min(scores)), "max": float(np.max(scores)),
-            "pairs": len(scores)}
+    return {
+        "mean": float(np.mean(scores)),
+        "min": float(np.min(scores)),
+        "max": float(np.max(scores)),
+        "pairs": len(scores),
+    }
 
 
 def typical_members(level: np.ndarray, similarity_to_cluster) -> list[list[int]]:
@@ -67,15 +69,19 @@ def typical_members(level: np.ndarray, similarity_to_cluster) -> list[list[int]]
 
 def centroid_typicality(embeddings: np.ndarray):
     """Cosine similarity of each member to its cluster's mean embedding."""
+
     def score(members):
         centroid = embeddings[members].mean(axis=0)
         return embeddings[members] @ (centroid / max(np.linalg.norm(centroid), 1e-12))
+
     return score
 
 
 def wup_typicality(similarity: np.ndarray):
     """Mean Wu-Palmer similarity of each member to the other members (the medoid first)."""
+
     def score(members):
         block = similarity[np.ix_(members, members)]
         return (block.sum(axis=1) - 1.0) / max(len(members) - 1, 1)
+
     return score

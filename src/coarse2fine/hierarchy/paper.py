@@ -8,8 +8,10 @@ import numpy as np
 from coarse2fine.hierarchy.assignments import read_level_file
 from coarse2fine.hierarchy.config import resolve_path
 
-PAPER_LEVELS = {10: "package:paper_hierarchy/paper_clip_kmeans_K10.csv",
-                100: "package:paper_hierarchy/paper_clip_kmeans_K100.csv"}
+PAPER_LEVELS = {
+    10: "package:paper_hierarchy/paper_clip_kmeans_K10.csv",
+    100: "package:paper_hierarchy/paper_clip_kmeans_K100.csv",
+}
 
 
 def paper_levels() -> dict[int, np.ndarray]:

@@ -55,12 +55,12 @@ def wup_matrix(wnids: list[str]) -> np.ndarray:
         score = np.broadcast_to(base_score[cols], (n - i - 1, len(cols))).copy()
         self_col = np.flatnonzero(cols == column[synsets[i]])
         score[:, self_col] = min_depth[cols[self_col]] * (m + 2) + (m + 1)  # nltk prefers self
-        score[~is_ancestor[i + 1:, cols]] = -1
+        score[~is_ancestor[i + 1 :, cols]] = -1
         lcs = cols[np.argmax(score, axis=1)]
         depth = max_depth[lcs] + 1
         len_a = path[i, lcs] + depth
         len_b = path[np.arange(i + 1, n), lcs] + depth
         row = 2.0 * depth / (len_a + len_b)
-        matrix[i, i + 1:] = row
-        matrix[i + 1:, i] = row
+        matrix[i, i + 1 :] = row
+        matrix[i + 1 :, i] = row
     return matrix

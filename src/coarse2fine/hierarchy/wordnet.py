@@ -17,21 +17,68 @@ from pathlib import Path
 
 DEBIAN_WORDNET = Path("/usr/share/wordnet")
 DATABASE_FILES = (
-    "adj.exc", "adv.exc", "cntlist.rev", "data.adj", "data.adv", "data.noun", "data.verb",
-    "index.adj", "index.adv", "index.noun", "index.sense", "index.verb", "noun.exc", "verb.exc",
+    "adj.exc",
+    "adv.exc",
+    "cntlist.rev",
+    "data.adj",
+    "data.adv",
+    "data.noun",
+    "data.verb",
+    "index.adj",
+    "index.adv",
+    "index.noun",
+    "index.sense",
+    "index.verb",
+    "noun.exc",
+    "verb.exc",
 )
 # WordNet 3.0 lexicographer files: number, name, syntactic category (1 noun, 2 verb, 3 adj, 4 adv).
 LEXNAMES = (
-    "adj.all 3", "adj.pert 3", "adv.all 4", "noun.Tops 1", "noun.act 1", "noun.animal 1",
-    "noun.artifact 1", "noun.attribute 1", "noun.body 1", "noun.cognition 1",
-    "noun.communication 1", "noun.event 1", "noun.feeling 1", "noun.food 1", "noun.group 1",
-    "noun.location 1", "noun.motive 1", "noun.object 1", "noun.person 1",
-    "noun.phenomenon 1", "noun.plant 1", "noun.possession 1", "noun.process 1",
-    "noun.quantity 1", "noun.relation 1", "noun.shape 1", "noun.state 1", "noun.substance 1",
-    "noun.time 1", "verb.body 2", "verb.change 2", "verb.cognition 2", "verb.communication 2",
-    "verb.competition 2", "verb.consumption 2", "verb.contact 2", "verb.creation 2",
-    "verb.emotion 2", "verb.motion 2", "verb.perception 2", "verb.possession 2",
-    "verb.social 2", "verb.stative 2", "verb.weather 2", "adj.ppl 3",
+    "adj.all 3",
+    "adj.pert 3",
+    "adv.all 4",
+    "noun.Tops 1",
+    "noun.act 1",
+    "noun.animal 1",
+    "noun.artifact 1",
+    "noun.attribute 1",
+    "noun.body 1",
+    "noun.cognition 1",
+    "noun.communication 1",
+    "noun.event 1",
+    "noun.feeling 1",
+    "noun.food 1",
+    "noun.group 1",
+    "noun.location 1",
+    "noun.motive 1",
+    "noun.object 1",
+    "noun.person 1",
+    "noun.phenomenon 1",
+    "noun.plant 1",
+    "noun.possession 1",
+    "noun.process 1",
+    "noun.quantity 1",
+    "noun.relation 1",
+    "noun.shape 1",
+    "noun.state 1",
+    "noun.substance 1",
+    "noun.time 1",
+    "verb.body 2",
+    "verb.change 2",
+    "verb.cognition 2",
+    "verb.communication 2",
+    "verb.competition 2",
+    "verb.consumption 2",
+    "verb.contact 2",
+    "verb.creation 2",
+    "verb.emotion 2",
+    "verb.motion 2",
+    "verb.perception 2",
+    "verb.possession 2",
+    "verb.social 2",
+    "verb.stative 2",
+    "verb.weather 2",
+    "adj.ppl 3",
 )
 
 
@@ -91,8 +138,7 @@ def wordnet():
             errors.append(f"nltk.download('wordnet') failed: {download_exc}")
             raise WordNetUnavailable(
                 "WordNet is not available. Sources tried: (1) Debian packages wordnet-base and "
-                "wordnet-sense-index under /usr/share/wordnet; (2) nltk.download('wordnet'). "
-                + " | ".join(errors)
+                "wordnet-sense-index under /usr/share/wordnet; (2) nltk.download('wordnet'). " + " | ".join(errors)
             ) from download_exc
     wn.ensure_loaded()
     return wn

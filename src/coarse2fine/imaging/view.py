@@ -37,8 +37,12 @@ class StudyView:
     classifier_crop: float = PAPER_CLASSIFIER_CROP
 
     def __post_init__(self):
-        if self.size is not None and (not isinstance(self.size, int) or isinstance(self.size, bool) or not 16 <= self.size <= 4096):
-            raise ValueError(f"view size must be an integer in [16, 4096] or null (native resolution), got {self.size!r}")
+        if self.size is not None and (
+            not isinstance(self.size, int) or isinstance(self.size, bool) or not 16 <= self.size <= 4096
+        ):
+            raise ValueError(
+                f"view size must be an integer in [16, 4096] or null (native resolution), got {self.size!r}"
+            )
         if not isinstance(self.classifier_crop, (int, float)) or not 0.1 <= float(self.classifier_crop) <= 1.0:
             raise ValueError(f"view classifier_crop must be a fraction in [0.1, 1], got {self.classifier_crop!r}")
 
@@ -87,8 +91,9 @@ class StudyView:
         x = x[..., top : top + side, left : left + side]
         if side == input_size:
             return x
-        return F.interpolate(x, size=(input_size, input_size), mode="bilinear", align_corners=False,
-                             antialias=side > input_size)
+        return F.interpolate(
+            x, size=(input_size, input_size), mode="bilinear", align_corners=False, antialias=side > input_size
+        )
 
 
 def open_view(path, view: StudyView, max_pixels: int | None = None) -> Image.Image:

@@ -64,7 +64,11 @@ class EvaluationPlan:
         if model != "auto":
             return model
         codecs = self.training.codecs
-        methods = [m for m in self.models.values() if m.hierarchy and any(w > 0 for w in codecs.get(m.codec, {}).get("task_weights", []))]
+        methods = [
+            m
+            for m in self.models.values()
+            if m.hierarchy and any(w > 0 for w in codecs.get(m.codec, {}).get("task_weights", []))
+        ]
         if not methods:
             return None
         preferred = self.claim.get("method", "c2f")
@@ -82,7 +86,9 @@ class EvaluationPlan:
 
     def views_settings(self, provider: dict, cpips: str | None = None) -> dict:
         keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
-        return {"provider": provider, "view": self.view, **{k: self.settings[k] for k in keys}} | ({"cpips": cpips} if cpips else {})
+        return {"provider": provider, "view": self.view, **{k: self.settings[k] for k in keys}} | (
+            {"cpips": cpips} if cpips else {}
+        )
 
     def anchor_provider(self, anchor: str) -> dict:
         if anchor == "uncompressed":
@@ -91,9 +97,14 @@ class EvaluationPlan:
 
     def learned_provider(self, model_id: str) -> dict:
         m = self.models[model_id]
-        return {"kind": "learned", "codec": m.codec, "rate_point": m.rate_point,
-                "layers_are_rate_points": m.layers_are_rate_points,
-                "decoded": f"{m.bitstream_dir}/decoded", "sizes": f"{m.bitstream_dir}/sizes.csv"}
+        return {
+            "kind": "learned",
+            "codec": m.codec,
+            "rate_point": m.rate_point,
+            "layers_are_rate_points": m.layers_are_rate_points,
+            "decoded": f"{m.bitstream_dir}/decoded",
+            "sizes": f"{m.bitstream_dir}/sizes.csv",
+        }
 
     def anchor_views_settings(self, anchor: str) -> dict:
         return self.views_settings(self.anchor_provider(anchor))
@@ -106,7 +117,8 @@ class EvaluationPlan:
         """Every view folder a hierarchy's tables read: the anchors, and its learned models
         (a model trained without a hierarchy, a baseline, belongs in every hierarchy's tables)."""
         return [anchor_views_dir(a) for a in ANCHOR_CODECS] + [
-            m.views_dir for m in self.models.values() if m.hierarchy in (hierarchy, None)]
+            m.views_dir for m in self.models.values() if m.hierarchy in (hierarchy, None)
+        ]
 
     def table_inputs(self, hierarchy: str) -> list[str]:
         files = [f"{d}/{f}" for d in self.table_views_dirs(hierarchy) for f in VIEW_FILES]
@@ -133,13 +145,20 @@ class EvaluationPlan:
         trained: dict = {}
         for m in self.models.values():
             trained.setdefault(m.hierarchy, set()).add(m.codec)
-        return [f"{tables_dir(h)}/claim/{method}/claim.md"
-                for h in self.table_hierarchies() for method in self.claim_methods()
-                if {method, self.claim["ablation"]} <= trained.get(h, set())]
+        return [
+            f"{tables_dir(h)}/claim/{method}/claim.md"
+            for h in self.table_hierarchies()
+            for method in self.claim_methods()
+            if {method, self.claim["ablation"]} <= trained.get(h, set())
+        ]
 
     def claim_settings(self, method: str) -> dict:
-        return self.claim | {"method": method, "judge": self.settings["judge"], "seed": self.seed,
-                             "confidence": self.settings["confidence"]}
+        return self.claim | {
+            "method": method,
+            "judge": self.settings["judge"],
+            "seed": self.seed,
+            "confidence": self.settings["confidence"],
+        }
 
     @property
     def headline_tables(self) -> str:
@@ -154,9 +173,12 @@ class EvaluationPlan:
 
     def targets(self) -> list[str]:
         hierarchies = self.table_hierarchies()
-        return ([HEADLINE_METRICS] + [f"{tables_dir(h)}/receiver/receiver.md" for h in hierarchies]
-                + [f"{tables_dir(h)}/{f}" for h in hierarchies for f in TABLE_FILES + self.cpips_check_files()]
-                + self.claim_targets())
+        return (
+            [HEADLINE_METRICS]
+            + [f"{tables_dir(h)}/receiver/receiver.md" for h in hierarchies]
+            + [f"{tables_dir(h)}/{f}" for h in hierarchies for f in TABLE_FILES + self.cpips_check_files()]
+            + self.claim_targets()
+        )
 
     # -- figures -----------------------------------------------------------------------------
     def figure_recon_dirs(self, hierarchy: str) -> list[str]:
@@ -165,7 +187,9 @@ class EvaluationPlan:
 
     def figure_targets(self) -> list[str]:
         hierarchies = self.table_hierarchies()
-        targets = [f"{figures_dir(h)}/{name}.{ext}" for h in hierarchies for name in FIGURE_NAMES for ext in ("png", "pdf")]
+        targets = [
+            f"{figures_dir(h)}/{name}.{ext}" for h in hierarchies for name in FIGURE_NAMES for ext in ("png", "pdf")
+        ]
         targets += [f"{figures_dir(h)}/{t}" for h in hierarchies for t in ("summary.csv", "bd.csv")]
         targets += [f"{figures_dir(h)}/receiver.{ext}" for h in hierarchies for ext in ("png", "pdf")]
         return targets

@@ -25,12 +25,17 @@ class HierarchyPlan:
         defined = {h["name"] for h in hierarchy_config["hierarchies"]}
         enable = set(config["hierarchy"].get("enable", []))
         if enable - defined:
-            raise ValueError(f"hierarchy.enable names {sorted(enable - defined)}, which {self.config_file} does not define")
+            raise ValueError(
+                f"hierarchy.enable names {sorted(enable - defined)}, which {self.config_file} does not define"
+            )
         # the hierarchies built: enabled in their file, or named by hierarchy.enable
         self.enabled = {h["name"]: h for h in hierarchy_config["hierarchies"] if h["enabled"] or h["name"] in enable}
         # embedding caches the enabled hierarchies need, by file stem (embedder + settings hash)
-        self.embeddings = {embedding_key(embedder_settings(h)): embedder_settings(h)
-                           for h in self.enabled.values() if uses_embeddings(h["method"])}
+        self.embeddings = {
+            embedding_key(embedder_settings(h)): embedder_settings(h)
+            for h in self.enabled.values()
+            if uses_embeddings(h["method"])
+        }
 
     def dir(self, name: str) -> str:
         return f"results/hierarchy/{name}"
@@ -53,5 +58,9 @@ class HierarchyPlan:
     def targets(self) -> list[str]:
         """Every enabled hierarchy, the agreement table, the overview figure."""
         targets = [f"{self.dir(name)}/{f}" for name in self.enabled for f in HIERARCHY_FILES]
-        return targets + ["results/hierarchy/agreement.csv", "results/hierarchy/agreement.md",
-                          f"{OVERVIEW}.png", f"{OVERVIEW}.pdf"]
+        return targets + [
+            "results/hierarchy/agreement.csv",
+            "results/hierarchy/agreement.md",
+            f"{OVERVIEW}.png",
+            f"{OVERVIEW}.pdf",
+        ]

@@ -37,15 +37,23 @@ class StudyPlan:
         the photos (teacher labels of the sample and folder datasets)."""
         evaluate = self.config.get("evaluate", {})
         judge = evaluate.get("judge")
-        parties = {self.config.get("train", {}).get("classifier", "efficientnet_lite0"): "train.classifier (the task loss)"}
+        parties = {
+            self.config.get("train", {}).get("classifier", "efficientnet_lite0"): "train.classifier (the task loss)"
+        }
         if self.config["dataset"]["kind"] != "imagenet":
-            parties[self.config["dataset"].get("teacher", "efficientnet_lite0")] = "dataset.teacher (labelled the photos)"
+            parties[self.config["dataset"].get("teacher", "efficientnet_lite0")] = (
+                "dataset.teacher (labelled the photos)"
+            )
         if judge and judge not in evaluate.get("classifiers", [judge]):
-            raise ValueError(f"evaluate.judge {judge} is not among evaluate.classifiers "
-                             f"{evaluate['classifiers']}: add it there, or name one of them")
+            raise ValueError(
+                f"evaluate.judge {judge} is not among evaluate.classifiers "
+                f"{evaluate['classifiers']}: add it there, or name one of them"
+            )
         if judge in parties:
-            raise ValueError(f"evaluate.judge {judge} is also {parties[judge]}: the judge must be independent; "
-                             f"name another classifier of evaluate.classifiers")
+            raise ValueError(
+                f"evaluate.judge {judge} is also {parties[judge]}: the judge must be independent; "
+                f"name another classifier of evaluate.classifiers"
+            )
 
     def stage_targets(self, stage: str) -> list[str]:
         if stage == "data":

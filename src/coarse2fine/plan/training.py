@@ -14,8 +14,18 @@ from pathlib import Path
 from .models import Model
 
 # train.* keys every training job passes on as they are
-COMMON_KEYS = ("batch_size", "view_scale", "aux_lr", "lr_milestones", "lr_decay", "grad_clip", "log_every",
-               "workers", "device", "cache_images")
+COMMON_KEYS = (
+    "batch_size",
+    "view_scale",
+    "aux_lr",
+    "lr_milestones",
+    "lr_decay",
+    "grad_clip",
+    "log_every",
+    "workers",
+    "device",
+    "cache_images",
+)
 # ... and those only jobs with a classifier in the loss use
 CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
 RESERVED_NAMES = {"base", "pretrain"}  # checkpoint folders that are not models of a codec or baseline
@@ -45,8 +55,10 @@ class TrainingPlan:
         names = list(self.train.get("hierarchies") or list(enabled)[:1])
         unknown = [n for n in names if n not in enabled]
         if unknown:
-            raise ValueError(f"train.hierarchies names {unknown}, which {self.hierarchies.config_file} does not define "
-                             f"(or has disabled); enabled hierarchies: {sorted(enabled)}")
+            raise ValueError(
+                f"train.hierarchies names {unknown}, which {self.hierarchies.config_file} does not define "
+                f"(or has disabled); enabled hierarchies: {sorted(enabled)}"
+            )
         return names
 
     def base_name(self, codec: str) -> str:
@@ -61,17 +73,26 @@ class TrainingPlan:
         if chosen is None:
             return list(every)
         if any(i not in every for i in chosen):
-            raise ValueError(f"codecs.{codec}.rate_points {chosen}: indices into train.rate_points, 0..{len(every) - 1}")
+            raise ValueError(
+                f"codecs.{codec}.rate_points {chosen}: indices into train.rate_points, 0..{len(every) - 1}"
+            )
         return list(chosen)
 
     def codec_models(self) -> list[Model]:
         """One model per (codec, hierarchy, rate point)."""
-        return [Model(f"{codec}/{hierarchy}/rp{rp}", codec, hierarchy, f"rp{rp}", False)
-                for codec in self.codecs for hierarchy in self.train_hierarchies() for rp in self.rate_points(codec)]
+        return [
+            Model(f"{codec}/{hierarchy}/rp{rp}", codec, hierarchy, f"rp{rp}", False)
+            for codec in self.codecs
+            for hierarchy in self.train_hierarchies()
+            for rp in self.rate_points(codec)
+        ]
 
     def baseline_models(self, evaluated_only: bool = False) -> list[Model]:
-        return [Model(name, name, None, None, True) for name, spec in self.baselines.items()
-                if spec["evaluate"] or not evaluated_only]
+        return [
+            Model(name, name, None, None, True)
+            for name, spec in self.baselines.items()
+            if spec["evaluate"] or not evaluated_only
+        ]
 
     def base_models(self) -> list[Model]:
         """The rate-distortion base of each architecture, coded and evaluated like a baseline (its
@@ -79,7 +100,9 @@ class TrainingPlan:
         if self.train["base"]["source"] == "none":
             return []
         names = sorted({self.base_name(codec) for codec in self.codecs})
-        return [Model(f"base/{name}", "base" if len(names) == 1 else f"base_{name}", None, None, True) for name in names]
+        return [
+            Model(f"base/{name}", "base" if len(names) == 1 else f"base_{name}", None, None, True) for name in names
+        ]
 
     def learned_models(self, evaluated_only: bool = False) -> list[Model]:
         """Every trained model: codecs, then baselines, then the bases."""
@@ -107,8 +130,15 @@ class TrainingPlan:
     def base_settings(self, name: str) -> dict:
         base = self.train["base"]
         zeros = [0.0] * len(self.train["lambdas"])
-        settings = self._job_settings(self.codecs[name]["architecture"], base["rate_point"], zeros, base["steps"],
-                                      base["lr"], base["checkpoint_every"], None)
+        settings = self._job_settings(
+            self.codecs[name]["architecture"],
+            base["rate_point"],
+            zeros,
+            base["steps"],
+            base["lr"],
+            base["checkpoint_every"],
+            None,
+        )
         for unused in CLASSIFIER_KEYS:  # no classifier in the base
             del settings[unused]
         # rate-distortion needs no labels: every training photo, with its own augmentation range
@@ -116,9 +146,15 @@ class TrainingPlan:
 
     def finetune_settings(self, codec: str, rp) -> dict:
         spec = self.codecs[codec]
-        settings = self._job_settings(spec["architecture"], self.train["rate_points"][int(rp)], spec["task_weights"],
-                                      self.train["steps"], self.train["lr"], self.train["checkpoint_every"],
-                                      self.train["classifier"])
+        settings = self._job_settings(
+            spec["architecture"],
+            self.train["rate_points"][int(rp)],
+            spec["task_weights"],
+            self.train["steps"],
+            self.train["lr"],
+            self.train["checkpoint_every"],
+            self.train["classifier"],
+        )
         if spec.get("task_levels"):
             settings["task_levels"] = spec["task_levels"]
         # only when it departs from the paper, so the other codecs' settings (and results) stay
@@ -157,8 +193,10 @@ class TrainingPlan:
         if self.train["base"]["source"] == "shipped":
             folder = f"models/base/{base}"
             if not Path(folder, "model.pt").exists():
-                raise ValueError(f"{folder}/model.pt is missing: the shipped base comes with the repository through DVC; "
-                                 f"run `make pull-models` (dvc pull {folder}/model.pt.dvc), or set train.base.source: scratch")
+                raise ValueError(
+                    f"{folder}/model.pt is missing: the shipped base comes with the repository through DVC; "
+                    f"run `make pull-models` (dvc pull {folder}/model.pt.dvc), or set train.base.source: scratch"
+                )
         else:
             folder = f"results/checkpoints/pretrain/{base}"
         return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
@@ -172,7 +210,9 @@ class TrainingPlan:
             if init.split("/", 1)[1] not in self.codecs:
                 raise ValueError(f"baselines.{name}.init: {init} names no codec (codecs: {sorted(self.codecs)})")
         elif init not in self.baselines:
-            raise ValueError(f"baselines.{name}.init: {init!r} is neither base/<codec> nor a baseline ({sorted(self.baselines)})")
+            raise ValueError(
+                f"baselines.{name}.init: {init!r} is neither base/<codec> nor a baseline ({sorted(self.baselines)})"
+            )
         return f"results/checkpoints/{init}/model.pt"
 
     def launcher(self, kind: str) -> str:

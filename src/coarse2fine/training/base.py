@@ -7,8 +7,9 @@ from where and how fast it ran), then copies it into place atomically. A shipped
 with other settings is refused with the differences named, so a config change never silently
 fine-tunes from a base that does not match it (set train.base.source: scratch to retrain).
 
-`python -m coarse2fine.training base-provenance --checkpoint ... --output provenance.json` writes what a shipped base carries
-beside it: settings, steps, the last log rows, the code version and the command that made it.
+`python -m coarse2fine.training base-provenance --checkpoint ... --output provenance.json` writes
+what a shipped base carries beside it: settings, steps, the last log rows, the code version and
+the command that made it.
 """
 
 from __future__ import annotations
@@ -38,7 +39,8 @@ def check_base(path: Path, settings: dict) -> dict:
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no base checkpoint here. The shipped base comes with the repository through DVC: "
-            f"run `dvc pull models/base` (or `make pull-models`); or set train.base.source: scratch to train one")
+            f"run `dvc pull models/base` (or `make pull-models`); or set train.base.source: scratch to train one"
+        )
     try:
         payload = ckpt.load(path)
     except ckpt.CheckpointMismatch:
@@ -56,7 +58,8 @@ def check_base(path: Path, settings: dict) -> dict:
     if diffs:
         raise BaseMismatch(
             f"{path} was trained with other settings than config's train.base ({'; '.join(diffs)}); "
-            f"set train.base.source: scratch to train a base with these settings")
+            f"set train.base.source: scratch to train a base with these settings"
+        )
     return {k: v for k, v in payload.items() if k != "codec"}
 
 
@@ -79,8 +82,10 @@ def verify(checkpoint: Path, provenance_json: Path) -> str:
     recorded = json.loads(Path(provenance_json).read_text())
     actual = sha256(checkpoint)
     if actual != recorded.get("sha256"):
-        raise BaseMismatch(f"{checkpoint}: sha256 {actual[:16]}... is not the {str(recorded.get('sha256'))[:16]}... "
-                           f"that {provenance_json} records: a corrupt or foreign file")
+        raise BaseMismatch(
+            f"{checkpoint}: sha256 {actual[:16]}... is not the {str(recorded.get('sha256'))[:16]}... "
+            f"that {provenance_json} records: a corrupt or foreign file"
+        )
     return f"{checkpoint}: verified (step {recorded['step']}, sha256 {actual[:16]}...)"
 
 
@@ -92,9 +97,14 @@ def provenance(checkpoint: Path, command: str | None = None) -> dict:
         commit = None
     rows = payload.get("log", [])
     return {
-        "checkpoint": Path(checkpoint).name, "sha256": sha256(checkpoint), "step": payload["step"],
-        "codec_config": payload["codec_config"], "level_blocks": payload["level_blocks"],
-        "settings": payload["settings"], "code_version": commit, "command": command,
+        "checkpoint": Path(checkpoint).name,
+        "sha256": sha256(checkpoint),
+        "step": payload["step"],
+        "codec_config": payload["codec_config"],
+        "level_blocks": payload["level_blocks"],
+        "settings": payload["settings"],
+        "code_version": commit,
+        "command": command,
         "seconds": round(sum(r.get("sec_per_step", 0) * payload["settings"]["log_every"] for r in rows), 1),
         "log_last_rows": rows[-3:],
     }
@@ -136,5 +146,6 @@ def verify_run_command(args) -> int:
 
 
 def provenance_run_command(args) -> int:
-    return _named_failure(lambda: args.output.write_text(
-        json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n"))
+    return _named_failure(
+        lambda: args.output.write_text(json.dumps(provenance(args.checkpoint, args.command_line), indent=1) + "\n")
+    )

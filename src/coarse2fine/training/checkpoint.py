@@ -49,7 +49,10 @@ def load(path: Path) -> dict[str, Any]:
         raise FileNotFoundError(f"checkpoint not found: {path}")
     payload = torch.load(path, map_location="cpu", weights_only=True)
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
-        raise CheckpointMismatch(f"{path} is not a {FORMAT} checkpoint (format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__})")
+        raise CheckpointMismatch(
+            f"{path} is not a {FORMAT} checkpoint "
+            f"(format {payload.get('format') if isinstance(payload, dict) else type(payload).__name__})"
+        )
     return payload
 
 
@@ -88,7 +91,9 @@ def layout_difference(saved: dict[str, Any], codec_config: dict[str, Any], level
     return diffs
 
 
-def check_resumable(path: Path, saved: dict[str, Any], settings: dict[str, Any], init: str | None, codec_config, level_blocks) -> None:
+def check_resumable(
+    path: Path, saved: dict[str, Any], settings: dict[str, Any], init: str | None, codec_config, level_blocks
+) -> None:
     """A checkpoint may only be resumed by the very job that wrote it."""
     diffs = layout_difference(saved, codec_config, level_blocks)
     diffs += settings_difference(saved["settings"], settings, ignore=RESUME_NEUTRAL)
@@ -97,7 +102,8 @@ def check_resumable(path: Path, saved: dict[str, Any], settings: dict[str, Any],
     if diffs:
         raise CheckpointMismatch(
             f"checkpoint {path} was written by another job; differences (checkpoint -> this job): "
-            + "; ".join(diffs) + ". Delete it to start afresh."
+            + "; ".join(diffs)
+            + ". Delete it to start afresh."
         )
 
 
@@ -109,7 +115,10 @@ def load_codec_with_meta(path: Path, device: str = "cpu"):
     payload = load(path)
     codec = codec_from_payload(payload, path)
     if list(codec.level_blocks) != list(payload["level_blocks"]):
-        raise CheckpointMismatch(f"{path}: codec built with level_blocks {list(codec.level_blocks)}, checkpoint has {payload['level_blocks']}")
+        raise CheckpointMismatch(
+            f"{path}: codec built with level_blocks {list(codec.level_blocks)}, "
+            f"checkpoint has {payload['level_blocks']}"
+        )
     codec.to(device)
     meta = {k: v for k, v in payload.items() if k not in ("codec", "optimizer", "aux_optimizer", "rng")}
     return codec, meta

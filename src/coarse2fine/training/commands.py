@@ -14,9 +14,15 @@ def train_add_arguments(parser) -> None:
     parser.add_argument("--hierarchy", type=Path, help="assignments.csv of the hierarchy (needed by task losses)")
     parser.add_argument("--init", type=Path, help="checkpoint to start from (the shared base)")
     parser.add_argument("--output", type=Path, required=True, help="final checkpoint (model.pt)")
-    parser.add_argument("--log-csv", type=Path, required=True,
-                        help="CSV log, one row per log interval (not --log: torchrun would take that as its own)")
-    parser.add_argument("--threads", type=int, help="torch threads (overrides the settings; not part of what the job computes)")
+    parser.add_argument(
+        "--log-csv",
+        type=Path,
+        required=True,
+        help="CSV log, one row per log interval (not --log: torchrun would take that as its own)",
+    )
+    parser.add_argument(
+        "--threads", type=int, help="torch threads (overrides the settings; not part of what the job computes)"
+    )
     parser.add_argument("--no-progress", action="store_true", help="no tqdm bar")
 
 
@@ -31,9 +37,14 @@ def train_run_command(args) -> int:
     except SettingsError as exc:
         print(f"error: {exc}")
         return 2
-    meta = train(settings, args.manifest, args.output, args.log_csv, args.hierarchy, args.init, progress=not args.no_progress)
+    meta = train(
+        settings, args.manifest, args.output, args.log_csv, args.hierarchy, args.init, progress=not args.no_progress
+    )
     last = meta["log"][-1] if meta["log"] else {}
     logging.getLogger("coarse2fine.training").info(
-        "finished %s after %d steps: %s", args.output, meta["step"],
-        {k: v for k, v in last.items() if k.startswith(("loss", "bpp", "psnr", "acc"))})
+        "finished %s after %d steps: %s",
+        args.output,
+        meta["step"],
+        {k: v for k, v in last.items() if k.startswith(("loss", "bpp", "psnr", "acc"))},
+    )
     return 0

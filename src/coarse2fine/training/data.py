@@ -37,14 +37,24 @@ class ViewDataset(Dataset):
     flips); `labelled_only=False` keeps unlabelled photos (label -1) for rate-distortion training.
     """
 
-    def __init__(self, manifest: Path, splits=("train",), view: StudyView = StudyView(128), scale=(1.0, 1.0),
-                 seed: int = 42, cache: bool = True, labelled_only: bool = True):
+    def __init__(
+        self,
+        manifest: Path,
+        splits=("train",),
+        view: StudyView = StudyView(128),
+        scale=(1.0, 1.0),
+        seed: int = 42,
+        cache: bool = True,
+        labelled_only: bool = True,
+    ):
         if view.size is None:
             raise ValueError("training needs a view size (batches are size x size)")
         if not 0 < float(scale[0]) <= float(scale[1]) <= 1:
             raise ValueError(f"view scale must be 0 < min <= max <= 1 (area fractions), got {list(scale)}")
         table, root = read_manifest(manifest, splits=tuple(splits))
-        kept = table[table["label_idx"].notna()].reset_index(drop=True) if labelled_only else table.reset_index(drop=True)
+        kept = (
+            table[table["label_idx"].notna()].reset_index(drop=True) if labelled_only else table.reset_index(drop=True)
+        )
         if kept.empty:
             what = "labelled images" if labelled_only else "images"
             raise ValueError(f"{manifest}: no {what} in splits {list(splits)} ({len(table)} rows in all)")
@@ -85,7 +95,16 @@ class StepSampler(torch.utils.data.Sampler):
     is batch_size * world_size consecutive entries, of which rank r takes every world_size-th.
     """
 
-    def __init__(self, num_images: int, batch_size: int, start_step: int, stop_step: int, seed: int, rank: int = 0, world_size: int = 1):
+    def __init__(
+        self,
+        num_images: int,
+        batch_size: int,
+        start_step: int,
+        stop_step: int,
+        seed: int,
+        rank: int = 0,
+        world_size: int = 1,
+    ):
         self.n, self.batch, self.seed = num_images, batch_size, seed
         self.start, self.stop, self.rank, self.world = start_step, stop_step, rank, world_size
 
@@ -104,12 +123,26 @@ class StepSampler(torch.utils.data.Sampler):
                 yield int(order[offset]), e
 
 
-
-def step_loader(dataset: ViewDataset, batch_size: int, start_step: int, stop_step: int, seed: int,
-                rank: int = 0, world_size: int = 1, workers: int = 0) -> DataLoader:
+def step_loader(
+    dataset: ViewDataset,
+    batch_size: int,
+    start_step: int,
+    stop_step: int,
+    seed: int,
+    rank: int = 0,
+    world_size: int = 1,
+    workers: int = 0,
+) -> DataLoader:
     """Batches for steps start..stop-1 in the fixed order (see StepSampler)."""
     sampler = StepSampler(len(dataset), batch_size, start_step, stop_step, seed, rank, world_size)
     # Its own generator: creating the iterator must not draw from the global RNG, whose state
     # the checkpoint restores for the quantisation noise.
-    return DataLoader(dataset, batch_size=batch_size, sampler=sampler, num_workers=workers,
-                      persistent_workers=False, drop_last=False, generator=torch.Generator().manual_seed(seed))
+    return DataLoader(
+        dataset,
+        batch_size=batch_size,
+        sampler=sampler,
+        num_workers=workers,
+        persistent_workers=False,
+        drop_last=False,
+        generator=torch.Generator().manual_seed(seed),
+    )

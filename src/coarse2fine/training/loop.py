@@ -41,7 +41,9 @@ def resume_path(out: Path) -> Path:
     return out.with_name(f"{out.stem}.resume{out.suffix}")
 
 
-def split_parameters(codec: nn.Module, trainable: list[str] | None = None) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
+def split_parameters(
+    codec: nn.Module, trainable: list[str] | None = None
+) -> tuple[list[nn.Parameter], list[nn.Parameter]]:
     """Main parameters and the entropy bottlenecks' quantiles (CompressAI's aux parameters).
 
     With `trainable` (name prefixes), every other main parameter is frozen; the quantiles stay
@@ -65,7 +67,9 @@ def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[
     own = codec.state_dict()
     matching = {k: v for k, v in state.items() if k in own and own[k].shape == v.shape}
     if not any(k.endswith(("weight", "bias")) for k in matching):
-        raise ckpt.CheckpointMismatch("the init checkpoint shares no weights with this codec (no names and shapes in common)")
+        raise ckpt.CheckpointMismatch(
+            "the init checkpoint shares no weights with this codec (no names and shapes in common)"
+        )
     codec.load_state_dict({**own, **matching})
     return sorted(matching), sorted(set(own) - set(matching))
 
@@ -76,10 +80,17 @@ def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
         level_maps = [np.zeros(NUM_CLASSES, dtype=np.int64)] * (settings.num_levels - 1)
     classifier = load_classifier(settings.classifier).to(device) if settings.classifier else None
     return C2FLoss(
-        lambdas=settings.lambdas, mse_weights=settings.mse_weights, task_weights=settings.task_weights,
-        classifier=classifier, level_maps=level_maps, label_smoothing=settings.label_smoothing,
-        classifier_size=settings.classifier_size, task_levels=settings.task_levels, seed=seed,
-        view=settings.study_view, task_gradient=settings.task_gradient,
+        lambdas=settings.lambdas,
+        mse_weights=settings.mse_weights,
+        task_weights=settings.task_weights,
+        classifier=classifier,
+        level_maps=level_maps,
+        label_smoothing=settings.label_smoothing,
+        classifier_size=settings.classifier_size,
+        task_levels=settings.task_levels,
+        seed=seed,
+        view=settings.study_view,
+        task_gradient=settings.task_gradient,
     ).to(device)
 
 
@@ -89,7 +100,10 @@ def load_level_maps(hierarchy: Path | None, num_levels: int):
         return None
     h = load_hierarchy(hierarchy)
     if h.num_levels != num_levels:
-        raise ValueError(f"hierarchy {hierarchy} has {h.num_levels} levels (K = {list(h.ks)}) but the codec has {num_levels} level blocks")
+        raise ValueError(
+            f"hierarchy {hierarchy} has {h.num_levels} levels (K = {list(h.ks)}) "
+            f"but the codec has {num_levels} level blocks"
+        )
     return list(h.level_maps)
 
 
@@ -97,13 +111,17 @@ def load_level_maps(hierarchy: Path | None, num_levels: int):
 def monitor_accuracy(loss_fn, out: dict, labels: torch.Tensor) -> dict[str, float]:
     """Top-1 per level of the current batch's reconstructions, for jobs whose loss computes
     none (rate-distortion only): the classifier runs without gradients, once per log row."""
-    return {f"acc_{k + 1}": loss_fn.task_terms(x_hat.detach(), labels.long(), k)[1]
-            for k, x_hat in enumerate(out["x_hat"])}
+    return {
+        f"acc_{k + 1}": loss_fn.task_terms(x_hat.detach(), labels.long(), k)[1] for k, x_hat in enumerate(out["x_hat"])
+    }
 
 
 def _scalar_terms(terms: dict[str, Any]) -> dict[str, float]:
-    return {k: float(v.detach()) if torch.is_tensor(v) else float(v) for k, v in terms.items()
-            if (torch.is_tensor(v) and v.numel() == 1) or isinstance(v, (int, float))}
+    return {
+        k: float(v.detach()) if torch.is_tensor(v) else float(v)
+        for k, v in terms.items()
+        if (torch.is_tensor(v) and v.numel() == 1) or isinstance(v, (int, float))
+    }
 
 
 def write_log(rows: list[dict[str, float]], path: Path) -> None:
@@ -152,10 +170,14 @@ class Job:
         self.codec = build_codec(**settings.codec)
         self.codec_config, self.level_blocks = dict(self.codec.config), list(self.codec.level_blocks)
         if self.codec.num_levels != settings.num_levels:
-            raise ValueError(f"codec {settings.codec['name']} has {self.codec.num_levels} levels but the settings give "
-                             f"{settings.num_levels} lambdas")
+            raise ValueError(
+                f"codec {settings.codec['name']} has {self.codec.num_levels} levels but the settings give "
+                f"{settings.num_levels} lambdas"
+            )
         if settings.view % self.codec.pad_multiple:
-            raise ValueError(f"view {settings.view} is not a multiple of the codec's pad multiple {self.codec.pad_multiple}")
+            raise ValueError(
+                f"view {settings.view} is not a multiple of the codec's pad multiple {self.codec.pad_multiple}"
+            )
         self.level_maps = load_level_maps(hierarchy, self.codec.num_levels)
         if settings.uses_task_loss and self.level_maps is None and self.codec.num_levels > 1:
             raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
@@ -167,8 +189,13 @@ class Job:
         diffs = ckpt.layout_difference(start_from, self.codec_config, self.level_blocks)
         if self.settings.init_transfer:
             loaded, fresh = transfer_weights(self.codec, start_from["codec"])
-            log.info("started from %s: %d tensors loaded, %d new (%s)", init, len(loaded), len(fresh),
-                     ", ".join(sorted({k.split(".")[0] for k in fresh})) or "none")
+            log.info(
+                "started from %s: %d tensors loaded, %d new (%s)",
+                init,
+                len(loaded),
+                len(fresh),
+                ", ".join(sorted({k.split(".")[0] for k in fresh})) or "none",
+            )
         elif diffs:
             raise ckpt.CheckpointMismatch(f"cannot start from {init}: it holds another codec ({'; '.join(diffs)})")
         else:
@@ -177,13 +204,30 @@ class Job:
 
     def checkpoint(self, kind: str, step: int, rows: list[dict], **extra) -> dict:
         """What a resume or a final checkpoint holds (training/checkpoint.py reads both)."""
-        return {"format": ckpt.FORMAT, "kind": kind, "codec_config": self.codec_config, "level_blocks": self.level_blocks,
-                "num_levels": self.codec.num_levels, "settings": self.settings_dict, "init": self.init_id, "step": step,
-                "codec": self.codec.state_dict(), "log": rows, **extra}
+        return {
+            "format": ckpt.FORMAT,
+            "kind": kind,
+            "codec_config": self.codec_config,
+            "level_blocks": self.level_blocks,
+            "num_levels": self.codec.num_levels,
+            "settings": self.settings_dict,
+            "init": self.init_id,
+            "step": step,
+            "codec": self.codec.state_dict(),
+            "log": rows,
+            **extra,
+        }
 
 
-def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
-          hierarchy: Path | None = None, init: Path | None = None, progress: bool = True) -> dict[str, Any]:
+def train(
+    settings: TrainSettings,
+    manifest: Path,
+    out: Path,
+    log_csv: Path,
+    hierarchy: Path | None = None,
+    init: Path | None = None,
+    progress: bool = True,
+) -> dict[str, Any]:
     """Runs (or resumes) one job; returns the final checkpoint's metadata."""
     runtime = distributed.start(settings.device)
     torch.set_num_threads(settings.threads)
@@ -220,26 +264,57 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
     monitor = not settings.uses_task_loss and settings.classifier is not None and job.level_maps is not None
     model = codec
     if runtime.distributed:
-        model = nn.parallel.DistributedDataParallel(codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None)
+        model = nn.parallel.DistributedDataParallel(
+            codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None
+        )
 
-    dataset = ViewDataset(manifest, ("train",), settings.study_view, settings.view_scale, settings.seed,
-                          settings.cache_images, labelled_only=settings.labelled_only)
+    dataset = ViewDataset(
+        manifest,
+        ("train",),
+        settings.study_view,
+        settings.view_scale,
+        settings.seed,
+        settings.cache_images,
+        labelled_only=settings.labelled_only,
+    )
     if runtime.is_main and dataset.dropped_unlabelled:
         log.info("left out %d unlabelled training images", dataset.dropped_unlabelled)
-    loader = step_loader(dataset, settings.batch_size, step, settings.steps, settings.seed,
-                         runtime.rank, runtime.world_size, settings.workers)
+    loader = step_loader(
+        dataset,
+        settings.batch_size,
+        step,
+        settings.steps,
+        settings.seed,
+        runtime.rank,
+        runtime.world_size,
+        settings.workers,
+    )
     steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
 
     def save_state(at_step: int) -> None:
         if runtime.is_main:
-            ckpt.save_atomic(job.checkpoint(
-                "resume", at_step, rows, optimizer=optimizer.state_dict(), aux_optimizer=aux_optimizer.state_dict(),
-                rng={**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()}), state_path)
+            ckpt.save_atomic(
+                job.checkpoint(
+                    "resume",
+                    at_step,
+                    rows,
+                    optimizer=optimizer.state_dict(),
+                    aux_optimizer=aux_optimizer.state_dict(),
+                    rng={**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()},
+                ),
+                state_path,
+            )
         distributed.barrier(runtime)
 
     interval = IntervalLog()
-    bar = tqdm(total=settings.steps, initial=step, disable=not (progress and runtime.is_main),
-               desc=out.parent.as_posix(), mininterval=5.0, dynamic_ncols=True)
+    bar = tqdm(
+        total=settings.steps,
+        initial=step,
+        disable=not (progress and runtime.is_main),
+        desc=out.parent.as_posix(),
+        mininterval=5.0,
+        dynamic_ncols=True,
+    )
     for x, labels in loader:
         x, labels = x.to(runtime.device, non_blocking=True), labels.to(runtime.device)
         for group in optimizer.param_groups:
@@ -255,8 +330,10 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         # one backward serves both optimisers and DDP sees every parameter used once.
         (terms["loss"] + aux_loss).backward()
         if not math.isfinite(float(terms["loss"].detach())):
-            raise FloatingPointError(f"loss became {float(terms['loss'].detach())} at step {step + 1}; "
-                                     f"lower lr (now {settings.lr_at(step, settings.lr)})")
+            raise FloatingPointError(
+                f"loss became {float(terms['loss'].detach())} at step {step + 1}; "
+                f"lower lr (now {settings.lr_at(step, settings.lr)})"
+            )
         if settings.grad_clip > 0:
             torch.nn.utils.clip_grad_norm_(main_params, settings.grad_clip)
         optimizer.step()
@@ -271,8 +348,13 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
         interval.add(values)
         if log_now:
             means = distributed.mean_across_ranks(interval.means(), runtime)
-            row = {"step": step, "epoch": round(step / steps_per_epoch, 3), "lr": settings.lr_at(step - 1, settings.lr),
-                   **{k: round(v, 6) for k, v in means.items()}, "sec_per_step": round(interval.seconds_per_step(), 4)}
+            row = {
+                "step": step,
+                "epoch": round(step / steps_per_epoch, 3),
+                "lr": settings.lr_at(step - 1, settings.lr),
+                **{k: round(v, 6) for k, v in means.items()},
+                "sec_per_step": round(interval.seconds_per_step(), 4),
+            }
             rows.append(row)
             if runtime.is_main:
                 write_log(rows, log_csv)
@@ -286,8 +368,9 @@ def train(settings: TrainSettings, manifest: Path, out: Path, log_csv: Path,
 
     codec.eval()
     codec.update(force=True)  # entropy tables for real coding, saved with the final weights
-    final = job.checkpoint("final", step, rows, hierarchy=job.hierarchy, entropy_tables_ready=True,
-                           world_size=runtime.world_size)
+    final = job.checkpoint(
+        "final", step, rows, hierarchy=job.hierarchy, entropy_tables_ready=True, world_size=runtime.world_size
+    )
     if runtime.is_main:
         write_log(rows, log_csv)
         ckpt.save_atomic(final, out)

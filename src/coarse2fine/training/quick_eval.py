@@ -26,16 +26,27 @@ from .settings import TrainSettings
 
 
 @torch.no_grad()
-def evaluate_checkpoint(checkpoint: Path, manifest: Path, hierarchy: Path, splits=("val",), size: int | None = None,
-                        classifier: str | None = None, max_images: int | None = None) -> dict[str, float]:
+def evaluate_checkpoint(
+    checkpoint: Path,
+    manifest: Path,
+    hierarchy: Path,
+    splits=("val",),
+    size: int | None = None,
+    classifier: str | None = None,
+    max_images: int | None = None,
+) -> dict[str, float]:
     """Mean per-level terms (bpp_k, psnr_k, acc_k, ...) over the labelled images of `splits`."""
     codec, meta = load_codec_with_meta(checkpoint)
     settings = TrainSettings.from_dict(meta["settings"])
     # Non-zero task weights on every level only make the loss measure top-1 at every level;
     # the loss value itself is not reported.
-    overrides = {"classifier_size": size or settings.classifier_size,
-                 "classifier": classifier or settings.classifier or "efficientnet_lite0",
-                 "task_weights": [1.0] * settings.num_levels, "task_levels": "all", "labelled_only": True}
+    overrides = {
+        "classifier_size": size or settings.classifier_size,
+        "classifier": classifier or settings.classifier or "efficientnet_lite0",
+        "task_weights": [1.0] * settings.num_levels,
+        "task_levels": "all",
+        "labelled_only": True,
+    }
     settings = TrainSettings.from_dict({**settings.to_dict(), **overrides})
     loss_fn = build_loss(settings, load_level_maps(hierarchy, codec.num_levels), torch.device("cpu"))
     table, root = read_manifest(manifest, splits=tuple(splits))
@@ -63,13 +74,21 @@ def add_arguments(parser) -> None:
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--hierarchy", type=Path, required=True)
     parser.add_argument("--splits", nargs="+", default=["val"])
-    parser.add_argument("--classifier", help="the classifier that scores (default: the one the checkpoint trained with)")
+    parser.add_argument(
+        "--classifier", help="the classifier that scores (default: the one the checkpoint trained with)"
+    )
     parser.add_argument("--output", type=Path, help="CSV, one row per checkpoint (default: print)")
 
 
 def run_command(args) -> int:
     torch.set_num_threads(2)
-    rows = [{"checkpoint": str(c), **evaluate_checkpoint(c, args.manifest, args.hierarchy, tuple(args.splits), classifier=args.classifier)} for c in args.checkpoint]
+    rows = [
+        {
+            "checkpoint": str(c),
+            **evaluate_checkpoint(c, args.manifest, args.hierarchy, tuple(args.splits), classifier=args.classifier),
+        }
+        for c in args.checkpoint
+    ]
     frame = pd.DataFrame(rows)
     if args.output:
         args.output.parent.mkdir(parents=True, exist_ok=True)

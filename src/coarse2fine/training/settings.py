@@ -71,7 +71,9 @@ class TrainSettings:
             if getattr(self, key) < 1:
                 raise SettingsError(f"{key} must be >= 1, got {getattr(self, key)}")
         if len(self.view_scale) != 2 or not 0 < self.view_scale[0] <= self.view_scale[1] <= 1:
-            raise SettingsError(f"view_scale must be [min, max] area fractions with 0 < min <= max <= 1, got {self.view_scale}")
+            raise SettingsError(
+                f"view_scale must be [min, max] area fractions with 0 < min <= max <= 1, got {self.view_scale}"
+            )
         if not 0.1 <= self.classifier_crop <= 1:
             raise SettingsError(f"classifier_crop must be a fraction in [0.1, 1], got {self.classifier_crop}")
         if self.uses_task_loss and not self.labelled_only:
@@ -84,8 +86,12 @@ class TrainSettings:
             raise SettingsError(f"task_gradient must be all or own_block, got {self.task_gradient!r}")
         if self.device not in ("auto", "cpu", "cuda"):
             raise SettingsError(f"device must be auto, cpu or cuda, got {self.device!r}")
-        if self.trainable is not None and (not self.trainable or not all(isinstance(p, str) and p for p in self.trainable)):
-            raise SettingsError(f"trainable must be null or a non-empty list of parameter name prefixes, got {self.trainable!r}")
+        if self.trainable is not None and (
+            not self.trainable or not all(isinstance(p, str) and p for p in self.trainable)
+        ):
+            raise SettingsError(
+                f"trainable must be null or a non-empty list of parameter name prefixes, got {self.trainable!r}"
+            )
         if not all(0 < m < 1 for m in self.lr_milestones):
             raise SettingsError(f"lr_milestones are fractions of the steps in (0, 1), got {self.lr_milestones}")
 

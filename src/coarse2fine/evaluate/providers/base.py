@@ -34,4 +34,5 @@ def register_provider(kind: str):
     def decorator(factory):
         PROVIDERS[kind] = factory
         return factory
+
     return decorator

@@ -34,7 +34,11 @@ def learned_provider(spec: dict) -> Provider:
     """spec: codec (name shown in tables), rate_point (e.g. rp0), decoded (the round-trip check's
     folder of decoded PNGs), sizes (the bitstreams stage's sizes.csv), layers_are_rate_points
     (optional, default false)."""
-    required = ("codec", "decoded", "sizes") if spec.get("layers_are_rate_points") else ("codec", "rate_point", "decoded", "sizes")
+    required = (
+        ("codec", "decoded", "sizes")
+        if spec.get("layers_are_rate_points")
+        else ("codec", "rate_point", "decoded", "sizes")
+    )
     missing = [k for k in required if k not in spec]
     if missing:
         raise ValueError(f"learned provider settings lack {missing}")
@@ -43,7 +47,9 @@ def learned_provider(spec: dict) -> Provider:
     decoded_dir = Path(spec["decoded"])
     index_path = decoded_dir / DECODED_INDEX
     if not index_path.is_file():
-        raise FileNotFoundError(f"{index_path}: the round-trip check wrote no index of decoded images (rerun check_bitstreams)")
+        raise FileNotFoundError(
+            f"{index_path}: the round-trip check wrote no index of decoded images (rerun check_bitstreams)"
+        )
     digests = pd.read_csv(index_path).set_index(["stream", "level"])
 
     def provide(path: str, image: Image.Image) -> Iterator[DecodedView]:
@@ -60,7 +66,9 @@ def learned_provider(spec: dict) -> Provider:
             with Image.open(png) as decoded:
                 pixels = np.array(decoded.convert("RGB"), dtype=np.uint8)
             if hashlib.sha256(pixels.tobytes()).hexdigest() != entry["image_sha256"]:
-                raise ValueError(f"{png}: pixels differ from what the round-trip check recorded for {row.stream} level {row.level}")
+                raise ValueError(
+                    f"{png}: pixels differ from what the round-trip check recorded for {row.stream} level {row.level}"
+                )
             tensor = torch.from_numpy(pixels).permute(2, 0, 1).unsqueeze(0).float().div_(255.0)
             if spec.get("layers_are_rate_points"):
                 rate_point, level = f"L{int(row.level)}", None
