@@ -319,3 +319,22 @@ def test_every_registered_codec_speaks_the_progressive_interface(name, kwargs, m
         assert torch.equal(dec["y_hat"], enc["y_hat_levels"][n - 1]) and dec["levels"] == n
         if masked:
             assert torch.equal(codec.prefix_latents(enc["y_hat"], n), enc["y_hat_levels"][n - 1])
+
+
+def test_training_quantization_rate_by_noise_synthesis_by_ste_or_noise(one_torch_thread):
+    """The rate term is always trained with additive uniform noise (CompressAI's Gaussian
+    conditional in training mode); the synthesis and the channel context see the rounded latent
+    (ste, the default) or the latent plus noise (noise, the official TIC code's choice)."""
+    torch.manual_seed(0)
+    codec = build_codec("c2f", N=16, M=24, level_blocks=[8, 8, 8]).train()
+    y, hyper = torch.randn(1, 24, 4, 4) * 3, torch.randn(1, 48, 4, 4)  # the hyper-latent path held fixed
+    (first, first_lik), (second, second_lik) = codec.entropy(y, hyper), codec.entropy(y, hyper)
+    assert not torch.equal(first_lik[0], second_lik[0])  # noise in the rate term
+    assert torch.equal(first, second)  # rounded latents: what the synthesis sees is the same
+    codec.set_training_quantization("noise")
+    noisy, _ = codec.entropy(y, hyper)
+    assert not torch.equal(noisy, first) and (noisy - y).abs().max() <= 0.5
+    codec.eval()  # coding and evaluation always round
+    assert torch.equal(codec.entropy(y, hyper)[0], codec.entropy(y, hyper)[0])
+    with pytest.raises(ValueError, match="ste or noise"):
+        codec.set_training_quantization("round")

@@ -144,3 +144,9 @@ def test_config_loader_merges_overlays_and_fills_defaults(tmp_path):
     )
     hierarchy = load_hierarchy_config(REPO / config["hierarchy"]["config"])
     assert hierarchy["hierarchies"]
+
+
+def test_training_quantization_reaches_only_the_variant_that_asks_for_it():
+    plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
+    assert plan.training.finetune_settings("c2f_noise", 1)["training_quantization"] == "noise"
+    assert "training_quantization" not in plan.training.finetune_settings("c2f", 1)

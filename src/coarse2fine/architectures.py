@@ -126,7 +126,38 @@ BACKBONE_OPTIONS: dict[str, dict] = {
     "conv": {},
     "tic": {
         "window": integer(1, 64, description="attention window"),
-        "heads": integer(1, 64, nullable=True, description="attention heads (null: about 24 channels per head)"),
+        "heads": {
+            "oneOf": [
+                integer(1, 64),
+                {"type": "array", "items": integer(1, 64), "minItems": 3, "maxItems": 3},
+                {"type": "null"},
+            ],
+            "description": "attention heads: one count, or one per analysis stage mirrored by the synthesis "
+            "(null: about 24 channels per head; official TIC code [4, 8, 16])",
+        },
+        "hyper_heads": {
+            "oneOf": [
+                integer(1, 64),
+                {"type": "array", "items": integer(1, 64), "minItems": 2, "maxItems": 2},
+                {"type": "null"},
+            ],
+            "description": "attention heads of the two hyper stages (null: the last analysis stage's; official 16)",
+        },
+        "hyper_window": integer(
+            1, 64, nullable=True, description="the hyper transforms' window (null: window; official 4)"
+        ),
+        "mlp_ratio": {
+            "type": "number",
+            "exclusiveMinimum": 0,
+            "maximum": 16,
+            "description": "width of each Swin block's MLP over N (official 4)",
+        },
+        "drop_path": {
+            "type": "number",
+            "minimum": 0,
+            "maximum": 0.9,
+            "description": "stochastic-depth rate, rising linearly over the blocks (official 0.2)",
+        },
         "depths": {
             "type": "array",
             "items": integer(1, 16),

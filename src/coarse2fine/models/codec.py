@@ -45,6 +45,12 @@ class CoarseToFineCodec(HyperLatentCodec):
             M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
             delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)
 
+    def set_training_quantization(self, mode: str) -> None:
+        """ste (default) or noise: what the synthesis and the channel context see in training."""
+        if mode not in ("ste", "noise"):
+            raise ValueError(f"training quantization must be ste or noise, got {mode!r}")
+        self.entropy.training_quantization = mode
+
     # -- helpers ----------------------------------------------------------------------------
     def prefix_latents(self, y_hat: torch.Tensor, levels: int) -> torch.Tensor:
         """y_hat with every block after the first `levels` set to zero."""

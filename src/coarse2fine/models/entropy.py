@@ -148,6 +148,11 @@ class LevelBlockEntropyModel(nn.Module):
              for j, s in enumerate(self.slices) if s.level > 0}
         ) if delta else None
         self.gaussian_conditional = TableGaussianConditional(None)
+        # Training only, not part of the model (no state, no config): what the synthesis and the
+        # later slices' context see. "ste": round(y - mean) + mean with a straight-through
+        # gradient; "noise": y + U(-0.5, 0.5), as the official TIC code trains. The rate term
+        # uses CompressAI's additive noise either way; coding always rounds.
+        self.training_quantization = "ste"
 
     # -- shared by training and coding -----------------------------------------------------
     def slice_parameters(self, j: int, hyper: torch.Tensor, decoded: list[torch.Tensor]):
@@ -172,7 +177,10 @@ class LevelBlockEntropyModel(nn.Module):
             y_slice = y[:, s.start : s.end]
             mean, scale = self.slice_parameters(j, hyper, decoded)
             _, lik = self.gaussian_conditional(y_slice, scale, means=mean)
-            decoded.append(quantize_ste(y_slice - mean) + mean)
+            if self.training and self.training_quantization == "noise":
+                decoded.append(self.gaussian_conditional.quantize(y_slice, "noise"))
+            else:
+                decoded.append(quantize_ste(y_slice - mean) + mean)
             if self.lrp:
                 decoded[j] = decoded[j] + self.residual_prediction(j, hyper, decoded)
             likelihoods[s.level].append(lik)

@@ -88,10 +88,21 @@ def _attention_mask(h: int, w: int, hp: int, wp: int, window: int, shift: int, d
     return hidden.float() * _MASKED
 
 
+def drop_path(branch: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
+    """Stochastic depth: in training, drop a residual branch for a random subset of the batch
+    (each kept sample scaled by 1 / (1 - rate)); the identity at inference."""
+    if not training or rate <= 0:
+        return branch
+    keep = torch.rand(branch.shape[0], *([1] * (branch.dim() - 1)), device=branch.device) >= rate
+    return branch * keep.to(branch.dtype) / (1 - rate)
+
+
 class SwinBlock(nn.Module):
-    def __init__(self, dim: int, heads: int, window: int, shifted: bool, mlp_ratio: float = 2.0):
+    def __init__(
+        self, dim: int, heads: int, window: int, shifted: bool, mlp_ratio: float = 2.0, drop_path: float = 0.0
+    ):
         super().__init__()
-        self.window, self.shifted = window, shifted
+        self.window, self.shifted, self.drop_path = window, shifted, float(drop_path)
         self.norm1 = nn.LayerNorm(dim)
         self.attn = WindowAttention(dim, window, heads)
         self.norm2 = nn.LayerNorm(dim)
@@ -111,16 +122,28 @@ class SwinBlock(nn.Module):
         y = _from_windows(self.attn(_to_windows(y, win), mask), win, b, hp, wp)
         if shift:
             y = torch.roll(y, shifts=(shift, shift), dims=(1, 2))
-        x = x + y[:, :h, :w]
-        return x + self.mlp(self.norm2(x))
+        x = x + drop_path(y[:, :h, :w], self.drop_path, self.training)
+        return x + drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
 
 
 class RSTB(nn.Module):
     """Residual Swin transformer block on (B, C, H, W) feature maps."""
 
-    def __init__(self, dim: int, depth: int, heads: int, window: int):
+    def __init__(
+        self,
+        dim: int,
+        depth: int,
+        heads: int,
+        window: int,
+        mlp_ratio: float = 2.0,
+        drop_paths: tuple[float, ...] | None = None,
+    ):
         super().__init__()
-        self.blocks = nn.ModuleList(SwinBlock(dim, heads, window, shifted=bool(i % 2)) for i in range(depth))
+        drop_paths = drop_paths or (0.0,) * depth
+        self.blocks = nn.ModuleList(
+            SwinBlock(dim, heads, window, shifted=bool(i % 2), mlp_ratio=mlp_ratio, drop_path=drop_paths[i])
+            for i in range(depth)
+        )
         self.conv = nn.Conv2d(dim, dim, 3, padding=1)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -130,23 +153,74 @@ class RSTB(nn.Module):
         return x + self.conv(t.permute(0, 3, 1, 2))
 
 
-@register_backbone("tic")
-def tic_backbone(N: int, M: int, window: int = 8, heads: int | None = None,
-                 depths: tuple[int, ...] = (2, 4, 6), hyper_depths: tuple[int, ...] = (2, 2)) -> Transforms:
+def _per_stage(value, stages: int, name: str) -> list[int]:
+    values = [value] * stages if isinstance(value, int) else list(value)
+    if len(values) != stages:
+        raise ValueError(f"tic {name} needs one value or {stages}, got {value}")
+    return values
+
+
+def _default_heads(N: int) -> int:
     # Paper: 8 heads at N=192 (24 channels per head); keep ~24 per head at other widths.
-    heads = heads or max(1, N // 24)
+    heads = max(1, N // 24)
     while N % heads:
         heads -= 1
+    return heads
 
-    def rstb(depth: int) -> RSTB:
-        return RSTB(N, depth, heads, window)
 
-    d1, d2, d3 = depths
-    g_a = nn.Sequential(conv(3, N), rstb(d1), conv(N, N), rstb(d2), conv(N, N), rstb(d3), conv(N, M))
-    g_s = nn.Sequential(deconv(M, N), rstb(d3), deconv(N, N), rstb(d2), deconv(N, N), rstb(d1), deconv(N, 3))
-    e1, e2 = hyper_depths
-    h_a = nn.Sequential(conv(M, N, kernel_size=3, stride=1), rstb(e1), conv(N, N, kernel_size=3),
-                        rstb(e2), conv(N, N, kernel_size=3))
-    h_s = nn.Sequential(deconv(N, N, kernel_size=3), rstb(e2), deconv(N, N, kernel_size=3), rstb(e1),
-                        conv(N, 2 * M, kernel_size=3, stride=1))
+@register_backbone("tic")
+def tic_backbone(
+    N: int,
+    M: int,
+    window: int = 8,
+    heads=None,
+    depths: tuple[int, ...] = (2, 4, 6),
+    hyper_depths: tuple[int, ...] = (2, 2),
+    hyper_heads=None,
+    hyper_window: int | None = None,
+    mlp_ratio: float = 2.0,
+    drop_path: float = 0.0,
+) -> Transforms:
+    """`heads`: one count, or one per analysis stage (the synthesis mirrors them); `hyper_heads`
+    likewise for the two hyper stages (default: the last analysis stage's); `hyper_window`:
+    the hyper transforms' window (default `window`); `drop_path`: the stochastic-depth rate,
+    rising linearly from 0 over the analysis and hyper-analysis blocks, the decoders mirroring
+    them (the official TIC code: heads 4/8/16 and 16/16, MLP ratio 4, hyper window 4, 0.2)."""
+    stage_heads = _per_stage(heads or _default_heads(N), 3, "heads")
+    stage_hyper_heads = _per_stage(hyper_heads or stage_heads[-1], 2, "hyper_heads")
+    hyper_window = hyper_window or window
+    for h in stage_heads + stage_hyper_heads:
+        if N % h:
+            raise ValueError(f"tic: N={N} is not divisible by {h} heads")
+    # Stochastic-depth rates rise block by block along each side's order: analysis then hyper
+    # analysis on the encoder, hyper synthesis then synthesis on the decoder (as the official code).
+    total = sum(depths) + sum(hyper_depths)
+    rates = torch.linspace(0, drop_path, total).tolist() if drop_path > 0 else [0.0] * total
+
+    def stack(stages: list[tuple[int, int, int]]) -> list[RSTB]:
+        """(depth, heads, window) per stage -> RSTBs taking consecutive rates."""
+        blocks, start = [], 0
+        for depth, heads_, window_ in stages:
+            blocks.append(RSTB(N, depth, heads_, window_, mlp_ratio, tuple(rates[start : start + depth])))
+            start += depth
+        return blocks
+
+    d, e = list(depths), list(hyper_depths)
+    *a, ha0, ha1 = stack(
+        [(d[i], stage_heads[i], window) for i in range(3)]
+        + [(e[i], stage_hyper_heads[i], hyper_window) for i in range(2)]
+    )
+    hs0, hs1, *s_ = stack(
+        [(e[i], stage_hyper_heads[i], hyper_window) for i in (1, 0)]
+        + [(d[i], stage_heads[i], window) for i in (2, 1, 0)]
+    )
+    ha, hs = [ha0, ha1], [hs0, hs1]
+    g_a = nn.Sequential(conv(3, N), a[0], conv(N, N), a[1], conv(N, N), a[2], conv(N, M))
+    g_s = nn.Sequential(deconv(M, N), s_[0], deconv(N, N), s_[1], deconv(N, N), s_[2], deconv(N, 3))
+    h_a = nn.Sequential(
+        conv(M, N, kernel_size=3, stride=1), ha[0], conv(N, N, kernel_size=3), ha[1], conv(N, N, kernel_size=3)
+    )
+    h_s = nn.Sequential(
+        deconv(N, N, kernel_size=3), hs[0], deconv(N, N, kernel_size=3), hs[1], conv(N, 2 * M, kernel_size=3, stride=1)
+    )
     return Transforms(g_a, g_s, h_a, h_s, downsampling=64)

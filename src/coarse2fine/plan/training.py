@@ -160,6 +160,8 @@ class TrainingPlan:
         # only when it departs from the paper, so the other codecs' settings (and results) stay
         if spec.get("task_gradient", "all") != "all":
             settings["task_gradient"] = spec["task_gradient"]
+        if spec.get("training_quantization", "ste") != "ste":
+            settings["training_quantization"] = spec["training_quantization"]
         return settings
 
     def baseline_settings(self, name: str) -> dict:

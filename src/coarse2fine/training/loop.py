@@ -178,6 +178,13 @@ class Job:
             raise ValueError(
                 f"view {settings.view} is not a multiple of the codec's pad multiple {self.codec.pad_multiple}"
             )
+        if settings.training_quantization != "ste":
+            if not hasattr(self.codec, "set_training_quantization"):
+                raise ValueError(
+                    f"training_quantization {settings.training_quantization!r}: codec "
+                    f"{settings.codec['name']} trains with its own quantisation only"
+                )
+            self.codec.set_training_quantization(settings.training_quantization)
         self.level_maps = load_level_maps(hierarchy, self.codec.num_levels)
         if settings.uses_task_loss and self.level_maps is None and self.codec.num_levels > 1:
             raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")

@@ -44,6 +44,8 @@ class TrainSettings:
     label_smoothing: float = 0.1
     task_levels: str = "all"  # all (paper) | random: the task loss on one level per step, ~1/L of its cost
     task_gradient: str = "all"  # all (paper) | own_block: level k's task term trains block k only
+    # what the synthesis and the channel context see in training (models/codec.py): ste | noise
+    training_quantization: str = "ste"
     checkpoint_every: int = 50
     log_every: int = 10
     seed: int = 42
@@ -82,6 +84,8 @@ class TrainSettings:
             raise SettingsError(f"task_weights {self.task_weights} need a classifier, but classifier is empty")
         if self.task_levels not in ("all", "random"):
             raise SettingsError(f"task_levels must be all or random, got {self.task_levels!r}")
+        if self.training_quantization not in ("ste", "noise"):
+            raise SettingsError(f"training_quantization must be ste or noise, got {self.training_quantization!r}")
         if self.task_gradient not in ("all", "own_block"):
             raise SettingsError(f"task_gradient must be all or own_block, got {self.task_gradient!r}")
         if self.device not in ("auto", "cpu", "cuda"):
