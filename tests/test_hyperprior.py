@@ -8,7 +8,7 @@ import torch
 
 from coarse2fine.coding.codec_io import compress_image, decode_bitstream
 from coarse2fine.models import build_codec
-from coarse2fine.training.loop import split_parameters, transfer_weights
+from coarse2fine.training.job import split_parameters, transfer_weights
 
 
 def _hyperprior():

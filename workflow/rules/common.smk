@@ -1,7 +1,6 @@
 # Config loading and validation, the study plan, and what every rule file shares. The Snakefile
 # includes this first; rule files define rules only and ask PLAN (coarse2fine.plan) for their
 # inputs, params and targets.
-import json
 import os
 import sys
 from pathlib import Path
@@ -10,7 +9,7 @@ from snakemake.utils import validate
 
 from coarse2fine.architectures import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
-from coarse2fine.plan.config import load_hierarchy_config
+from coarse2fine.plan.config import as_json, load_hierarchy_config
 from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES
 from coarse2fine.plan.hierarchy import alternatives
 
@@ -43,7 +42,3 @@ PRIORITY = {"base": 30, "hierarchy": 20, "baseline_chain": 15, "training_chain":
 # Memory of the jobs whose size does not come from config (MB, what Slurm is asked for).
 MEM_MB = {"coding": 4000, "anchor_views": 3000, "learned_views": 4000, "tables": 3000}
 
-
-def as_json(value):
-    """A settings param: a change to these settings reruns exactly the jobs that use them."""
-    return json.dumps(value, sort_keys=True)

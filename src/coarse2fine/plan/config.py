@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import yaml
@@ -9,6 +10,12 @@ import yaml
 SCHEMA_DIR = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 HIERARCHY_SCHEMA = SCHEMA_DIR / "hierarchy.schema.yaml"
+
+
+def as_json(value) -> str:
+    """A job's settings as a rule param: canonical JSON, so a change to these settings reruns
+    exactly the jobs that use them."""
+    return json.dumps(value, sort_keys=True)
 
 
 def load_study_config(*paths: str | Path) -> dict:

@@ -21,7 +21,8 @@ from coarse2fine.imaging.view import open_view
 from coarse2fine.models import crop_to_size, pad_to_multiple
 
 from .checkpoint import load_codec_with_meta
-from .loop import _scalar_terms, build_loss, load_level_maps
+from .job import build_loss, load_level_maps
+from .progress import scalar_terms
 from .settings import TrainSettings
 
 
@@ -64,7 +65,7 @@ def evaluate_checkpoint(
         # bits of the padded latent per pixel of the image: what a bitstream of it would cost
         out["x_hat"] = [crop_to_size(x_hat, original) for x_hat in out["x_hat"]]
         terms = loss_fn(out, x, torch.tensor([label]))
-        rows.append({k: v for k, v in _scalar_terms(terms).items() if k != "loss"})
+        rows.append({k: v for k, v in scalar_terms(terms).items() if k != "loss"})
     means = pd.DataFrame(rows).mean().to_dict()
     return {"images": len(rows), **means}
 
