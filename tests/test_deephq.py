@@ -229,3 +229,61 @@ def test_initialised_from_a_hyperprior_state_dict():
     assert result.missing_keys and all(k.startswith(("quantizer.", "selector.")) for k in result.missing_keys)
     for name, tensor in base.state_dict().items():
         assert torch.equal(codec.state_dict()[name], tensor), name
+
+
+def test_centred_grid_fills_the_parent_symmetrically_and_widens_narrow_leftovers():
+    from coarse2fine.models import nested
+
+    step = np.array([1.0, 1.0, 1.0, 1.0])
+    lower = np.array([-2.0, -1.6, -0.3, 10.0])
+    upper = np.array([2.0, 1.6, 0.3, 12.9])  # half 2 (leftover 0.5), 1.6 (0.1), 0.3 (< a step), 1.45 (0.95)
+    origin, grid_step, first, count = nested.centred_grid(lower, upper, step, max_children=19)
+    assert np.allclose(origin, (lower + upper) / 2)
+    assert count.tolist() == [5, 3, 1, 3]  # 2n+3 with edge pieces; 2n+1 widened; one child; 2n+3 (n = 0)
+    assert grid_step[1] == pytest.approx(1.6 / 1.5) and grid_step[0] == 1.0  # widened only below 0.3
+    for e in range(4):
+        bounds = nested._child_boundaries(
+            lower[e : e + 1],
+            upper[e : e + 1],
+            first[e : e + 1],
+            count[e : e + 1],
+            grid_step[e : e + 1],
+            int(count[e]),
+            origin[e : e + 1],
+        )[0]
+        widths = np.diff(bounds)
+        assert bounds[0] == lower[e] and bounds[-1] == pytest.approx(upper[e]) and (widths > 0).all()
+        assert np.allclose(widths, widths[::-1])  # symmetric about the midpoint
+        assert widths.min() >= nested.MIN_LEFTOVER * step[e] or count[e] == 1
+    # each r lands in the child whose bounds hold it
+    r = np.array([-1.2, 1.5, 0.1, 12.5])
+    index = nested.child_index(r, first, count, grid_step, origin)
+    new_lower, new_upper = nested.child_bounds(lower, upper, first, count, index, grid_step, origin)
+    assert ((new_lower <= r) & (r < new_upper)).all()
+
+
+@pytest.mark.parametrize("grid", ["centred", "mean"])
+def test_training_and_coding_cut_the_same_children(grid, one_torch_thread):
+    """The training path's child of each element is the coding path's, for either grid: the rate
+    trained is the rate coded."""
+    from coarse2fine.models import nested
+
+    codec = build_codec("deephq", N=16, M=24, layers=3, grid=grid)
+    rng = np.random.default_rng(0)
+    lower = rng.uniform(-5, 0, 500)
+    upper = lower + rng.uniform(0.2, 6, 500)
+    r = lower + (upper - lower) * rng.uniform(0, 1, 500)
+    step = np.full(500, 0.7)
+    t = lambda a: torch.from_numpy(a)  # noqa: E731
+    origin, t_step = codec._layer_grid(t(step), t(lower), t(upper), torch.ones(500, dtype=torch.bool))
+    cut = torch.floor((t(r) - origin) / t_step - 0.5)
+    t_lower = torch.maximum(t(lower), origin + (cut + 0.5) * t_step)
+    t_upper = torch.minimum(t(upper), origin + (cut + 1.5) * t_step)
+    if grid == "centred":
+        c_origin, c_step, first, count = nested.centred_grid(lower, upper, step, codec.max_children)
+    else:
+        c_origin, c_step = np.zeros(500), step
+        first, count = nested.children(lower, upper, step, codec.max_children)
+    index = nested.child_index(r, first, count, c_step, c_origin)
+    c_lower, c_upper = nested.child_bounds(lower, upper, first, count, index, c_step, c_origin)
+    assert np.allclose(t_lower.numpy(), c_lower) and np.allclose(t_upper.numpy(), c_upper)

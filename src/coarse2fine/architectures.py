@@ -83,6 +83,11 @@ CODEC_PROPERTIES: dict[str, dict] = {
             MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"
         ),
         "selective": flag("selective compression: each layer codes only the elements the selector picks"),
+        "grid": {
+            "enum": ["centred", "mean"],
+            "description": "where a layer's grid sits in a coded element's interval: centred on it, the step widened "
+            "when an edge piece would be under 0.3 of a step (DeepHQ's official coder), or at the mean",
+        },
     },
     "rmpgc": {
         **BACKBONE_PROPERTIES,

@@ -34,6 +34,7 @@ from . import nested
 from .hyperprior import HyperpriorBase
 from .registry import register_codec
 
+GRIDS = ("centred", "mean")  # where a layer's grid sits inside a coded element's interval (nested.py)
 MAX_STEP_RATIO = 16.0  # step_{l-1} / step_l <= 16: at most 17 children per parent
 MIN_STEP_RATIO_GAP = 0.01  # step_{l-1} / step_l >= 1.01: strictly decreasing steps
 SCALE_BOUND = 0.11  # CompressAI's lower bound on Gaussian scales
@@ -93,13 +94,17 @@ class DeepHQ(HyperpriorBase):
     """Hierarchical quantiser with `layers` segments, each coding up to all M channels."""
 
     def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, layers: int = 4,
-                 selective: bool = True, mean_grid_bits: int = 8, backbone_options: dict | None = None):
+                 selective: bool = True, mean_grid_bits: int = 8, backbone_options: dict | None = None,
+                 grid: str = "centred"):
         if isinstance(layers, bool) or not isinstance(layers, int) or not MIN_LAYERS <= layers <= MAX_LAYERS:
             raise ValueError(f"layers must be an integer in {MIN_LAYERS}..{MAX_LAYERS}, got {layers!r}")
         if not isinstance(selective, bool):
             raise ValueError(f"selective must be True or False, got {selective!r}")
+        if grid not in GRIDS:
+            raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
-        self.config.update({"layers": layers, "selective": selective})
+        self.config.update({"layers": layers, "selective": selective, "grid": grid})
+        self.grid = grid
         self.num_levels = layers
         self.selective = selective
         self.quantizer = HierarchicalStepSizes(layers, self.M)
@@ -151,9 +156,10 @@ class DeepHQ(HyperpriorBase):
         y_hat = means
         levels, likelihoods = [], []
         for layer in range(self.num_levels):
-            step = steps[layer].view(1, -1, 1, 1)
-            cut = torch.floor(residual.detach() / step.detach() - 0.5)  # the grid point at or below y
-            piece_lower, piece_upper = (cut + 0.5) * step, (cut + 1.5) * step
+            origin, step = self._layer_grid(steps[layer].view(1, -1, 1, 1), lower, upper, bounded)
+            # the grid point at or below y
+            cut = torch.floor((residual.detach() - origin.detach()) / step.detach() - 0.5)
+            piece_lower, piece_upper = origin + (cut + 0.5) * step, origin + (cut + 1.5) * step
             child_lower = torch.where(bounded, torch.maximum(lower, piece_lower), piece_lower)
             child_upper = torch.where(bounded, torch.minimum(upper, piece_upper), piece_upper)
             child_log_mass = interval_log_mass_ste(child_lower, child_upper, shift, scales)
@@ -169,6 +175,22 @@ class DeepHQ(HyperpriorBase):
             log_mass = torch.where(coded, child_log_mass, log_mass)
             bounded = bounded | coded
         return levels, {"z": a["z_likelihoods"], "y": likelihoods}
+
+    def _layer_grid(self, step, lower, upper, bounded):
+        """(origin, step) of a layer's grid per element (training path): at the mean for an
+        element coded for the first time; for one already bounded, as `grid` says (nested.py:
+        centred on its interval, the step widened to fill it when the edge piece would be under
+        MIN_LEFTOVER of a step)."""
+        zero = torch.zeros_like(lower)
+        if self.grid == "mean":
+            return zero, step.expand_as(lower)
+        half = (upper - lower) / 2
+        gap = torch.clamp(half - step / 2, min=0.0)
+        inner = torch.floor(gap.detach() / step.detach())
+        leftover = torch.remainder(gap.detach(), step.detach()) / step.detach()
+        widen = bounded & (half.detach() >= step.detach() / 2) & (leftover < nested.MIN_LEFTOVER)
+        origin = torch.where(bounded, (lower + upper) / 2, zero)
+        return origin, torch.where(widen, half / (inner + 0.5), step.expand_as(lower))
 
     # -- the exact parameter path --------------------------------------------------------------
     def _float64_selector(self):
@@ -268,13 +290,19 @@ class LayerCoder:
         refined = np.flatnonzero(coded & self.bounded)
         fresh_scale = torch.from_numpy(self.scales[fresh] / step[fresh])
         gauss_indexes = self.codec.gaussian_conditional.build_indexes(fresh_scale).tolist()
-        first, count = nested.children(self.lower[refined], self.upper[refined], step[refined], self.codec.max_children)
+        lower, upper = self.lower[refined], self.upper[refined]
+        if self.codec.grid == "centred":
+            origin, grid_step, first, count = nested.centred_grid(lower, upper, step[refined], self.codec.max_children)
+        else:
+            origin, grid_step = np.zeros_like(lower), step[refined]
+            first, count = nested.children(lower, upper, grid_step, self.codec.max_children)
         split = count > 1
         refined, first, count = refined[split], first[split], count[split]
+        origin, grid_step = origin[split], grid_step[split]
         # Tables as wide as this layer's largest family (usually 2-3 children, not the cap).
         width = int(count.max()) if count.size else 1
         cdfs = nested.quantized_child_cdfs(self.lower[refined], self.upper[refined], first, count,
-                                           step[refined], self.scales[refined], width)
+                                           grid_step, self.scales[refined], width, origin)
         unique, inverse = nested.distinct_rows(cdfs)
         unique_lengths = (unique < nested.CDF_TOTAL).sum(axis=1) + 1
         child_tables = [row[:n].tolist() for row, n in zip(unique, unique_lengths)]
@@ -286,34 +314,38 @@ class LayerCoder:
         cdf_list = self.gauss_cdf + child_tables + [PAD_TABLE]
         lengths = self.gauss_lengths + unique_lengths.tolist() + [len(PAD_TABLE)]
         offsets = self.gauss_offsets + [0] * (len(child_tables) + 1)
-        return fresh, refined, first, count, (indexes, cdf_list, lengths, offsets)
+        family = (refined, first, count, origin, grid_step)
+        return fresh, family, (indexes, cdf_list, lengths, offsets)
 
-    def _apply(self, layer, fresh, bins, refined, first, count, pieces):
+    def _apply(self, layer, fresh, bins, family, pieces):
+        refined, first, count, origin, grid_step = family
         step = self.steps[layer]
         self.lower[fresh] = (bins - 0.5) * step[fresh]
         self.upper[fresh] = (bins + 0.5) * step[fresh]
         self.bounded[fresh] = True
-        lower, upper = nested.child_bounds(self.lower[refined], self.upper[refined], first, count, pieces, step[refined])
+        lower, upper = nested.child_bounds(self.lower[refined], self.upper[refined], first, count, pieces, grid_step, origin)
         self.lower[refined], self.upper[refined] = lower, upper
 
     def encode_layer(self, layer: int, residual: np.ndarray) -> bytes:
-        fresh, refined, first, count, tables = self._plan(layer)
+        fresh, family, tables = self._plan(layer)
+        refined, first, count, origin, grid_step = family
         step = self.steps[layer]
         if count.size and int(count.max()) >= self.codec.max_children:
             raise RuntimeError("a parent interval has more children than the step ratio allows; steps are inconsistent")
         bins = rans.to_symbols(torch.from_numpy(residual[fresh] / step[fresh]), "DeepHQ bin").numpy().astype(np.float64)
-        pieces = nested.child_index(residual[refined], first, count, step[refined])
+        pieces = nested.child_index(residual[refined], first, count, grid_step, origin)
         symbols = bins.astype(np.int64).tolist() + pieces.tolist()
         symbols += [0] * (len(tables[0]) - len(symbols))
         string = RansEncoder().encode_with_indexes(symbols, *tables)
-        self._apply(layer, fresh, bins, refined, first, count, pieces)
+        self._apply(layer, fresh, bins, family, pieces)
         return string
 
     def decode_layer(self, layer: int, string: bytes) -> None:
-        fresh, refined, first, count, tables = self._plan(layer)
+        fresh, family, tables = self._plan(layer)
+        count = family[2]
         symbols = np.asarray(RansDecoder().decode_with_indexes(string, *tables), dtype=np.int64)
         # A corrupt payload can decode escape-coded values anywhere in int32: the bins stay
         # finite in float64, the child indexes are clipped to the children that exist.
         bins = symbols[: fresh.size].astype(np.float64)
-        pieces = np.clip(symbols[fresh.size: fresh.size + refined.size], 0, count - 1)
-        self._apply(layer, fresh, bins, refined, first, count, pieces)
+        pieces = np.clip(symbols[fresh.size : fresh.size + family[0].size], 0, count - 1)
+        self._apply(layer, fresh, bins, family, pieces)

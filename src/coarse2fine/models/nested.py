@@ -2,10 +2,17 @@
 
 Every quantity is relative to the element's Gaussian mean (r = y - mean). An element's interval
 starts unbounded. Each layer that codes the element cuts its current interval by that layer's
-grid, the points (m + 1/2) * step for integer m, into child pieces (the parent's own bounds are
-kept) and keeps the piece holding r; the symbol is the index of that piece among its siblings.
-An unbounded parent is cut into the whole grid, so its "child" is the ordinary quantisation bin
-[(n - 1/2) step, (n + 1/2) step) and its symbol the integer n.
+grid, the points origin + (m + 1/2) * step for integer m, into child pieces (the parent's own
+bounds are kept) and keeps the piece holding r; the symbol is the index of that piece among its
+siblings. An unbounded parent is cut into the whole grid at origin 0, so its "child" is the
+ordinary quantisation bin [(n - 1/2) step, (n + 1/2) step) and its symbol the integer n.
+
+Where a bounded parent's grid sits (`grid` of the DeepHQ codec):
+- `centred` (DeepHQ's official coder): the origin is the parent's midpoint, so the cells are
+  symmetric inside it; when the piece left at each edge would be under MIN_LEFTOVER (0.3) of a
+  step, the step is widened so that whole cells fill the parent exactly (`centred_grid`);
+- `mean`: the origin stays at the mean for every layer (this project's first reading), which
+  leaves edge pieces of any width, narrow ones included.
 
 Two implementations of the same maths:
 - the training path (torch, differentiable in the steps and the Gaussian parameters):
@@ -25,6 +32,7 @@ from scipy.special import ndtr
 
 CDF_PRECISION = 16
 CDF_TOTAL = 1 << CDF_PRECISION
+MIN_LEFTOVER = 0.3  # DeepHQ's official coder: a narrower edge piece widens the step instead
 
 
 # -- training path ------------------------------------------------------------------------------
@@ -65,6 +73,27 @@ def last_cut(upper: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.where(grid_point(m, step) >= upper, m - 1, m)
 
 
+def centred_grid(lower: np.ndarray, upper: np.ndarray, step: np.ndarray, max_children: int,
+                 min_leftover: float = MIN_LEFTOVER):
+    """(origin, step, first cut m, number of child pieces K) of bounded parents [lower, upper)
+    cut by a grid centred on each parent's midpoint: cells of `step` around the midpoint, and at
+    each edge the leftover piece; where that piece is under `min_leftover` of a step, the step
+    is widened to half / (n + 1/2) so 2n + 1 whole cells fill the parent. A parent narrower than
+    one step has a single child (itself). Counts come from the arithmetic, not from comparing
+    grid points with the bounds, so a widened grid's outer points, which fall on the bounds,
+    never make an empty piece. K is clipped to max_children as in `children`."""
+    origin = (lower + upper) / 2
+    half = (upper - lower) / 2
+    splits = half >= step / 2
+    inner = np.floor(np.maximum(half - step / 2, 0.0) / step)
+    leftover = np.where(splits, np.mod(np.maximum(half - step / 2, 0.0), step) / step, 1.0)
+    widen = splits & (leftover < min_leftover)
+    new_step = np.where(widen, half / (inner + 0.5), step)
+    first = np.where(widen, -inner, -inner - 1)
+    count = np.where(splits, np.where(widen, 2 * inner + 1, 2 * inner + 3), 1)
+    return origin, new_step, first, np.clip(count, 1, max_children).astype(np.int64)
+
+
 def children(lower: np.ndarray, upper: np.ndarray, step: np.ndarray, max_children: int):
     """(first cut m, number of child pieces K) of each parent [lower, upper) cut by `step`.
 
@@ -75,36 +104,37 @@ def children(lower: np.ndarray, upper: np.ndarray, step: np.ndarray, max_childre
     return first, np.clip(count, 1, max_children).astype(np.int64)
 
 
-def child_index(r: np.ndarray, first: np.ndarray, count: np.ndarray, step: np.ndarray) -> np.ndarray:
+def child_index(r: np.ndarray, first: np.ndarray, count: np.ndarray, step: np.ndarray, origin=0.0) -> np.ndarray:
     """Index of the child piece holding r: the number of the parent's cut points <= r."""
+    r = r - origin
     m = np.floor(r / step - 0.5)
     m = np.where(grid_point(m + 1, step) <= r, m + 1, m)
     m = np.where(grid_point(m, step) > r, m - 1, m)
     return np.clip(m - first + 1, 0, count - 1).astype(np.int64)
 
 
-def child_bounds(lower, upper, first, count, index, step):
+def child_bounds(lower, upper, first, count, index, step, origin=0.0):
     """Bounds of child `index` of each parent: a grid point, or the parent's own bound at the ends."""
-    new_lower = np.where(index == 0, lower, grid_point(first + index - 1, step))
-    new_upper = np.where(index == count - 1, upper, grid_point(first + index, step))
+    new_lower = np.where(index == 0, lower, origin + grid_point(first + index - 1, step))
+    new_upper = np.where(index == count - 1, upper, origin + grid_point(first + index, step))
     return new_lower, new_upper
 
 
-def _child_boundaries(lower, upper, first, count, step, max_children: int) -> np.ndarray:
+def _child_boundaries(lower, upper, first, count, step, max_children: int, origin=0.0) -> np.ndarray:
     """(E, max_children + 1) boundaries of the child pieces; rows padded with `upper` (empty pieces)."""
     j = np.arange(max_children + 1)[None, :]
-    inner = grid_point(first[:, None] + j - 1, step[:, None])
+    inner = np.asarray(origin)[..., None] + grid_point(first[:, None] + j - 1, step[:, None])
     bounds = np.where(j >= count[:, None], upper[:, None], inner)
     bounds[:, 0] = lower
     return bounds
 
 
-def child_pmfs(lower, upper, first, count, step, scale, max_children: int) -> np.ndarray:
+def child_pmfs(lower, upper, first, count, step, scale, max_children: int, origin=0.0) -> np.ndarray:
     """(E, max_children) Gaussian probabilities of each child given its parent (rows sum to 1).
 
     A parent so far in the tail that its children's masses all underflow gets a uniform pmf:
     still decodable, and such elements do not occur in a valid latent."""
-    bounds = _child_boundaries(lower, upper, first, count, step, max_children) / scale[:, None]
+    bounds = _child_boundaries(lower, upper, first, count, step, max_children, origin) / scale[:, None]
     above = (lower + upper)[:, None] > 0
     # Mirrored as in interval_log_mass: differences of lower-tail values keep their precision.
     cumulative = np.where(above, -ndtr(-bounds), ndtr(bounds))
@@ -136,8 +166,8 @@ def quantized_cdfs(pmf: np.ndarray, count: np.ndarray) -> np.ndarray:
     return cdf.astype(np.int32)
 
 
-def quantized_child_cdfs(lower, upper, first, count, step, scale, max_children: int) -> np.ndarray:
-    pmf = child_pmfs(lower, upper, first, count, step, scale, max_children)
+def quantized_child_cdfs(lower, upper, first, count, step, scale, max_children: int, origin=0.0) -> np.ndarray:
+    pmf = child_pmfs(lower, upper, first, count, step, scale, max_children, origin)
     return quantized_cdfs(pmf, count)
 
 
