@@ -18,19 +18,23 @@ from coarse2fine.models.deephq import DeepHQ, HierarchicalStepSizes, LayerCoder
 LAYERS = 4
 
 
-def toy_codec(selective: bool = True, seed: int = 0, layers: int = LAYERS) -> DeepHQ:
+def toy_codec(selective: bool = True, seed: int = 0, layers: int = LAYERS, selector: str = "exponent") -> DeepHQ:
     """A small random codec with latents of a few units (random g_a gives nearly zero latents,
     which would code almost nothing) and, when selective, a random importance selector."""
     torch.manual_seed(seed)
-    codec = build_codec("deephq", N=16, M=24, layers=layers, selective=selective)
+    codec = build_codec("deephq", N=16, M=24, layers=layers, selective=selective, selector=selector)
     with torch.no_grad():
         codec.g_a[-1].weight.mul_(40)
         codec.h_s[-1].bias[24:].fill_(2.0)  # scales of the order of the latents
-        if selective:
+        if selective and selector == "threshold":
             torch.nn.init.normal_(codec.selector.score[2].weight, std=0.5)
             codec.selector.score[2].bias.fill_(0.0)
             codec.selector.first_threshold.fill_(1.0)
             codec.selector.threshold_gaps.fill_(-1.0)
+        elif selective:  # importance around 1/2, exponents falling: each layer selects more
+            torch.nn.init.normal_(codec.selector.importance_net[2].weight, std=0.5)
+            codec.selector.importance_net[2].bias.fill_(-5.0)
+            codec.selector.exponent.copy_(torch.logspace(1, -2, layers, base=2)[:, None].expand(layers, 24))
     codec.eval().update(force=True)
     return codec
 
@@ -121,8 +125,9 @@ def test_nested_intervals_hold_y_and_shrink(one_torch_thread):
     assert all(a > b for a, b in zip(errors, errors[1:]))
 
 
-def test_selection_masks_nested(one_torch_thread):
-    codec = toy_codec()
+@pytest.mark.parametrize("selector", ["exponent", "threshold"])
+def test_selection_masks_nested(one_torch_thread, selector):
+    codec = toy_codec(selector=selector)
     residual, trace, masks = encoder_trace(codec, smooth_image())
     for coarse, fine in zip(masks, masks[1:]):
         assert not (coarse & ~fine).any()  # selected at a layer => selected at every later one
@@ -162,9 +167,9 @@ def test_rates_grow_and_a_short_training_lowers_distortion_per_layer(one_torch_t
     assert bpp[-1] > bpp[0] and all(a <= b for a, b in zip(bpp, bpp[1:])), bpp
 
 
-@pytest.mark.parametrize("selective", [False, True])
-def test_bitstream_exact_at_every_prefix(one_torch_thread, selective):
-    codec = toy_codec(selective=selective)
+@pytest.mark.parametrize("selective, selector", [(False, "exponent"), (True, "exponent"), (True, "threshold")])
+def test_bitstream_exact_at_every_prefix(one_torch_thread, selective, selector):
+    codec = toy_codec(selective=selective, selector=selector)
     x = smooth_image()[..., :120, :100]  # padded to 128x128 by the container
     encoded = compress_image(codec, x)
     assert len(encoded.level_latents) == LAYERS

@@ -251,3 +251,18 @@ def test_settings_json_roundtrip():
     assert TrainSettings.from_json(json.dumps(settings.to_dict())) == settings
     with pytest.raises(SettingsError, match="not valid JSON"):
         TrainSettings.from_json("{lambdas")
+
+
+def test_lr_multipliers_give_their_parameters_a_scaled_learning_rate():
+    from coarse2fine.models import build_codec
+    from coarse2fine.training.job import parameter_groups, split_parameters
+
+    codec = build_codec("deephq", N=16, M=24, layers=3, selective=True)
+    main, _ = split_parameters(codec)
+    groups = parameter_groups(codec, main, {"selector.exponent": 1000})
+    assert [g["lr_scale"] for g in groups] == [1.0, 1000.0]
+    assert groups[1]["params"] == [codec.selector.exponent] and sum(len(g["params"]) for g in groups) == len(main)
+    with pytest.raises(ValueError, match="match no trained parameter"):
+        parameter_groups(codec, main, {"nothing.": 10})
+    with pytest.raises(SettingsError, match="lr_multipliers"):
+        TrainSettings.from_dict({**tiny_settings().to_dict(), "lr_multipliers": {"selector.": -1}})

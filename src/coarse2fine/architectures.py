@@ -83,6 +83,11 @@ CODEC_PROPERTIES: dict[str, dict] = {
             MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"
         ),
         "selective": flag("selective compression: each layer codes only the elements the selector picks"),
+        "selector": {
+            "enum": ["exponent", "threshold"],
+            "description": "selective compression's rule: an importance map and a learned exponent per layer and "
+            "channel (DeepHQ's official code), or a score and one learned threshold per layer",
+        },
         "grid": {
             "enum": ["centred", "mean"],
             "description": "where a layer's grid sits in a coded element's interval: centred on it, the step widened "

@@ -34,7 +34,8 @@ from . import nested
 from .hyperprior import HyperpriorBase
 from .registry import register_codec
 
-GRIDS = ("centred", "mean")  # where a layer's grid sits inside a coded element's interval (nested.py)
+GRIDS = ("centred", "mean")
+SELECTORS = ("exponent", "threshold")  # the official code's per-channel exponent; a score and thresholds  # where a layer's grid sits inside a coded element's interval (nested.py)
 MAX_STEP_RATIO = 16.0  # step_{l-1} / step_l <= 16: at most 17 children per parent
 MIN_STEP_RATIO_GAP = 0.01  # step_{l-1} / step_l >= 1.01: strictly decreasing steps
 SCALE_BOUND = 0.11  # CompressAI's lower bound on Gaussian scales
@@ -89,26 +90,55 @@ class ImportanceSelector(nn.Module):
         return self.score(features)
 
 
+class ExponentSelector(nn.Module):
+    """Selective compression as DeepHQ's official code learns it: an importance map in (0, 1) per
+    latent element from the hyper features, and a learned exponent per layer and channel; layer
+    l codes an element where importance ** exponent[l, c] rounds to 1 (> 1/2), and once coded
+    an element stays coded. In training the mask is a Bernoulli draw with a straight-through
+    gradient. Initialised to code everything (importance sigmoid(5), exponents 1)."""
+
+    def __init__(self, layers: int, channels: int):
+        super().__init__()
+        self.importance_net = nn.Sequential(
+            nn.Conv2d(2 * channels, channels, 1), nn.LeakyReLU(inplace=True), nn.Conv2d(channels, channels, 1)
+        )
+        nn.init.zeros_(self.importance_net[2].weight)
+        nn.init.zeros_(self.importance_net[2].bias)
+        self.exponent = nn.Parameter(torch.ones(layers, channels))
+
+    def importance(self, features: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(torch.clamp(self.importance_net(features) + 5.0, -20.0, 20.0))
+
+    def probabilities(self, features: torch.Tensor) -> list[torch.Tensor]:
+        """Per layer, the probability each element is coded (before the nesting)."""
+        log_importance = torch.log(self.importance(features))
+        exponent = self.exponent.to(features.dtype).clamp(min=0.0)
+        return [torch.exp(exponent[layer].view(1, -1, 1, 1) * log_importance) for layer in range(len(exponent))]
+
+
 @register_codec("deephq")
 class DeepHQ(HyperpriorBase):
     """Hierarchical quantiser with `layers` segments, each coding up to all M channels."""
 
     def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, layers: int = 4,
                  selective: bool = True, mean_grid_bits: int = 8, backbone_options: dict | None = None,
-                 grid: str = "centred"):
+                 grid: str = "centred", selector: str = "exponent"):
         if isinstance(layers, bool) or not isinstance(layers, int) or not MIN_LAYERS <= layers <= MAX_LAYERS:
             raise ValueError(f"layers must be an integer in {MIN_LAYERS}..{MAX_LAYERS}, got {layers!r}")
         if not isinstance(selective, bool):
             raise ValueError(f"selective must be True or False, got {selective!r}")
         if grid not in GRIDS:
             raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
+        if selector not in SELECTORS:
+            raise ValueError(f"selector must be one of {SELECTORS}, got {selector!r}")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
-        self.config.update({"layers": layers, "selective": selective, "grid": grid})
+        self.config.update({"layers": layers, "selective": selective, "grid": grid, "selector": selector})
         self.grid = grid
         self.num_levels = layers
         self.selective = selective
         self.quantizer = HierarchicalStepSizes(layers, self.M)
-        self.selector = ImportanceSelector(layers, self.M) if selective else None
+        selector_class = ExponentSelector if selector == "exponent" else ImportanceSelector
+        self.selector = selector_class(layers, self.M) if selective else None
         self.max_children = nested.max_children_for(MAX_STEP_RATIO)
 
     @property
@@ -129,6 +159,8 @@ class DeepHQ(HyperpriorBase):
         if self.selector is None:
             ones = torch.ones_like(features[:, : self.M])
             return [ones.bool()] * self.num_levels, [ones] * self.num_levels
+        if isinstance(self.selector, ExponentSelector):
+            return self._exponent_masks(features)
         scores = self.selector(features)
         hard, relaxed = [], []
         for threshold in self.selector.thresholds(scores.dtype):
@@ -136,6 +168,17 @@ class DeepHQ(HyperpriorBase):
             mask = scores > threshold
             hard.append(mask)
             relaxed.append(mask.to(scores.dtype) + soft - soft.detach())
+        return hard, relaxed
+
+    def _exponent_masks(self, features: torch.Tensor):
+        """Bernoulli(p) draws in training (rounded p otherwise), straight-through in p, nested."""
+        hard, relaxed, coded = [], [], None
+        for p in self.selector.probabilities(features):
+            draw = torch.round(torch.rand_like(p) + p - 0.5) if self.training else torch.round(p)
+            step = draw.detach() + p - p.detach()
+            coded = step if coded is None else coded + (1 - coded) * step
+            hard.append(coded.detach() > 0.5)
+            relaxed.append(coded)
         return hard, relaxed
 
     def _quantise(self, x: torch.Tensor):
@@ -193,6 +236,19 @@ class DeepHQ(HyperpriorBase):
         return origin, torch.where(widen, half / (inner + 0.5), step.expand_as(lower))
 
     # -- the exact parameter path --------------------------------------------------------------
+    def _exact_masks(self, features: torch.Tensor) -> list[torch.Tensor]:
+        """The coded elements of each layer, float64 and on the grid on both sides."""
+        selector = self._float64_selector()
+        if isinstance(selector, ExponentSelector):
+            masks, coded = [], None
+            for p in selector.probabilities(features):
+                chosen = self.on_grid(p) > 0.5
+                coded = chosen if coded is None else coded | chosen
+                masks.append(coded)
+            return masks
+        scores = self.on_grid(selector(features))
+        return [scores > t for t in self.on_grid(self.selector.thresholds(torch.float64).detach())]
+
     def _float64_selector(self):
         return self.float64_copy("selector")
 
@@ -209,8 +265,7 @@ class DeepHQ(HyperpriorBase):
         if self.selector is None:
             masks = [torch.ones_like(means, dtype=torch.bool)] * self.num_levels
         else:
-            scores = self.on_grid(self._float64_selector()(features))
-            masks = [scores > t for t in self.on_grid(self.selector.thresholds(torch.float64).detach())]
+            masks = self._exact_masks(features)
         return {"means": means, "scales": scales, "steps": steps, "masks": masks}
 
     # -- coding --------------------------------------------------------------------------------

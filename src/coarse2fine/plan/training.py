@@ -179,6 +179,7 @@ class TrainingPlan:
             "lr": spec["lr"],
             "checkpoint_every": spec["checkpoint_every"],
             "trainable": spec["trainable"],
+            **({"lr_multipliers": spec["lr_multipliers"]} if spec.get("lr_multipliers") else {}),
             "init_transfer": spec["init"] is not None,
             "seed": self.seed,
         }

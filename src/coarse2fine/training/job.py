@@ -42,6 +42,25 @@ def split_parameters(
     return main, aux
 
 
+def parameter_groups(codec: nn.Module, params: list[nn.Parameter], multipliers: dict[str, float]) -> list[dict]:
+    """Adam's parameter groups: one at lr, one per multiplier prefix at factor x lr
+    ("lr_scale", applied with the schedule); the first prefix a name starts with wins."""
+    if not multipliers:
+        return [{"params": params, "lr_scale": 1.0}]
+    names = {id(p): n for n, p in codec.named_parameters()}
+    groups = {prefix: [] for prefix in multipliers}
+    plain = []
+    for p in params:
+        prefix = next((k for k in multipliers if names[id(p)].startswith(k)), None)
+        (groups[prefix] if prefix else plain).append(p)
+    empty = [k for k, v in groups.items() if not v]
+    if empty:
+        raise ValueError(f"lr_multipliers {empty} match no trained parameter")
+    return [{"params": plain, "lr_scale": 1.0}] + [
+        {"params": v, "lr_scale": float(multipliers[k])} for k, v in groups.items()
+    ]
+
+
 def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[list[str], list[str]]:
     """Load the entries of `state` whose names and shapes match `codec`'s; returns (loaded, new)."""
     own = codec.state_dict()

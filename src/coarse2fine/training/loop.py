@@ -21,7 +21,7 @@ from tqdm import tqdm
 from . import checkpoint as ckpt
 from . import distributed
 from .data import ViewDataset, _mix, step_loader
-from .job import Job, build_loss, split_parameters
+from .job import Job, build_loss, parameter_groups, split_parameters
 from .progress import IntervalLog, monitor_accuracy, scalar_terms, write_log
 from .settings import TrainSettings
 
@@ -54,7 +54,7 @@ def train(
 
     codec.to(runtime.device).train()
     main_params, aux_params = split_parameters(codec, settings.trainable)
-    optimizer = torch.optim.Adam(main_params, lr=settings.lr)
+    optimizer = torch.optim.Adam(parameter_groups(codec, main_params, settings.lr_multipliers), lr=settings.lr)
     aux_optimizer = torch.optim.Adam(aux_params, lr=settings.aux_lr)
 
     loss_fn = build_loss(settings, job.level_maps, runtime.device, seed=_mix(settings.seed, runtime.rank, 2))
@@ -134,7 +134,7 @@ def train(
     for x, labels in loader:
         x, labels = x.to(runtime.device, non_blocking=True), labels.to(runtime.device)
         for group in optimizer.param_groups:
-            group["lr"] = settings.lr_at(step, settings.lr)
+            group["lr"] = settings.lr_at(step, settings.lr) * group["lr_scale"]
         for group in aux_optimizer.param_groups:
             group["lr"] = settings.lr_at(step, settings.aux_lr)
         optimizer.zero_grad(set_to_none=True)

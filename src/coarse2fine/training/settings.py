@@ -58,6 +58,9 @@ class TrainSettings:
     init_transfer: bool = False
     # Name prefixes of the parameters this job trains (e.g. ["selector."]); None: all of them.
     trainable: list[str] | None = None
+    # {name prefix: factor}: those parameters learn at factor x lr (DeepHQ's official phase 3
+    # trains its exponents at 1000x); empty: one learning rate.
+    lr_multipliers: dict[str, float] = field(default_factory=dict)
 
     def __post_init__(self):
         if "name" not in self.codec:
@@ -95,6 +98,12 @@ class TrainSettings:
         ):
             raise SettingsError(
                 f"trainable must be null or a non-empty list of parameter name prefixes, got {self.trainable!r}"
+            )
+        if not isinstance(self.lr_multipliers, dict) or not all(
+            isinstance(k, str) and k and isinstance(v, (int, float)) and v > 0 for k, v in self.lr_multipliers.items()
+        ):
+            raise SettingsError(
+                f"lr_multipliers must map parameter name prefixes to factors > 0, got {self.lr_multipliers!r}"
             )
         if not all(0 < m < 1 for m in self.lr_milestones):
             raise SettingsError(f"lr_milestones are fractions of the steps in (0, 1), got {self.lr_milestones}")
