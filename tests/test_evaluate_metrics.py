@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, ms_ssim_window, psnr, wu_palmer
+from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, ms_ssim_window, psnr
+from coarse2fine.hierarchy.similarity import wu_palmer
 
 
 def test_psnr_of_a_constant_error():

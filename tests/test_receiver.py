@@ -13,10 +13,10 @@ import numpy as np
 import pytest
 import torch
 
+from coarse2fine.classify.levels import answered_level, stop_level
 from coarse2fine.cli import main
 from coarse2fine.coding import BitstreamError, encode_image, load_codec, parse_bitstream
 from coarse2fine.coding.reader import StreamReader
-from coarse2fine.receiver import answered_level, stop_level
 from conftest import save_tiny_checkpoint
 
 

@@ -11,34 +11,16 @@ first level whose prob-sum confidence is at least P (or at the end of the stream
 from __future__ import annotations
 
 import contextlib
-import math
 import sys
 from typing import BinaryIO
 
 import torch
 
 from coarse2fine.classify.classifiers import load_classifier
-from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions
+from coarse2fine.classify.levels import NUM_CLASSES, answered_level, prob_sum_predictions
 from coarse2fine.coding import BitstreamError, decode_bitstream
 from coarse2fine.coding.reader import StreamReader
 from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView
-
-
-def answered_level(segment: int, segments: int, hierarchy_levels: int, semantic: bool = True) -> int:
-    """The hierarchy level that `segment` (1-based) of `segments` answers. A semantic codec's
-    level n answers level n (capped at the class); a codec whose segments are rate points
-    (DeepHQ, RMPGC, the base) spreads the hierarchy's levels over its segments, coarse first."""
-    if semantic:
-        return min(segment, hierarchy_levels)
-    return max(1, math.ceil(segment * hierarchy_levels / segments))
-
-
-def stop_level(confidences, threshold: float) -> int:
-    """1-based index of the first confidence >= threshold; the last one if none is."""
-    for k, confidence in enumerate(confidences, 1):
-        if confidence >= threshold:
-            return k
-    return len(confidences)
 
 
 def classifier_view(codec):

@@ -8,6 +8,7 @@ cluster can outweigh a single strong class of another. The finest level is the c
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -104,3 +105,21 @@ def true_clusters(class_idx, level_maps) -> list[np.ndarray]:
     """The true cluster at each coarse level for true class indices."""
     class_idx = np.asarray(class_idx, dtype=np.int64)
     return [check_level_map(m)[class_idx] for m in level_maps]
+
+
+# -- the receiver's policy (receiver.py, evaluate/receiver.py) ---------------------------------
+def answered_level(segment: int, segments: int, hierarchy_levels: int, semantic: bool = True) -> int:
+    """The hierarchy level that `segment` (1-based) of `segments` answers. A semantic codec's
+    level n answers level n (capped at the class); a codec whose segments are rate points
+    (DeepHQ, RMPGC, the base) spreads the hierarchy's levels over its segments, coarse first."""
+    if semantic:
+        return min(segment, hierarchy_levels)
+    return max(1, math.ceil(segment * hierarchy_levels / segments))
+
+
+def stop_level(confidences, threshold: float) -> int:
+    """1-based index of the first confidence >= threshold; the last one if none is."""
+    for k, confidence in enumerate(confidences, 1):
+        if confidence >= threshold:
+            return k
+    return len(confidences)

@@ -33,7 +33,6 @@ import torch
 from torch import nn
 
 from coarse2fine.classify import resize_center_crop
-from coarse2fine.coding.checkpoint import load_codec
 
 VIEW_SIZE = 224  # the classifiers' evaluation view
 EPS = 1e-10  # LPIPS's guard against a zero feature vector
@@ -73,6 +72,10 @@ class CPIPS:
     @classmethod
     def from_checkpoint(cls, path: Path | str, view_size: int = VIEW_SIZE) -> "CPIPS":
         """From a codec checkpoint (coding.checkpoint.load_codec; CheckpointError if unusable)."""
+        # the coding stack (CompressAI) only when a checkpoint is loaded: a views job without
+        # CPIPS starts without it
+        from coarse2fine.coding.checkpoint import load_codec
+
         return cls(load_codec(path), view_size, name=str(path))
 
     def view(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,4 +1,4 @@
-"""Image and semantic metrics: PSNR, MS-SSIM, bpp from actual bytes, Wu-Palmer similarity.
+"""Image metrics: PSNR, MS-SSIM, bpp from actual bytes (Wu-Palmer: hierarchy/similarity.py).
 
 Images are float tensors in [0, 1], shape (1, 3, H, W), compared at full decoded resolution.
 
@@ -10,10 +10,8 @@ is undefined and reported as NaN. The window actually used is returned beside th
 
 from __future__ import annotations
 
-import functools
 import math
 
-import numpy as np
 import torch
 from pytorch_msssim import ms_ssim
 
@@ -58,24 +56,3 @@ def bits_per_pixel(num_bytes: int, height: int, width: int) -> float:
     if num_bytes < 0 or height <= 0 or width <= 0:
         raise ValueError(f"bad size for bpp: {num_bytes} bytes, {height}x{width} pixels")
     return num_bytes * 8.0 / (height * width)
-
-
-@functools.lru_cache(maxsize=None)
-def _wup_by_index(pred: int, true: int) -> float:
-    from coarse2fine.hierarchy.classes import wnids
-    from coarse2fine.hierarchy.wordnet import wup_similarity
-
-    names = wnids()
-    return wup_similarity(names[pred], names[true])
-
-
-def wu_palmer(predicted_class, true_class) -> np.ndarray:
-    """Wu-Palmer similarity (WordNet) between predicted and true class indices; NaN where the
-    true class is unknown (negative or NA)."""
-    pred = np.asarray(predicted_class, dtype=np.int64)
-    true = np.asarray(true_class, dtype=np.float64)
-    out = np.full(pred.shape, np.nan)
-    for i, (p, t) in enumerate(zip(pred, true)):
-        if np.isfinite(t) and t >= 0:
-            out[i] = _wup_by_index(int(p), int(t))
-    return out

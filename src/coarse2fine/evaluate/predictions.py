@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions, true_clusters
-from coarse2fine.evaluate.metrics import wu_palmer
 from coarse2fine.evaluate.view_files import REFERENCE_CODEC, read_views
 from coarse2fine.hierarchy.classes import labels
+from coarse2fine.hierarchy.similarity import wu_palmer
 
 IMAGE_METRICS = ["bpp_actual", "bpp_estimated", "psnr", "ms_ssim", "wu_palmer"]
 OPTIONAL_METRICS = ["cpips"]  # columns that views evaluated with the matching setting carry

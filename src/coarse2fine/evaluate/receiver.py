@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coarse2fine.receiver import answered_level, stop_level
+from coarse2fine.classify.levels import answered_level, stop_level
 
 LAYERED = re.compile(r"^(?:L|layers)(\d+)$")
 

@@ -14,9 +14,12 @@ tests/test_hierarchy.py checks the result against nltk on random pairs.
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
-from coarse2fine.hierarchy.wordnet import synset_from_wnid
+from coarse2fine.hierarchy.classes import wnids
+from coarse2fine.hierarchy.wordnet import synset_from_wnid, wup_similarity
 
 
 def _path_distance(dist_a: dict, dist_b: dict) -> int:
@@ -64,3 +67,21 @@ def wup_matrix(wnids: list[str]) -> np.ndarray:
         matrix[i, i + 1 :] = row
         matrix[i + 1 :, i] = row
     return matrix
+
+
+@functools.lru_cache(maxsize=None)
+def _wup_by_index(pred: int, true: int) -> float:
+    names = wnids()
+    return wup_similarity(names[pred], names[true])
+
+
+def wu_palmer(predicted_class, true_class) -> np.ndarray:
+    """Wu-Palmer similarity (WordNet) between predicted and true class indices; NaN where the
+    true class is unknown (negative or NA)."""
+    pred = np.asarray(predicted_class, dtype=np.int64)
+    true = np.asarray(true_class, dtype=np.float64)
+    out = np.full(pred.shape, np.nan)
+    for i, (p, t) in enumerate(zip(pred, true)):
+        if np.isfinite(t) and t >= 0:
+            out[i] = _wup_by_index(int(p), int(t))
+    return out
