@@ -374,3 +374,19 @@ def test_a_corrupt_base_layer_length_is_named(image, one_torch_thread):
     first[:4] = (0xFFFFFFF0).to_bytes(4, "little")  # beyond the segment and its guard padding
     with pytest.raises(BitstreamError, match="segment 1: a base layer of"):
         decode_bitstream(codec, _with_level(enc.data, 1, bytes(first)), 1)
+
+
+def test_feature_matching_on_four_scales_with_the_papers_weights():
+    """The paper's four feature layers (strides 2 .. 16, weighted 1/32 .. 1/4) on the classifier:
+    zero for the original itself, positive for a degraded copy, and `last` keeps one map."""
+    from coarse2fine.models.gradcam import PYRAMID_STRIDES, pyramid_features
+
+    codec = build_codec("rmpgc", N=16, M=24, target_bpp=[0.2, 0.5], classifier_size=64)
+    classifier = codec.classifier_on(torch.device("cpu"))
+    x = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    maps = pyramid_features(classifier, x, 64)
+    assert [64 // m.shape[-1] for m in maps] == list(PYRAMID_STRIDES)
+    assert codec.feature_matching(x, [x]).item() == 0.0
+    assert codec.feature_matching(x, [x * 0.5]).item() > 0.0
+    last = build_codec("rmpgc", N=16, M=24, target_bpp=[0.2, 0.5], classifier_size=64, feature_layers="last")
+    assert last.config["feature_layers"] == "last" and last.feature_matching(x, [x * 0.5]).item() > 0.0

@@ -111,6 +111,11 @@ CODEC_PROPERTIES: dict[str, dict] = {
         },
         "complexity_weight": number(0, 1e3, description="the constant e of importance: continuous (unused by paper)"),
         "feature_weight": number(0, 1e3, description="weight of the feature-matching loss"),
+        "feature_layers": {
+            "enum": ["pyramid", "last"],
+            "description": "feature matching on the classifier's maps at 1/2, 1/4, 1/8, 1/16 of its input weighted "
+            "1/32 .. 1/4 (the paper's four VGG16 layers and weights), or on its last map only",
+        },
         # true is refused by the constructor: the GAN term is not implemented
         "gan": flag("RMPGC's optional GAN term (not implemented: false only)"),
         "train_fractions": {

@@ -44,6 +44,42 @@ def tap_features(classifier: nn.Module):
         handle.remove()
 
 
+# The paper's feature matching: four layers of a VGG16, shallow to deep, weighted 1/32 .. 1/4
+# (its feature maps at 1/2, 1/4, 1/8 and 1/16 of the input). Here the same four scales of the
+# configured classifier (VGG16 weights are not available offline).
+PYRAMID_STRIDES = (2, 4, 8, 16)
+PYRAMID_WEIGHTS = (1 / 32, 1 / 16, 1 / 8, 1 / 4)
+
+
+@contextlib.contextmanager
+def tap_pyramid(classifier: nn.Module, size: int):
+    """Within the block, `tap` maps each stride of PYRAMID_STRIDES to the last feature map the
+    classifier computed at that resolution (of a size x size input) in its latest call."""
+    tap: dict[int, torch.Tensor] = {}
+    wanted = {size // s: s for s in PYRAMID_STRIDES}
+
+    def hook(_module, _inputs, output):
+        if isinstance(output, torch.Tensor) and output.dim() == 4 and output.shape[-1] in wanted:
+            tap[wanted[output.shape[-1]]] = output
+
+    handles = [m.register_forward_hook(hook) for m in classifier.modules() if not list(m.children())]
+    try:
+        yield tap
+    finally:
+        for handle in handles:
+            handle.remove()
+
+
+def pyramid_features(classifier: nn.Module, x: torch.Tensor, size: int) -> list[torch.Tensor]:
+    """The classifier's last feature map at each stride of PYRAMID_STRIDES (gradients flow to x)."""
+    with tap_pyramid(classifier, size) as tap:
+        classifier(classifier_view(x, size))
+    missing = [s for s in PYRAMID_STRIDES if s not in tap]
+    if missing:
+        raise RuntimeError(f"{type(classifier).__name__} computes no feature map at strides {missing} of a {size} input")
+    return [tap[s] for s in PYRAMID_STRIDES]
+
+
 def classifier_view(x: torch.Tensor, size: int) -> torch.Tensor:
     """The whole image resized to size x size (no crop: positions must map back to the image)."""
     return F.interpolate(x.clamp(0, 1), size=(size, size), mode="bilinear", align_corners=False)

@@ -14,7 +14,7 @@ from torch.nn import functional as F
 
 from coarse2fine import rans
 
-from ..gradcam import classifier_features, gradcam_plus_plus
+from ..gradcam import PYRAMID_WEIGHTS, classifier_features, gradcam_plus_plus, pyramid_features
 from ..hyperprior import HyperpriorBase
 from ..registry import register_codec
 from .importance import blend_importance, complexity_map, nested_masks, paper_importance, ranking
@@ -31,7 +31,8 @@ class RMPGC(HyperpriorBase):
                  classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
                  feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
-                 classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0):
+                 classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0,
+                 feature_layers: str = "pyramid"):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -51,6 +52,9 @@ class RMPGC(HyperpriorBase):
         if importance not in ("paper", "continuous"):
             raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
         self.importance = importance
+        if feature_layers not in ("pyramid", "last"):
+            raise ValueError(f"feature_layers must be pyramid (four scales, the paper's weights) or last, got {feature_layers!r}")
+        self.feature_layers = feature_layers
         if not 0 <= int(base_channels) < int(M):
             raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
         self.base_channels = int(base_channels)
@@ -69,7 +73,7 @@ class RMPGC(HyperpriorBase):
                             "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
                             "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
                             "classifier_size": self.classifier_size, "importance": importance,
-                            "base_channels": self.base_channels})
+                            "base_channels": self.base_channels, "feature_layers": feature_layers})
         object.__setattr__(self, "_classifier_module", None)
 
     @property
@@ -176,12 +180,21 @@ class RMPGC(HyperpriorBase):
         return out
 
     def feature_matching(self, x: torch.Tensor, x_hats: list[torch.Tensor]) -> torch.Tensor:
-        """Mean over segments of the MSE between classifier features of x_hat_k and of x."""
+        """Mean over segments of the MSE between classifier features of x_hat_k and of x: the
+        last feature map (`last`), or four scales weighted as the paper's VGG16 layers (`pyramid`)."""
         classifier = self.classifier_on(x.device)
         size = self._classifier_size(classifier)
+        if self.feature_layers == "last":
+            with torch.no_grad():
+                reference = classifier_features(classifier, x, size)
+            terms = [F.mse_loss(classifier_features(classifier, x_hat, size), reference) for x_hat in x_hats]
+            return torch.stack(terms).mean()
         with torch.no_grad():
-            reference = classifier_features(classifier, x, size)
-        terms = [F.mse_loss(classifier_features(classifier, x_hat, size), reference) for x_hat in x_hats]
+            reference = [f.detach() for f in pyramid_features(classifier, x, size)]
+        terms = []
+        for x_hat in x_hats:
+            features = pyramid_features(classifier, x_hat, size)
+            terms.append(sum(w * F.mse_loss(f, r) for w, f, r in zip(PYRAMID_WEIGHTS, features, reference)))
         return torch.stack(terms).mean()
 
     def forward(self, x: torch.Tensor) -> dict:
