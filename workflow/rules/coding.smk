@@ -22,8 +22,8 @@ rule encode_bitstreams:
         "results/logs/bitstreams/{model}/encode.log",
     wildcard_constraints:
         model=CODED_MODELS,
-    # One thread: a second one saves 15 % of this job's time (38 vs 45 s) while it keeps a core
-    # from a check or an evaluation that could run beside it.
+    # One thread: a second one shortens this job little (the entropy coding is serial) while it
+    # keeps a core from a check or an evaluation that could run beside it.
     threads: 1
     resources:
         mem_mb=MEM_MB["coding"],

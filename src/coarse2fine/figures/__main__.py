@@ -7,7 +7,6 @@ from coarse2fine.commands import Command, run_stage
 COMMANDS = {
     "evaluation": Command("coarse2fine.figures.evaluation", "evaluation figures (PNG + PDF) of one hierarchy"),
     "receiver": Command("coarse2fine.figures.receiver", "the receiver's bytes-against-accuracy figure"),
-    "hierarchy": Command("coarse2fine.figures.hierarchy", "the overview of the built hierarchies"),
 }
 
 if __name__ == "__main__":
