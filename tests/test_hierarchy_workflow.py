@@ -15,7 +15,7 @@ MINIMAL_SNAKEFILE = """configfile: "config/config.yaml"
 include: "workflow/rules/common.smk"
 include: "workflow/rules/hierarchy.smk"
 rule all:
-    input: hierarchy_targets()
+    input: PLAN.hierarchy.targets()
 """
 FINAL = [
     "results/hierarchy/agreement.csv",

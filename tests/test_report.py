@@ -79,6 +79,10 @@ def write_inputs(work: Path) -> None:
         }
     )
     config["figures"].update({"reconstruction_codecs": ["jpeg2000"], "reconstruction_images": 2})
+    # the anchors alone: no codec, no baseline, no base to train or code
+    config["codecs"], config["baselines"] = {}, {}
+    config["train"]["base"]["source"] = "none"
+    config["hierarchy"]["config"] = str(REPO / config["hierarchy"]["config"])
     (work / "config.yaml").write_text(yaml.safe_dump(config))
     rules = REPO / "workflow" / "rules"
     (work / "Snakefile").write_text(
@@ -86,7 +90,8 @@ def write_inputs(work: Path) -> None:
         f'include: "{rules / "common.smk"}"\n'
         f'include: "{rules / "evaluate.smk"}"\n'
         f'include: "{rules / "figures.smk"}"\n'
-        "rule all:\n    input: evaluate_targets() + figures_targets()\n    default_target: True\n"
+        'rule all:\n    input: PLAN.stage_targets("evaluate") + PLAN.evaluation.figure_targets()\n'
+        "    default_target: True\n"
     )
 
 

@@ -2,7 +2,6 @@
 # the evaluation split (val + test by default), a sizes table (bytes and actual bpp per image and
 # level, likelihood estimate beside them), and a round-trip check that decodes every file at
 # every level in a fresh process.
-CODED_MODELS = alternatives(m.id for m in PLAN.training.coded_models())
 
 
 rule encode_bitstreams:

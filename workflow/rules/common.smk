@@ -22,6 +22,9 @@ for _section in ("codecs", "baselines"):
 
 PLAN = StudyPlan(config, load_hierarchy_config(config["hierarchy"]["config"]))
 MANIFEST = PLAN.manifest
+# Wildcard constraints more than one rule file uses (a rule file reads no other's names).
+CODEC_NAMES = alternatives(PLAN.training.codecs)
+CODED_MODELS = alternatives(m.id for m in PLAN.training.coded_models())
 
 # Every rule runs `python -m coarse2fine...`. Jobs find the environment that runs Snakemake (the
 # project's venv, or the conda environment of environment.yml) first on their PATH, however

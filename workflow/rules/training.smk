@@ -2,7 +2,6 @@
 # `pretrain_base`, or the shipped one that `dvc pull` fetches: train.base.source), then one
 # fine-tune per (codec, hierarchy, rate point) that starts from it.
 TRAINING = PLAN.training
-CODEC_NAMES = alternatives(TRAINING.codecs)
 
 
 # Trains a base from scratch (hours on CPU; resumes after a kill). Its output is never the
