@@ -20,9 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import sys
-import time
 from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
@@ -31,20 +29,11 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 import torch  # noqa: E402
 from compressai.models import MeanScaleHyperprior  # noqa: E402
 
-from bench.common import DEFAULT_MANIFEST, machine_info, sample_crops  # noqa: E402
+from bench.common import DEFAULT_MANIFEST, machine_info, median_seconds, sample_crops  # noqa: E402
 from coarse2fine.coding import decode_bitstream, encode_image, load_codec  # noqa: E402
 from coarse2fine.models import pad_to_multiple  # noqa: E402
 
 SETTINGS = [(1, 1), (2, 1), (1, 4), (2, 4)]  # (threads, batch); the first is the reference
-
-
-def median_time(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def decisions(codec, z_hat, contexts, dtype, threads: int, batch: int):
@@ -93,10 +82,10 @@ def measure(codec, crop: dict, repeats: int, threads: int) -> dict:
         mbt_x = pad_to_multiple(crop["image"], 64)[0]
         mbt_out = mbt.compress(mbt_x)
         decode_bitstream(codec, data)  # warm-up
-        row["c2f_decode_s"] = median_time(lambda: decode_bitstream(codec, data), repeats)
-        row["mbt_decode_s"] = median_time(lambda: mbt.decompress(mbt_out["strings"], mbt_out["shape"]), repeats)
+        row["c2f_decode_s"] = median_seconds(lambda: decode_bitstream(codec, data), repeats)
+        row["mbt_decode_s"] = median_seconds(lambda: mbt.decompress(mbt_out["strings"], mbt_out["shape"]), repeats)
         for dtype, name in ((torch.float64, "float64"), (torch.float32, "float32")):
-            row[f"entropy_{name}_s"] = median_time(
+            row[f"entropy_{name}_s"] = median_seconds(
                 lambda: entropy_half(codec, out["strings"], out["shape"], dtype), repeats
             )
     row["decode_ratio"] = row["c2f_decode_s"] / row["mbt_decode_s"]

@@ -91,12 +91,10 @@ def test_evaluation_plan_views_tables_and_cpips():
     assert spec["decoded"] == "results/bitstreams/c2f/paper_clip_kmeans/rp0/decoded" and spec["rate_point"] == "rp0"
     assert evaluation.anchor_provider("uncompressed") == {"kind": "reference"}
     # CPIPS `auto`: the claim method on the first trained hierarchy, at the middle rate point
-    if plan.config["evaluate"].get("cpips_model") == "auto":
-        assert evaluation.cpips_model_id() == "c2f/paper_clip_kmeans/rp1"
-        assert (
-            evaluation.learned_views_settings("rmpgc")["cpips"]
-            == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
-        )
+    assert evaluation.cpips_model_id() == "c2f/paper_clip_kmeans/rp1"
+    assert (
+        evaluation.learned_views_settings("rmpgc")["cpips"] == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
+    )
 
 
 def test_every_stage_has_targets_and_all_is_their_union():

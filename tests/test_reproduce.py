@@ -19,6 +19,15 @@ from conftest import REPO
 
 pytestmark = pytest.mark.slow
 
+# a committer for the throwaway clones' commits
+GIT_ENV = {
+    **os.environ,
+    "GIT_AUTHOR_NAME": "t",
+    "GIT_AUTHOR_EMAIL": "t@t",
+    "GIT_COMMITTER_NAME": "t",
+    "GIT_COMMITTER_EMAIL": "t@t",
+}
+
 
 def _env(clone: Path) -> dict:
     env = dict(os.environ)
@@ -64,13 +73,7 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
         ["git", "commit", "-qam", "test configuration"],
         cwd=first,
         check=True,
-        env={
-            **os.environ,
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@t",
-        },
+        env=GIT_ENV,
     )
 
     _run([sys.executable, "-m", "dvc", "repro"], first)
@@ -83,13 +86,7 @@ def test_repro_then_push_then_pull_has_nothing_to_do(tmp_path):
         ["git", "commit", "-qm", "lock"],
         cwd=first,
         check=True,
-        env={
-            **os.environ,
-            "GIT_AUTHOR_NAME": "t",
-            "GIT_AUTHOR_EMAIL": "t@t",
-            "GIT_COMMITTER_NAME": "t",
-            "GIT_COMMITTER_EMAIL": "t@t",
-        },
+        env=GIT_ENV,
     )
 
     second = _clone(first, tmp_path / "second", storage)

@@ -3,7 +3,7 @@
 # and BD tables, the claims, the receiver, and the headline for DVC.
 EVALUATION = PLAN.evaluation
 ANCHORS = alternatives(ANCHOR_CODECS)
-VIEW_OUTPUTS = {"views": "views.csv", "logits": "logits.npz", "classifiers": "classifiers.json"}
+VIEW_OUTPUTS = {name.split(".")[0]: name for name in VIEW_FILES}
 
 
 rule evaluate_anchor_views:

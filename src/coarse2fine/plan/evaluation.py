@@ -3,10 +3,11 @@ them, the tables of each hierarchy, the claims, the headline, the receiver and t
 
 from __future__ import annotations
 
+from coarse2fine.evaluate.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FILES
+
 from .models import Model
 
-ANCHOR_CODECS = ("uncompressed", "jpeg", "webp", "jpeg2000")
-VIEW_FILES = ("views.csv", "logits.npz", "classifiers.json")
+ANCHOR_CODECS = (REFERENCE_CODEC, "jpeg", "webp", "jpeg2000")
 TABLE_FILES = ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")
 CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
 FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
@@ -91,7 +92,7 @@ class EvaluationPlan:
         )
 
     def anchor_provider(self, anchor: str) -> dict:
-        if anchor == "uncompressed":
+        if anchor == REFERENCE_CODEC:
             return {"kind": "reference"}
         return {"kind": "anchor", "name": anchor, "settings": self.settings["anchors"][anchor]}
 
@@ -123,7 +124,7 @@ class EvaluationPlan:
     def table_inputs(self, hierarchy: str) -> list[str]:
         files = [f"{d}/{f}" for d in self.table_views_dirs(hierarchy) for f in VIEW_FILES]
         if self.cpips_checkpoint():
-            files += [f"{anchor_views_dir(a)}/cpips.csv" for a in ANCHOR_CODECS]
+            files += [f"{anchor_views_dir(a)}/{CPIPS_FILE}" for a in ANCHOR_CODECS]
         return files
 
     def table_settings(self) -> dict:
