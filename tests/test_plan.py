@@ -127,6 +127,7 @@ def test_test_and_paper_configs_plan():
         ("train:\n  hierarchies: [no_such_hierarchy]\n", "train.hierarchies names \\['no_such_hierarchy'\\]"),
         ("hierarchy:\n  enable: [nothing_by_that_name]\n", "hierarchy.enable names \\['nothing_by_that_name'\\]"),
         ("codecs:\n  c2f: {rate_points: [7]}\n", "codecs.c2f.rate_points \\[7\\]"),
+        ("codecs:\n  rd_only: {base: nowhere}\n", "codecs.rd_only.base: 'nowhere' is not an enabled codec"),
     ],
 )
 def test_plans_that_cannot_work_are_named(tmp_path, text, message):
@@ -148,3 +149,20 @@ def test_training_quantization_reaches_only_the_variant_that_asks_for_it():
     plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
     assert plan.training.finetune_settings("c2f_noise", 1)["training_quantization"] == "noise"
     assert "training_quantization" not in plan.training.finetune_settings("c2f", 1)
+
+
+def test_a_variant_of_another_architecture_starts_from_the_named_base_and_meets_its_own_twin(tmp_path):
+    plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
+    training, evaluation = plan.training, plan.evaluation
+    assert training.base_name("c2f_attention") == training.base_name("rd_only_attention") == "c2f"
+    assert training.base_checkpoint("c2f_attention") == "results/checkpoints/base/c2f/model.pt"
+    assert [m.id for m in training.base_models()] == ["base/c2f"]  # no second base to pretrain or ship
+    settings = training.finetune_settings("c2f_attention", 1)
+    assert settings["codec"]["context"] == "causal_attention" and settings["init_transfer"] is True
+    assert "init_transfer" not in training.finetune_settings("c2f", 1)  # the same architecture loads whole
+    assert evaluation.claim_settings("c2f_attention")["ablation"] == "rd_only_attention"
+    assert evaluation.claim_settings("c2f_noise")["ablation"] == "rd_only"
+    assert "results/metrics/tables/paper_clip_kmeans/claim/c2f_attention/claim.md" in evaluation.claim_targets()
+    # without its twin there is nothing to test it against: no claim table
+    alone = plan_of("config/config.yaml", overlay(tmp_path, "codecs:\n  c2f_attention: {enabled: true}\n"))
+    assert not any("/claim/c2f_attention/" in t for t in alone.evaluation.claim_targets())

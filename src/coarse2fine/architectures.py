@@ -76,6 +76,13 @@ CODEC_PROPERTIES: dict[str, dict] = {
             1, 4 * MAX_LATENT_CHANNELS, nullable=True, description="width of the delta networks (null: param_width)"
         ),
         "delta_depth": integer(1, 16, description="layers of each delta network"),
+        "context": {
+            "enum": ["channel", "causal_attention"],
+            "description": "entropy-model context: channel-wise over the slices before (CPU default), or also TIC's "
+            "causal spatial attention over the slice's channel prefix (the official code; coded position by position)",
+        },
+        "context_heads": integer(1, 64, description="attention heads of the spatial context (official 16)"),
+        "context_window": integer(3, 9, description="side of the spatial context's window, odd (official 5)"),
     },
     "deephq": {
         **BACKBONE_PROPERTIES,

@@ -23,7 +23,8 @@ class CoarseToFineCodec(HyperLatentCodec):
     def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, level_blocks=(32, 32, 32),
                  slices_per_block: int = 1, delta: bool = True, lrp: bool = False,
                  param_width: int | None = None, delta_width: int | None = None, delta_depth: int = 3,
-                 mean_grid_bits: int = 8, backbone_options: dict | None = None):
+                 mean_grid_bits: int = 8, backbone_options: dict | None = None, context: str = "channel",
+                 context_heads: int = 16, context_window: int = 5):
         super().__init__()
         level_blocks = [int(b) for b in level_blocks]
         if not MIN_LEVELS <= len(level_blocks) <= MAX_LEVELS:
@@ -39,11 +40,17 @@ class CoarseToFineCodec(HyperLatentCodec):
             "param_width": param_width, "delta_width": delta_width, "delta_depth": int(delta_depth),
             "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options,
         }
+        if context != "channel":
+            # Recorded only when it departs from the channel-wise model, so the identity of every
+            # codec (checkpoints, streams, the shipped base) without it stays what it was.
+            self.config |= {"context": context, "context_heads": int(context_heads),
+                            "context_window": int(context_window)}
         self.level_blocks = level_blocks
         self.num_levels = len(level_blocks)
         self.entropy = LevelBlockEntropyModel(
             M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
-            delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits)
+            delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits, context=context,
+            context_heads=context_heads, context_window=context_window)
 
     def set_training_quantization(self, mode: str) -> None:
         """ste (default) or noise: what the synthesis and the channel context see in training."""

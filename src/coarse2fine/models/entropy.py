@@ -9,7 +9,11 @@ anything from later blocks. Optional parts:
 - delta networks (blocks 2..L): refine the mean and scale of later blocks from the context
   and the base parameters; their last layer is zero-initialised, so training starts from the
   plain model; mean += d_mu, scale *= exp(0.5 * tanh(d_sigma)) (a bounded correction);
-- latent residual prediction (Minnen & Singh 2020): y_hat += 0.5 * tanh(lrp(context)).
+- latent residual prediction (Minnen & Singh 2020): y_hat += 0.5 * tanh(lrp(context));
+- `context="causal_attention"`: TIC's causal spatial-attention context over the slice's channel
+  prefix (spatial_context.py) corrects each position's mean and scale from the positions decoded
+  before it. Later blocks stay out of it, so every prefix still decodes on its own; coding then
+  goes position by position in raster order within each slice.
 
 Coding (`encode_slices` / `decode_slices`) is written to be bit-exact across machines and
 thread counts; see docs/models.md, "Deterministic entropy parameters".
@@ -28,6 +32,11 @@ from compressai.ops import quantize_ste
 from torch import nn
 
 from coarse2fine import rans
+
+from .spatial_context import CausalAttentionContext, ContextFusion
+
+# Entropy-model contexts: channel-wise only (the CPU default), or with TIC's spatial attention.
+CONTEXTS = ("channel", "causal_attention")
 
 
 # Scales of the Gaussian CDF tables. CompressAI's default (64 log-spaced scales, 13 % apart)
@@ -81,6 +90,20 @@ def gaussian_cdf_lists(gc: GaussianConditional):
     return cached[1]
 
 
+def table_subset(tables, indexes: list[int]):
+    """(indexes, cdfs, lengths, offsets) naming only the CDFs `indexes` use, each cut to its length.
+
+    The rANS coder converts the whole table list on every call; coding one position at a time
+    (the spatial context) would convert all 512 padded CDFs per position. The coded bits are the
+    same: the coder reads a CDF only up to its length.
+    """
+    cdf, lengths, offsets = tables
+    used = sorted(set(indexes))
+    local = {index: i for i, index in enumerate(used)}
+    return ([local[i] for i in indexes], [cdf[i][: lengths[i]] for i in used], [lengths[i] for i in used],
+            [offsets[i] for i in used])
+
+
 @dataclass(frozen=True)
 class Slice:
     level: int  # 0-based index of the level block that holds the slice
@@ -132,8 +155,11 @@ class DeltaNet(nn.Module):
 class LevelBlockEntropyModel(nn.Module):
     def __init__(self, M: int, level_blocks: list[int], slices_per_block: int = 1, delta: bool = True,
                  lrp: bool = False, param_width: int | None = None, delta_width: int | None = None,
-                 delta_depth: int = 3, mean_grid_bits: int = 8):
+                 delta_depth: int = 3, mean_grid_bits: int = 8, context: str = "channel",
+                 context_heads: int = 16, context_window: int = 5):
         super().__init__()
+        if context not in CONTEXTS:
+            raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {context!r}")
         self.M, self.level_blocks = M, list(level_blocks)
         self.slices = plan_slices(self.level_blocks, slices_per_block)
         self.lrp = lrp
@@ -147,6 +173,13 @@ class LevelBlockEntropyModel(nn.Module):
             {str(j): DeltaNet(2 * M + s.start, delta_width or width, s.channels, delta_depth)
              for j, s in enumerate(self.slices) if s.level > 0}
         ) if delta else None
+        # Slice j's spatial context reads channels 0..end of slice j: its own level's prefix.
+        self.context_nets = nn.ModuleList(
+            CausalAttentionContext(s.end, 2 * s.channels, context_heads, context_window) for s in self.slices
+        ) if context == "causal_attention" else None
+        self.context_fusions = nn.ModuleList(
+            ContextFusion(2 * s.channels, s.channels, width) for s in self.slices
+        ) if context == "causal_attention" else None
         self.gaussian_conditional = TableGaussianConditional(None)
         # Training only, not part of the model (no state, no config): what the synthesis and the
         # later slices' context see. "ste": round(y - mean) + mean with a straight-through
@@ -176,15 +209,24 @@ class LevelBlockEntropyModel(nn.Module):
         for j, s in enumerate(self.slices):
             y_slice = y[:, s.start : s.end]
             mean, scale = self.slice_parameters(j, hyper, decoded)
+            if self.context_nets is not None:
+                # The context sees the slice rounded around the base mean: the final mean depends
+                # on the context, and coding rounds around the final one (docs/models.md).
+                scale = self.gaussian_conditional.lower_bound_scale(scale)
+                context = self.context_nets[j](torch.cat([*decoded, self._quantise(y_slice, mean)], dim=1))
+                mean, scale = self.context_fusions[j](context, mean, scale)
             _, lik = self.gaussian_conditional(y_slice, scale, means=mean)
-            if self.training and self.training_quantization == "noise":
-                decoded.append(self.gaussian_conditional.quantize(y_slice, "noise"))
-            else:
-                decoded.append(quantize_ste(y_slice - mean) + mean)
+            decoded.append(self._quantise(y_slice, mean))
             if self.lrp:
                 decoded[j] = decoded[j] + self.residual_prediction(j, hyper, decoded)
             likelihoods[s.level].append(lik)
         return torch.cat(decoded, dim=1), [torch.cat(liks, dim=1) for liks in likelihoods]
+
+    def _quantise(self, y_slice: torch.Tensor, mean: torch.Tensor) -> torch.Tensor:
+        """What the synthesis and the later contexts see of a slice in a training pass."""
+        if self.training and self.training_quantization == "noise":
+            return self.gaussian_conditional.quantize(y_slice, "noise")
+        return quantize_ste(y_slice - mean) + mean
 
     # -- coding ------------------------------------------------------------------------------
     def _on_grid(self, t: torch.Tensor) -> torch.Tensor:
@@ -199,26 +241,28 @@ class LevelBlockEntropyModel(nn.Module):
 
         Call on a float64 copy of the model (the codec does): see docs/models.md.
         """
-        cdf, cdf_lengths, offsets = self._tables()
+        tables = self._tables()
         batch = y.shape[0]
         encoders = [[BufferedRansEncoder() for _ in range(batch)] for _ in self.level_blocks]
         decoded = []
         for j, s in enumerate(self.slices):
-            mean, scale = self.slice_parameters(j, hyper, decoded)
-            mean = self._on_grid(mean)
-            indexes = self.gaussian_conditional.build_indexes(scale)
-            symbols = rans.to_symbols(y[:, s.start : s.end].to(mean.dtype) - mean)
-            for b in range(batch):
-                encoders[s.level][b].encode_with_indexes(
-                    symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)
-            decoded.append(self._dequantise(j, symbols, mean, hyper, decoded))
+            y_slice = y[:, s.start : s.end]
+
+            def encode(mean, indexes, where, y_slice=y_slice, level=s.level):
+                symbols = rans.to_symbols(y_slice[(slice(None), slice(None), *where)].to(mean.dtype) - mean)
+                for b in range(batch):
+                    encoders[level][b].encode_with_indexes(
+                        symbols[b].reshape(-1).tolist(), *self._coder_tables(indexes[b], where, tables))
+                return symbols
+
+            decoded.append(self._code_slice(j, hyper, decoded, encode))
         strings = [[enc.flush() for enc in level] for level in encoders]
         return strings, torch.cat(decoded, dim=1)
 
     @torch.no_grad()
     def decode_slices(self, strings: list[list[bytes]], hyper: torch.Tensor) -> torch.Tensor:
         """Decode the first len(strings) level blocks; later blocks of y_hat stay zero."""
-        cdf, cdf_lengths, offsets = self._tables()
+        tables = self._tables()
         batch, (height, width) = hyper.shape[0], hyper.shape[-2:]
         levels = len(strings)
         decoders = []
@@ -233,18 +277,54 @@ class LevelBlockEntropyModel(nn.Module):
         for j, s in enumerate(self.slices):
             if s.level >= levels:
                 break
-            mean, scale = self.slice_parameters(j, hyper, decoded)
-            mean = self._on_grid(mean)
-            indexes = self.gaussian_conditional.build_indexes(scale)
-            values = [decoders[s.level][b].decode_stream(indexes[b].reshape(-1).tolist(), cdf, cdf_lengths, offsets)
-                      for b in range(batch)]
-            symbols = torch.tensor(values, dtype=torch.int32, device=hyper.device).reshape(
-                batch, s.channels, height, width)
-            decoded.append(self._dequantise(j, symbols, mean, hyper, decoded))
+
+            def decode(mean, indexes, where, level=s.level):
+                values = [decoders[level][b].decode_stream(*self._coder_tables(indexes[b], where, tables))
+                          for b in range(batch)]
+                return torch.tensor(values, dtype=torch.int32, device=mean.device).reshape(mean.shape)
+
+            decoded.append(self._code_slice(j, hyper, decoded, decode))
         y_hat = hyper.new_zeros(batch, self.M, height, width)
         filled = sum(self.level_blocks[:levels])
         y_hat[:, :filled] = torch.cat(decoded, dim=1)
         return y_hat
+
+    @staticmethod
+    def _coder_tables(indexes: torch.Tensor, where, tables):
+        """The rANS coder's (indexes, cdfs, lengths, offsets) for one image's symbols at `where`."""
+        indexes = indexes.reshape(-1).tolist()
+        return table_subset(tables, indexes) if isinstance(where[0], int) else (indexes, *tables)
+
+    def _code_slice(self, j: int, hyper: torch.Tensor, decoded: list[torch.Tensor], code) -> torch.Tensor:
+        """Slice j's dequantised latent. `code(mean, indexes, where)` encodes or decodes the int32
+        symbols at `where` (the whole slice, or one position (row, col)) and returns them: the
+        encoder and the decoder share this function, so they compute the same parameters from
+        the same inputs in the same order."""
+        mean, scale = self.slice_parameters(j, hyper, decoded)
+        if self.context_nets is None:
+            mean = self._on_grid(mean)
+            symbols = code(mean, self.gaussian_conditional.build_indexes(scale), (slice(None), slice(None)))
+            return self._dequantise(j, symbols, mean, hyper, decoded)
+        # Spatial context: one position at a time in raster order, each seeing the positions
+        # of this slice decoded before it (and every position of the earlier slices).
+        s, context_net, fusion = self.slices[j], self.context_nets[j], self.context_fusions[j]
+        scale = self.gaussian_conditional.lower_bound_scale(scale)
+        batch, _, height, width = mean.shape
+        padded = context_net.pad(torch.cat([*decoded, torch.zeros_like(mean)], dim=1))
+        offset = context_net.window // 2
+        symbols = torch.zeros(mean.shape, dtype=torch.int32, device=mean.device)
+        coded_mean = torch.zeros_like(mean)
+        for row in range(height):
+            for col in range(width):
+                context = context_net.at(padded, row, col)
+                position_mean, position_scale = fusion.at(context, mean[:, :, row, col], scale[:, :, row, col])
+                position_mean = self._on_grid(position_mean)
+                position_symbols = code(position_mean, self.gaussian_conditional.build_indexes(position_scale),
+                                        (row, col))
+                symbols[:, :, row, col] = position_symbols
+                coded_mean[:, :, row, col] = position_mean
+                padded[:, s.start :, row + offset, col + offset] = position_symbols.to(mean.dtype) + position_mean
+        return self._dequantise(j, symbols, coded_mean, hyper, decoded)
 
     def _dequantise(self, j, symbols, mean, hyper, decoded):
         # symbols + grid mean is exact in float; the LRP term is put on the same grid so later

@@ -150,12 +150,17 @@ class EvaluationPlan:
             f"{tables_dir(h)}/claim/{method}/claim.md"
             for h in self.table_hierarchies()
             for method in self.claim_methods()
-            if {method, self.claim["ablation"]} <= trained.get(h, set())
+            if {method, self.ablation(method)} <= trained.get(h, set())
         ]
+
+    def ablation(self, method: str) -> str:
+        """The codec a method is tested against: its own `ablation`, else evaluate.claim's."""
+        return self.training.codecs[method].get("ablation") or self.claim["ablation"]
 
     def claim_settings(self, method: str) -> dict:
         return self.claim | {
             "method": method,
+            "ablation": self.ablation(method),
             "judge": self.settings["judge"],
             "seed": self.seed,
             "confidence": self.settings["confidence"],

@@ -47,6 +47,7 @@ class TrainingPlan:
             self.baseline_init(name)  # a wrong init names itself now, not when its job is planned
         for codec in self.codecs:
             self.rate_points(codec)
+            self.base_name(codec)
 
     # -- which hierarchies, bases and models -------------------------------------------------
     def train_hierarchies(self) -> list[str]:
@@ -62,9 +63,21 @@ class TrainingPlan:
         return names
 
     def base_name(self, codec: str) -> str:
-        """Codecs with the same architecture share one base, named after the first of them."""
+        """Codecs with the same architecture share one base, named after the first of them. A
+        codec may name another codec whose base it starts from (`base`): the weights they share
+        are transferred, the parts the base lacks start at their initialisation."""
+        other = self.codecs[codec].get("base")
+        if other is not None:
+            if other not in self.codecs or self.codecs[other].get("base") is not None:
+                raise ValueError(
+                    f"codecs.{codec}.base: {other!r} is not an enabled codec with a base of its own "
+                    f"(enabled codecs: {sorted(self.codecs)})"
+                )
+            return self.base_name(other)
         architecture = self.codecs[codec]["architecture"]
-        return next(name for name, spec in self.codecs.items() if spec["architecture"] == architecture)
+        return next(
+            name for name, spec in self.codecs.items() if spec["architecture"] == architecture and not spec.get("base")
+        )
 
     def rate_points(self, codec: str) -> list[int]:
         """Indices into train.rate_points this codec trains at (all unless the codec names some)."""
@@ -162,6 +175,8 @@ class TrainingPlan:
             settings["task_gradient"] = spec["task_gradient"]
         if spec.get("training_quantization", "ste") != "ste":
             settings["training_quantization"] = spec["training_quantization"]
+        if self.codecs[self.base_name(codec)]["architecture"] != spec["architecture"]:
+            settings["init_transfer"] = True  # another architecture's base: the weights it shares
         return settings
 
     def baseline_settings(self, name: str) -> dict:
