@@ -166,3 +166,13 @@ def test_a_variant_of_another_architecture_starts_from_the_named_base_and_meets_
     # without its twin there is nothing to test it against: no claim table
     alone = plan_of("config/config.yaml", overlay(tmp_path, "codecs:\n  c2f_attention: {enabled: true}\n"))
     assert not any("/claim/c2f_attention/" in t for t in alone.evaluation.claim_targets())
+
+
+def test_seed_repeats_train_with_their_own_seed_and_meet_the_rd_only_of_that_seed():
+    plan = plan_of("config/config.yaml", "config/seeds.yaml")
+    seeds = {m.codec for m in plan.training.codec_models() if "seed" in m.codec}
+    assert seeds == {"c2f_seed1", "rd_only_seed1", "c2f_seed2", "rd_only_seed2"}
+    assert plan.training.finetune_settings("c2f_seed2", 1)["seed"] == 2
+    assert plan.training.finetune_settings("c2f", 1)["seed"] == plan.config["seed"]
+    assert plan.training.base_name("rd_only_seed1") == "c2f"  # the same base for every seed
+    assert plan.evaluation.claim_settings("c2f_seed1")["ablation"] == "rd_only_seed1"

@@ -175,6 +175,8 @@ class TrainingPlan:
             settings["task_gradient"] = spec["task_gradient"]
         if spec.get("training_quantization", "ste") != "ste":
             settings["training_quantization"] = spec["training_quantization"]
+        if spec.get("seed") is not None:
+            settings["seed"] = spec["seed"]
         if self.codecs[self.base_name(codec)]["architecture"] != spec["architecture"]:
             settings["init_transfer"] = True  # another architecture's base: the weights it shares
         return settings
