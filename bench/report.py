@@ -182,7 +182,7 @@ WHY_MISSES = """## Where a target is missed, and what it would take
 
 - **Coding overhead.** The rANS payloads sit within about half a percent of the likelihood
   estimate (the payload column) since the Gaussian scale table went from CompressAI's 64 scales
-  to 512 (`SCALE_TABLE_LEVELS`, models/entropy.py): with 64, each element was coded with a scale
+  to 512 (`SCALE_TABLE_LEVELS`, models/gaussian_tables.py): with 64, each element was coded with a scale
   up to 13 % above its own. What remains in the file ratio is the container: a 43-byte header
   (magic, version, model identity, size, layout, CRC) and 8 bytes (length, CRC32) per segment,
   about 75 bytes for three levels, 1-1.5 % of a 5-8 kB file at 512x512. Getting the file under

@@ -270,7 +270,7 @@ def test_pad_and_crop_round_trip():
 def test_table_lookup_matches_compressai_build_indexes_element_for_element():
     from compressai.entropy_models import GaussianConditional
 
-    from coarse2fine.models.entropy import TableGaussianConditional, fine_scale_table
+    from coarse2fine.models.gaussian_tables import TableGaussianConditional, fine_scale_table
 
     ours, theirs = TableGaussianConditional(None), GaussianConditional(None)
     for gc in (ours, theirs):

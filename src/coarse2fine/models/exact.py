@@ -10,7 +10,7 @@ import copy
 import torch
 from compressai.models import CompressionModel
 
-from .entropy import fine_scale_table
+from .gaussian_tables import fine_scale_table
 
 
 class ExactCodingModel(CompressionModel):

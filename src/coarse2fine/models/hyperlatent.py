@@ -9,7 +9,7 @@ import contextlib
 
 import torch
 
-from .entropy import CheckedEntropyBottleneck
+from .gaussian_tables import CheckedEntropyBottleneck
 from .exact import ExactCodingModel
 from .registry import BACKBONES
 

@@ -27,7 +27,7 @@ from compressai.ops import quantize_ste
 
 from coarse2fine import rans
 
-from .entropy import TableGaussianConditional, gaussian_cdf_lists
+from .gaussian_tables import TableGaussianConditional, gaussian_cdf_lists
 from .hyperlatent import HyperLatentCodec
 from .registry import register_codec
 
