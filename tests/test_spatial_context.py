@@ -130,3 +130,18 @@ def test_another_process_with_another_thread_count_codes_and_decodes_the_same(tm
     assert theirs["strings"] == enc["strings"]
     for n in range(1, codec.num_levels + 1):
         assert theirs[n][0] == codec.decompress(enc["strings"][: 1 + n], enc["shape"])["y_hat"].numpy().tobytes()
+
+
+def test_the_paper_configs_codec_codes_every_prefix_with_the_context():
+    import yaml
+
+    from conftest import REPO
+
+    architecture = yaml.safe_load((REPO / "config" / "imagenet.yaml").read_text())["codecs"]["c2f"]["architecture"]
+    assert architecture["context"] == "causal_attention"
+    torch.manual_seed(0)
+    codec = trained_looking(build_codec(**architecture).eval())
+    codec.update(force=True)
+    enc = codec.compress(images(batch=1))
+    for n in range(1, codec.num_levels + 1):
+        assert torch.equal(codec.decompress(enc["strings"][: 1 + n], enc["shape"])["y_hat"], enc["y_hat_levels"][n - 1])
