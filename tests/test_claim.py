@@ -99,3 +99,31 @@ def test_agreement_compares_with_the_same_classifiers_uncompressed_prediction():
     add_agreement(table, 2)
     assert table["agree_L1"].tolist() == [1.0, 1.0, 1.0, 1.0, 0.0]
     assert table["agree_L2"].tolist() == [1.0, 0.0, 1.0, 1.0, 1.0]
+
+
+def test_the_claim_over_seeds_averages_the_runs_image_by_image(tmp_path):
+    """Two runs of the same recipe: one with a planted coarse gain, one with none. The seed
+    average is half the gain, its interval is over images, and each run is listed."""
+    from coarse2fine.evaluate.claim import run
+
+    first = planted_table(0.4, seed=0)
+    second = planted_table(0.0, seed=1).replace({"codec": {"c2f": "c2f_seed1", "rd_only": "rd_only_seed1"}})
+    table = pd.concat([first, second])
+    per_image = tmp_path / "per_image.csv"
+    table.to_csv(per_image, index=False)
+    levels = tmp_path / "levels.json"
+    levels.write_text('{"ks": [10, 1000]}')
+    settings = ClaimSettings(judge="judge", baselines=(), bootstrap=300, repeats=(("c2f_seed1", "rd_only_seed1"),))
+    run(settings, per_image, levels, tmp_path / "claim")
+    result = __import__("json").loads((tmp_path / "claim" / "claim.json").read_text())
+    rows = {(r["level"], r["metric"], r["rate_point"]): r for r in result["over_seeds"]}
+    coarse = rows[(1, "top-1", "rp1")]
+    own, repeat = coarse["per_run"]
+    assert own > 25 and abs(repeat) < 15 and coarse["runs"] == 2 and coarse["n"] == 60
+    assert coarse["diff"] == pytest.approx((own + repeat) / 2)
+    assert coarse["diff_lo"] < coarse["diff"] < coarse["diff_hi"]
+    assert "Over training seeds" in (tmp_path / "claim" / "claim.md").read_text()
+    # a repeat that was not evaluated is named
+    missing = ClaimSettings(judge="judge", baselines=(), repeats=(("c2f_seed9", "rd_only_seed9"),))
+    with pytest.raises(ValueError, match="codec 'c2f_seed9' was not evaluated"):
+        claim_tables(first, [10, 1000], missing)

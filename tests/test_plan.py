@@ -176,3 +176,19 @@ def test_seed_repeats_train_with_their_own_seed_and_meet_the_rd_only_of_that_see
     assert plan.training.finetune_settings("c2f", 1)["seed"] == plan.config["seed"]
     assert plan.training.base_name("rd_only_seed1") == "c2f"  # the same base for every seed
     assert plan.evaluation.claim_settings("c2f_seed1")["ablation"] == "rd_only_seed1"
+
+
+def test_a_claim_lists_the_seed_repeats_of_its_method(tmp_path):
+    plan = plan_of("config/config.yaml", "config/seeds.yaml", "config/diagnostics.yaml")
+    repeats = plan.evaluation.claim_settings("c2f")["repeats"]
+    assert repeats == [
+        ["c2f_seed1", "rd_only_seed1"],
+        ["c2f_seed2", "rd_only_seed2"],
+    ]  # not c2f_noise, not c2f_attention
+    assert ["c2f", "rd_only"] in plan.evaluation.claim_settings("c2f_seed2")["repeats"]
+    assert "repeats" not in plan_of("config/config.yaml").evaluation.claim_settings(
+        "c2f"
+    )  # the default's claim as before
+    explicit = overlay(tmp_path, "codecs:\n  c2f_seed1: {seed: 42}\n  c2f_seed2: {enabled: false}\n")
+    same_seed = plan_of("config/config.yaml", "config/seeds.yaml", explicit)
+    assert "repeats" not in same_seed.evaluation.claim_settings("c2f")  # the study's own seed is no repeat

@@ -13,6 +13,9 @@ every held-out image, image by image:
   common rate range), with a paired bootstrap interval (the same resampled images for every
   rate point of both curves).
 
+Where the study trains repeats of the method and its ablation with other seeds, claim.md also
+gives their seed-averaged difference (repeats.py). The statistics are in claim_stats.py.
+
 Verdicts: at a coarse level, "higher" or "lower" where the BD interval excludes zero, "not
 resolved" otherwise; at the finest level, whether the method stays within `fine_margin` points
 of the ablation ("within" where the interval's lower end is above -margin).
@@ -27,9 +30,11 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from scipy.stats import binomtest
 
 from coarse2fine.evaluate.bd import bd_metric
+from coarse2fine.evaluate.claim_stats import interval, paired_difference
+from coarse2fine.evaluate.repeats import markdown as repeats_markdown
+from coarse2fine.evaluate.repeats import seed_averaged
 
 
 @dataclass(frozen=True)
@@ -42,42 +47,12 @@ class ClaimSettings:
     confidence: float = 0.95
     seed: int = 0
     fine_margin: float = 2.0  # percentage points the finest level may lose
+    # further (method, ablation) runs of the same recipe with other training seeds (repeats.py)
+    repeats: tuple[tuple[str, str], ...] = ()
 
-
-def mcnemar_exact(a: np.ndarray, b: np.ndarray) -> tuple[float, int, int]:
-    """Two-sided exact McNemar p-value of paired 0/1 outcomes, and the discordant counts
-    (a right and b wrong, a wrong and b right)."""
-    a, b = np.asarray(a, bool), np.asarray(b, bool)
-    only_a, only_b = int((a & ~b).sum()), int((~a & b).sum())
-    if only_a + only_b == 0:
-        return 1.0, only_a, only_b
-    return float(binomtest(only_a, only_a + only_b, 0.5).pvalue), only_a, only_b
-
-
-def _interval(samples: np.ndarray, confidence: float) -> tuple[float, float]:
-    samples = samples[np.isfinite(samples)]
-    if samples.size == 0:
-        return math.nan, math.nan
-    tail = (1 - confidence) / 2 * 100
-    lo, hi = np.percentile(samples, [tail, 100 - tail])
-    return float(lo), float(hi)
-
-
-def paired_difference(a: np.ndarray, b: np.ndarray, draws: np.ndarray, confidence: float) -> dict:
-    """Mean of a - b (in points), its paired bootstrap interval over the draws (rows of image
-    indices), and McNemar's exact test."""
-    diff = (np.asarray(a, float) - np.asarray(b, float)) * 100
-    lo, hi = _interval(diff[draws].mean(axis=1), confidence)
-    p, only_a, only_b = mcnemar_exact(a, b)
-    return {
-        "n": len(diff),
-        "diff": float(diff.mean()),
-        "diff_lo": lo,
-        "diff_hi": hi,
-        "mcnemar_p": p,
-        "only_method": only_a,
-        "only_other": only_b,
-    }
+    @property
+    def runs(self) -> list[tuple[str, str]]:
+        return [(self.method, self.ablation), *self.repeats]
 
 
 def curve_matrix(
@@ -117,7 +92,7 @@ def paired_bd_accuracy(
 
     n = len(images)
     draws = rng.integers(0, n, size=(settings.bootstrap, n))
-    lo, hi = _interval(np.array([bd(d) for d in draws]), settings.confidence)
+    lo, hi = interval(np.array([bd(d) for d in draws]), settings.confidence)
     return {"n": n, "bd": bd(np.arange(n)), "bd_lo": lo, "bd_hi": hi}
 
 
@@ -144,7 +119,7 @@ def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) ->
         raise ValueError(
             f"the judge {settings.judge!r} scored no view (classifiers: {sorted(set(table['classifier']))})"
         )
-    for codec in (settings.method, settings.ablation):
+    for codec in {codec for run in settings.runs for codec in run}:
         if codec not in set(judged["codec"]):
             raise ValueError(f"claim: codec {codec!r} was not evaluated (codecs: {sorted(set(judged['codec']))})")
     rng = np.random.default_rng(settings.seed)
@@ -234,18 +209,27 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     table["level"] = table["level"].astype("Int64")
     ks = json.loads(Path(levels_json).read_text())["ks"]
     paired, bd = claim_tables(table, ks, settings)
+    seeds = pd.DataFrame()
+    if settings.repeats:
+        judged = table[table["classifier"] == settings.judge]
+        rng = np.random.default_rng(settings.seed + 1)
+        seeds = seed_averaged(judged, settings.runs, ks, settings.bootstrap, settings.confidence, rng)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paired.to_csv(output_dir / "claim_paired.csv", index=False)
     bd.to_csv(output_dir / "claim_bd.csv", index=False)
     images = int(table.loc[table["classifier"] == settings.judge, "image"].nunique())
-    (output_dir / "claim.md").write_text(claim_markdown(paired, bd, settings, images))
+    text = claim_markdown(paired, bd, settings, images)
+    text += "\n".join(repeats_markdown(seeds, settings.runs, settings.confidence)) + ("\n" if len(seeds) else "")
+    (output_dir / "claim.md").write_text(text)
     headline = {
         f"L{r.level}_{r.metric}_vs_{r.against}": {"bd": r.bd, "lo": r.bd_lo, "hi": r.bd_hi, "verdict": r.verdict}
         for r in bd.itertuples()
     }
+    # a list, not a dict: the headline reads the dict entries as BD-accuracies
+    over_seeds = seeds.to_dict(orient="records") if len(seeds) else []
     (output_dir / "claim.json").write_text(
-        json.dumps({"judge": settings.judge, "images": images, **headline}, indent=1) + "\n"
+        json.dumps({"judge": settings.judge, "images": images, **headline, "over_seeds": over_seeds}, indent=1) + "\n"
     )
     return headline
 
@@ -254,7 +238,7 @@ def add_arguments(parser) -> None:
     parser.add_argument(
         "--settings",
         required=True,
-        help="JSON: judge, method, ablation, baselines, bootstrap, confidence, seed, fine_margin",
+        help="JSON: judge, method, ablation, baselines, bootstrap, confidence, seed, fine_margin, repeats",
     )
     parser.add_argument("--per-image", type=Path, required=True)
     parser.add_argument("--levels", type=Path, required=True, help="levels.json beside per_image.csv")
@@ -263,6 +247,7 @@ def add_arguments(parser) -> None:
 
 def run_command(args) -> int:
     raw = json.loads(args.settings)
-    settings = ClaimSettings(**{**raw, "baselines": tuple(raw.get("baselines", ()))})
+    repeats = tuple(tuple(pair) for pair in raw.get("repeats", ()))
+    settings = ClaimSettings(**{**raw, "baselines": tuple(raw.get("baselines", ())), "repeats": repeats})
     run(settings, args.per_image, args.levels, args.output_dir)
     return 0

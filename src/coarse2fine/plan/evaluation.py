@@ -26,6 +26,10 @@ def figures_dir(hierarchy: str) -> str:
     return f"results/figures/{hierarchy}"
 
 
+# What a repeat of a codec over seeds may change (EvaluationPlan.repeats).
+REPEAT_KEYS = {"seed", "ablation", "rate_points", "enabled"}
+
+
 class EvaluationPlan:
     def __init__(self, config: dict, training, hierarchies):
         self.seed = config["seed"]
@@ -157,14 +161,39 @@ class EvaluationPlan:
         """The codec a method is tested against: its own `ablation`, else evaluate.claim's."""
         return self.training.codecs[method].get("ablation") or self.claim["ablation"]
 
+    def repeats(self, method: str) -> list[list[str]]:
+        """(codec, its ablation) of every trained codec that is `method` with another seed: the
+        same specification but for the keys a repeat may change (config/seeds.yaml)."""
+
+        def recipe(name: str) -> dict:
+            return {k: v for k, v in self.training.codecs[name].items() if k not in REPEAT_KEYS}
+
+        def seed(name: str) -> int:
+            own = self.training.codecs[name].get("seed")
+            return self.seed if own is None else own
+
+        return [
+            [name, self.ablation(name)]
+            for name in self.training.codecs
+            if name != method
+            and recipe(name) == recipe(method)
+            and seed(name) != seed(method)
+            and self.ablation(name) in self.training.codecs
+        ]
+
     def claim_settings(self, method: str) -> dict:
-        return self.claim | {
-            "method": method,
-            "ablation": self.ablation(method),
-            "judge": self.settings["judge"],
-            "seed": self.seed,
-            "confidence": self.settings["confidence"],
-        }
+        repeats = self.repeats(method)
+        return (
+            self.claim
+            | ({"repeats": repeats} if repeats else {})
+            | {
+                "method": method,
+                "ablation": self.ablation(method),
+                "judge": self.settings["judge"],
+                "seed": self.seed,
+                "confidence": self.settings["confidence"],
+            }
+        )
 
     @property
     def headline_tables(self) -> str:
