@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coarse2fine.evaluate.claim import ClaimSettings, claim_markdown, claim_tables, mcnemar_exact, verdict
+from coarse2fine.evaluate.claim import ClaimSettings, claim_markdown, claim_tables, verdict
+from coarse2fine.evaluate.claim_stats import mcnemar_exact
 from coarse2fine.evaluate.predictions import add_agreement
 
 

@@ -119,7 +119,7 @@ def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) ->
         raise ValueError(
             f"the judge {settings.judge!r} scored no view (classifiers: {sorted(set(table['classifier']))})"
         )
-    for codec in {codec for run in settings.runs for codec in run}:
+    for codec in dict.fromkeys(codec for run in settings.runs for codec in run):  # in order: the first missing named
         if codec not in set(judged["codec"]):
             raise ValueError(f"claim: codec {codec!r} was not evaluated (codecs: {sorted(set(judged['codec']))})")
     rng = np.random.default_rng(settings.seed)
