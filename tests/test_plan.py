@@ -128,6 +128,7 @@ def test_test_and_paper_configs_plan():
         ("hierarchy:\n  enable: [nothing_by_that_name]\n", "hierarchy.enable names \\['nothing_by_that_name'\\]"),
         ("codecs:\n  c2f: {rate_points: [7]}\n", "codecs.c2f.rate_points \\[7\\]"),
         ("codecs:\n  rd_only: {base: nowhere}\n", "codecs.rd_only.base: 'nowhere' is not an enabled codec"),
+        ("codecs:\n  c2f: {ablation: rd_onyl}\n", "codecs.c2f.ablation: 'rd_onyl' is not a codec"),
     ],
 )
 def test_plans_that_cannot_work_are_named(tmp_path, text, message):

@@ -45,9 +45,15 @@ class TrainingPlan:
             raise ValueError(f"baseline names {sorted(clash)} clash with codec names, 'base' or 'pretrain'")
         for name in self.baselines:
             self.baseline_init(name)  # a wrong init names itself now, not when its job is planned
-        for codec in self.codecs:
+        defined = config.get("codecs", {})
+        for codec, spec in self.codecs.items():
             self.rate_points(codec)
             self.base_name(codec)
+            if spec.get("ablation") is not None and spec["ablation"] not in defined:
+                raise ValueError(
+                    f"codecs.{codec}.ablation: {spec['ablation']!r} is not a codec of this configuration "
+                    f"(codecs: {sorted(defined)})"
+                )
 
     # -- which hierarchies, bases and models -------------------------------------------------
     def train_hierarchies(self) -> list[str]:
