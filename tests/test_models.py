@@ -239,17 +239,23 @@ _DECODE_SCRIPT = textwrap.dedent("""
 """)
 
 
-def test_decode_in_another_process_with_other_thread_count_is_identical(tmp_path):
-    codec = coded_codec(slices_per_block=2, lrp=True)
-    x = images()
-    enc = codec.compress(x)
+def coded_in_another_process(codec, x, enc, tmp_path, threads: int = 2) -> dict:
+    """What a second process with `threads` torch threads makes of the codec's weights and
+    stream: its own encoding of x ("strings") and, per level n, (y_hat bytes, uint8 image bytes)."""
     blob = tmp_path / "stream.pkl"
     pickle.dump(
         {"config": codec.config, "state": codec.state_dict(), "strings": enc["strings"], "shape": enc["shape"], "x": x},
         open(blob, "wb"),
     )
-    subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, str(blob), "2"], check=True, timeout=120)
-    theirs = pickle.load(open(str(blob) + ".out", "rb"))
+    subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, str(blob), str(threads)], check=True, timeout=120)
+    return pickle.load(open(str(blob) + ".out", "rb"))
+
+
+def test_decode_in_another_process_with_other_thread_count_is_identical(tmp_path):
+    codec = coded_codec(slices_per_block=2, lrp=True)
+    x = images()
+    enc = codec.compress(x)
+    theirs = coded_in_another_process(codec, x, enc, tmp_path)
     assert theirs["strings"] == enc["strings"]  # the other process encodes the same bytes
     for n in range(1, codec.num_levels + 1):
         dec = codec.decompress(enc["strings"][: 1 + n], enc["shape"])

@@ -2,17 +2,13 @@
 causality, one computation for training and coding, a fresh context that changes nothing, and
 every prefix decoding bit-exactly when the context does change the parameters."""
 
-import pickle
-import subprocess
-import sys
-
 import pytest
 import torch
 
 from coarse2fine.architectures import ArchitectureError
 from coarse2fine.models import build_codec
 from coarse2fine.models.spatial_context import CausalAttentionContext, ContextFusion
-from test_models import _DECODE_SCRIPT, TINY, images
+from test_models import TINY, coded_in_another_process, images
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -120,13 +116,7 @@ def test_another_process_with_another_thread_count_codes_and_decodes_the_same(tm
     codec.update(force=True)
     x = images()
     enc = codec.compress(x)
-    blob = tmp_path / "stream.pkl"
-    pickle.dump(
-        {"config": codec.config, "state": codec.state_dict(), "strings": enc["strings"], "shape": enc["shape"], "x": x},
-        open(blob, "wb"),
-    )
-    subprocess.run([sys.executable, "-c", _DECODE_SCRIPT, str(blob), "2"], check=True, timeout=120)
-    theirs = pickle.load(open(str(blob) + ".out", "rb"))
+    theirs = coded_in_another_process(codec, x, enc, tmp_path)
     assert theirs["strings"] == enc["strings"]
     for n in range(1, codec.num_levels + 1):
         assert theirs[n][0] == codec.decompress(enc["strings"][: 1 + n], enc["shape"])["y_hat"].numpy().tobytes()
