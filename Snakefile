@@ -26,6 +26,7 @@ include: "workflow/rules/baselines.smk"
 include: "workflow/rules/coding.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/figures.smk"
+include: "workflow/rules/confirm.smk"
 
 
 # Rules that run on the submit host under a cluster executor (profiles/slurm): seconds of work

@@ -9,7 +9,14 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coarse2fine.evaluate.claim import ClaimSettings, claim_markdown, claim_tables, verdict
+from coarse2fine.evaluate.claim import (
+    ClaimSettings,
+    claim_markdown,
+    claim_tables,
+    informativeness,
+    survives,
+    verdict,
+)
 from coarse2fine.evaluate.claim_stats import mcnemar_exact
 from coarse2fine.evaluate.predictions import add_agreement
 
@@ -35,6 +42,8 @@ def planted_table(effect: float, n: int = 60, seed: int = 0) -> pd.DataFrame:
                 luck = rng.random()
                 for codec, p in (("c2f", base + (effect if level == 1 else 0)), ("rd_only", base)):
                     correct = float(luck < p)
+                    truth = {1: i % 5, 2: i % 50}
+                    pred = {lv: t if correct else (t + 1) % (10 if lv == 1 else 1000) for lv, t in truth.items()}
                     rows.append(
                         {
                             "image": f"img{i}",
@@ -47,6 +56,9 @@ def planted_table(effect: float, n: int = 60, seed: int = 0) -> pd.DataFrame:
                             "correct_L2": correct,
                             "agree_L1": correct,
                             "agree_L2": correct,
+                            **{f"true_L{lv}": t for lv, t in truth.items()},
+                            **{f"ref_L{lv}": t for lv, t in truth.items()},
+                            **{f"pred_L{lv}": v for lv, v in pred.items()},
                         }
                     )
     table = pd.DataFrame(rows)
@@ -65,8 +77,11 @@ def test_a_planted_coarse_gain_is_resolved_and_no_effect_is_not():
     assert rp1["diff"] > 0 and rp1["mcnemar_p"] < 0.01 and rp1["only_other"] == 0
     _, null = claim_tables(planted_table(0.0, seed=1), [10, 1000], settings)
     assert null.loc[(null["level"] == 1) & (null["metric"] == "top-1"), "verdict"].iloc[0] == "not resolved"
-    text = claim_markdown(paired, bd, settings, 60)
+    info = informativeness(planted_table(0.35), [10, 1000], settings)
+    text = claim_markdown(paired, bd, settings, 60, info, [10, 1000])
     assert "higher, resolved" in text and "McNemar" in text
+    # the planted gain is real: it holds in balanced accuracy too
+    assert "top-1: higher, resolved; balanced accuracy: higher, resolved" in text
 
 
 def test_the_claim_names_a_missing_judge_or_codec():
@@ -128,3 +143,53 @@ def test_the_claim_over_seeds_averages_the_runs_image_by_image(tmp_path):
     missing = ClaimSettings(judge="judge", baselines=(), repeats=(("c2f_seed9", "rd_only_seed9"),))
     with pytest.raises(ValueError, match="codec 'c2f_seed9' was not evaluated"):
         claim_tables(first, [10, 1000], missing)
+
+
+def prior_shift_table(n: int = 200, seed: int = 0) -> pd.DataFrame:
+    """Labels skewed to cluster 0 (half the images). The ablation guesses its cluster with no
+    information (uniform over 4 clusters); the method sends every uncertain image to cluster 0
+    instead: more top-1 against these labels, no more balanced accuracy."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        truth = 0 if i < n // 2 else 1 + i % 3
+        for rp, bpp in enumerate((0.1, 0.2, 0.3)):
+            guess = int(rng.integers(0, 4))
+            for codec, pred in (("c2f", 0), ("rd_only", guess)):
+                rows.append(
+                    {
+                        "image": f"img{i}",
+                        "classifier": "judge",
+                        "codec": codec,
+                        "rate_point": f"rp{rp}",
+                        "level": 1,
+                        "bpp_actual": bpp,
+                        "true_L1": truth,
+                        "pred_L1": pred,
+                        "ref_L1": truth,
+                        "correct_L1": float(pred == truth),
+                        "agree_L1": float(pred == truth),
+                        **{k: 0.0 for k in ("true_L2", "pred_L2", "ref_L2", "correct_L2", "agree_L2")},
+                    }
+                )
+    table = pd.DataFrame(rows)
+    table["level"] = table["level"].astype("Int64")
+    return table
+
+
+def test_a_prior_shift_raises_top1_but_not_balanced_accuracy_and_the_verdict_says_so():
+    settings = ClaimSettings(judge="judge", baselines=(), bootstrap=300)
+    table = prior_shift_table()
+    paired, bd = claim_tables(table, [10, 1000], settings)
+    coarse = bd[(bd["level"] == 1) & (bd["against"] == "rd_only")].set_index("metric")
+    assert coarse.loc["top-1", "verdict"] == "higher, resolved"  # 50 % against about 25 %
+    assert coarse.loc["balanced top-1", "bd_lo"] < 5  # 25 % for both: no balanced gain
+    assert coarse.loc["balanced top-1", "verdict"] != "higher, resolved"
+    info = informativeness(table, [10, 1000], settings)
+    # neither prefix is informative: balanced accuracy at chance, the method's modal share 100 %
+    assert not info["informative"].any()
+    method = info[info["codec"] == "c2f"].iloc[0]
+    assert method["modal_share"] == 100 and method["true_modal_share"] == 50
+    text = survives(bd, info, settings, 1)
+    assert text.startswith("top-1: higher, resolved; balanced accuracy: ")
+    assert "uninformative at 3 of 3 rate points" in text

@@ -177,3 +177,55 @@ def test_with_the_bundled_efficientnet_lite0(setting):
     assert all(math.isfinite(terms[f"task_{k}"]) and terms[f"task_{k}"] > 0 for k in (1, 2, 3))
     assert codec.g_s[0].weight.grad.abs().sum() > 0
     assert all(p.grad is None for p in classifier.parameters())
+
+
+def test_teacher_target_is_the_kl_to_the_classifiers_view_of_the_original(setting):
+    """With the teacher target, a reconstruction equal to the original costs nothing, the loss
+    needs no label, and it is the KL of the cluster (class) distributions otherwise."""
+    codec, x, out, _ = setting
+    classifier = PooledLinear()
+    loss = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=classifier, level_maps=LEVEL_MAPS, task_target="teacher")
+    unlabelled = torch.tensor([-1, -1])
+    same = {**out, "x_hat": [x.clone() for _ in out["x_hat"]]}
+    terms = loss(same, x, unlabelled)
+    for k in (1, 2, 3):
+        assert terms[f"task_{k}"] == pytest.approx(0.0, abs=1e-6)
+        assert terms[f"acc_{k}"] == 1.0  # agreement with the teacher
+    terms = loss(out, x, unlabelled)
+    view = loss.view.classifier_input
+    with torch.no_grad():
+        t = loss.cluster_log_probs(classifier(view(x, 224)), 0)
+        q = loss.cluster_log_probs(classifier(view(out["x_hat"][0].clamp(0, 1), 224)), 0)
+    expected = (t.exp() * (t - q)).sum(1).mean().item()
+    assert terms["task_1"] == pytest.approx(expected, rel=1e-4) and terms["task_1"] > 0
+
+
+def test_cluster_balance_weights_each_cluster_equally():
+    loss = C2FLoss(
+        LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS, task_balance="cluster"
+    )
+    labels = [0, 10, 20, 1, -1]  # clusters at level 1: 0, 0, 0, 1 (and one unlabelled)
+    weights = loss.set_balance(labels)
+    assert weights[0] == {0: pytest.approx(4 / 6), 1: pytest.approx(4 / 2)}
+    # the mean weight over the labelled training photos is 1 at every level
+    for level, level_weights in enumerate(weights):
+        clusters = [c % (10, 100, 1000)[level] for c in labels if c >= 0]
+        assert np.mean([level_weights[c] for c in clusters]) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="needs labelled training photos"):
+        loss.set_balance([-1, -1])
+
+
+def test_balanced_task_term_weights_the_rare_cluster_up(setting):
+    codec, x, out, labels = setting  # labels 3 and 517: clusters 3 and 7 at level 1
+    plain = C2FLoss(LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=PooledLinear(), level_maps=LEVEL_MAPS)
+    torch.manual_seed(0)
+    balanced = C2FLoss(
+        LAMBDAS, MSE_WEIGHTS, GAMMAS, classifier=plain.classifier, level_maps=LEVEL_MAPS, task_balance="cluster"
+    )
+    with pytest.raises(RuntimeError, match="set_balance"):
+        balanced(out, x, labels)
+    balanced.set_balance([3, 3, 3, 517])  # cluster 3 three times, cluster 7 once: weights 2/3 and 2
+    log_q = plain.cluster_log_probs(plain.classifier(plain.view.classifier_input(out["x_hat"][0].clamp(0, 1), 224)), 0)
+    nll = -log_q[[0, 1], [3, 7]]
+    expected = ((2 / 3) * nll[0] + 2 * nll[1]).item() / 2
+    assert balanced(out, x, labels)["task_1"] == pytest.approx(expected, rel=1e-4)

@@ -10,6 +10,7 @@ from snakemake.utils import validate
 from coarse2fine.architectures import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
 from coarse2fine.plan.config import as_json, load_hierarchy_config
+from coarse2fine.plan.confirmation import CONFIRM_TABLE_FILES
 from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, VIEW_FILES
 from coarse2fine.plan.hierarchy import alternatives
 

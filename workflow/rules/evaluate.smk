@@ -107,6 +107,8 @@ rule evaluate_tables:
         bd_md="results/metrics/tables/{hierarchy}/bd.md",
         levels="results/metrics/tables/{hierarchy}/levels.json",
         progressive=multiext("results/metrics/tables/{hierarchy}/progressive_check", ".json", ".md"),
+        prior="results/metrics/tables/{hierarchy}/prior.md",
+        breakdown=multiext("results/metrics/tables/{hierarchy}/breakdown", ".csv", ".md"),
         # CPIPS perceptual check (rises as JPEG quality falls; correlations), with CPIPS only
         cpips_check=[f"results/metrics/tables/{{hierarchy}}/{name}" for name in EVALUATION.cpips_check_files()],
     params:

@@ -96,6 +96,48 @@ def folder_candidates(path: str | None) -> list[Candidate]:
     return out
 
 
+# ----------------------------------------------------------------------------- labelled folder
+WNID_PREFIX = re.compile(r"^(n\d{8})(?:_|$)")
+LABELLED_LAYOUT = """a labelled folder gives each image its ImageNet class by one of:
+  <folder>/n01440764/any_name.JPEG              (a parent folder named by the wnid)
+  <folder>/n01440764_tench.JPEG                 (the wnid as the file name's prefix)
+  <folder>/ILSVRC2012_val_00000001.JPEG         (an ILSVRC-2012 val file: the official ground truth)"""
+
+
+def image_label(path: Path, wnid_to_idx: dict[str, int], val_truth: dict[str, int]) -> int | None:
+    """The ground-truth class of one image of a labelled folder, or None (LABELLED_LAYOUT)."""
+    for part in (path.parent.name, path.stem):
+        match = WNID_PREFIX.match(part)
+        if match and match.group(1) in wnid_to_idx:
+            return wnid_to_idx[match.group(1)]
+    return val_truth.get(path.stem)
+
+
+def labelled_folder_candidates(path: str | None) -> tuple[list[Candidate], list[str]]:
+    """Every image of a folder of labelled photos, all in the test split (nothing of it trains
+    or tunes anything), and the images whose label could not be read (listed, left out)."""
+    if not path:
+        raise DatasetError("a labelled folder needs a path (confirm.folder)")
+    root = Path(path).expanduser()
+    if not root.is_dir():
+        raise DatasetError(f"{root}: not a directory (confirm.folder)")
+    wnid_to_idx = dict(zip(class_table()["wnid"], class_table()["class_idx"]))
+    val_truth = val_ground_truth()
+    out, unlabelled = [], []
+    for f in list_images(root):
+        label = image_label(f.relative_to(root), wnid_to_idx, val_truth)
+        if label is None:
+            unlabelled.append(f.relative_to(root).as_posix())
+            continue
+        out.append(Candidate(f, f.relative_to(root).as_posix(), label, "labelled_folder", "test"))
+    if not out:
+        found = f"{len(unlabelled)} images, none with a usable label" if unlabelled else "no images"
+        raise DatasetError(f"{root}: {found}\n{LABELLED_LAYOUT}")
+    for name in unlabelled:
+        log.warning("left out (no label): %s", name)
+    return out, unlabelled
+
+
 # ----------------------------------------------------------------------------- imagenet
 IMAGENET_LAYOUT = """expected layout of an ILSVRC-2012 tree:
   <root>/train/n01440764/n01440764_10026.JPEG   (one folder per wnid, 1000 folders)
@@ -171,12 +213,17 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
     elif kind == "folder":
         candidates = folder_candidates(settings.get("folder", {}).get("path"))
         root = Path(settings["folder"]["path"]).expanduser()
+    elif kind == "labelled_folder":
+        candidates, unlabelled = labelled_folder_candidates(settings.get("folder", {}).get("path"))
+        root = Path(settings["folder"]["path"]).expanduser()
     elif kind == "imagenet":
         cfg = {"train_images": 80000, "val_images": 5000, **settings.get("imagenet", {})}
         candidates = imagenet_candidates(cfg.get("root"), cfg["train_images"], cfg["val_images"], split_cfg["seed"])
         root = Path(cfg["root"]).expanduser()
     else:
-        raise DatasetError(f"unknown dataset kind {kind!r} (sample | folder | imagenet)")
+        raise DatasetError(f"unknown dataset kind {kind!r} (sample | folder | labelled_folder | imagenet)")
+    if kind != "labelled_folder":
+        unlabelled = []
 
     rows, unreadable, to_label = [], [], []
     for cand in tqdm(candidates, desc=f"checking {settings['name']} images", unit="img", mininterval=2):
@@ -200,6 +247,8 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
             to_label.append((len(rows) - 1, image))
     if unreadable:
         log.warning("%d of %d images unreadable and left out", len(unreadable), len(candidates))
+    if unlabelled:
+        log.warning("%d images without a usable label left out", len(unlabelled))
     if not rows:
         raise DatasetError(f"none of the {len(candidates)} images could be read")
     table = pd.DataFrame(rows)
@@ -212,7 +261,8 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
         table.loc[free, "split"] = assign_splits(table.loc[free, "source"].tolist(), split_cfg, split_cfg["seed"])
     info = {
         "name": settings["name"], "kind": kind, "images": len(table), "unreadable": len(unreadable),
-        "unreadable_files": unreadable, "teacher": settings.get("teacher", "efficientnet_lite0"),
+        "unreadable_files": unreadable, "unlabelled": len(unlabelled), "unlabelled_files": unlabelled,
+        "teacher": settings.get("teacher", "efficientnet_lite0"),
         "splits": table["split"].value_counts().to_dict(),
     }
     write_manifest(table, manifest_path, root, info)

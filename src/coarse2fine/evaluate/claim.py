@@ -33,8 +33,10 @@ import pandas as pd
 
 from coarse2fine.evaluate.bd import bd_metric
 from coarse2fine.evaluate.claim_stats import interval, paired_difference
+from coarse2fine.evaluate.cluster_prior import balanced_from_correct, informative, shares
 from coarse2fine.evaluate.repeats import markdown as repeats_markdown
 from coarse2fine.evaluate.repeats import seed_averaged
+from coarse2fine.evaluate.scores import SCORES, Score, curve_truth
 
 
 @dataclass(frozen=True)
@@ -74,21 +76,25 @@ def paired_bd_accuracy(
     method: str,
     other: str,
     level: int,
-    metric: str,
+    score: Score,
     settings: ClaimSettings,
     rng: np.random.Generator,
 ) -> dict:
     """BD-accuracy (points) of `method` against `other` at a level, with a paired bootstrap CI."""
+    metric = score.at(level)
     _, m_val, m_bpp = curve_matrix(table, method, level, metric)
     _, o_val, o_bpp = curve_matrix(table, other, level, metric)
     images = sorted(set(m_val.dropna().index) & set(o_val.dropna().index))
     if len(images) < 2 or m_val.shape[1] < 2 or o_val.shape[1] < 2:
         return {"n": len(images), "bd": math.nan, "bd_lo": math.nan, "bd_hi": math.nan}
-    arrays = [frame.loc[images].to_numpy(float) for frame in (m_val, m_bpp, o_val, o_bpp)]
+    m_val, m_bpp, o_val, o_bpp = (frame.loc[images].to_numpy(float) for frame in (m_val, m_bpp, o_val, o_bpp))
+    truth = curve_truth(table, method, level, score)
+    truth = None if truth is None else truth.reindex(images).to_numpy(float)
 
     def bd(index) -> float:
-        mv, mb, ov, ob = (a[index].mean(axis=0) for a in arrays)
-        return 100 * bd_metric(ob, ov, mb, mv)
+        t = None if truth is None else truth[index]
+        mv, ov = score.aggregate(m_val[index], t), score.aggregate(o_val[index], t)
+        return 100 * bd_metric(o_bpp[index].mean(axis=0), ov, m_bpp[index].mean(axis=0), mv)
 
     n = len(images)
     draws = rng.integers(0, n, size=(settings.bootstrap, n))
@@ -112,6 +118,80 @@ def verdict(level: int, num_levels: int, lo: float, hi: float, margin: float) ->
     )
 
 
+def score_difference(score: Score, both: pd.DataFrame, truth, draws: np.ndarray, confidence: float) -> dict:
+    """Method minus ablation at one rate point (points), its paired bootstrap interval; McNemar
+    for the plain scores (a balanced score is not a count of images)."""
+    if score.truth is None:
+        row = paired_difference(both["m"].to_numpy(), both["a"].to_numpy(), draws, confidence)
+        return {"acc_method": 100 * float(both["m"].mean()), "acc_ablation": 100 * float(both["a"].mean()), **row}
+    values = both[["m", "a"]].to_numpy(float)
+    t = truth.reindex(both.index).to_numpy(float)
+    acc = score.aggregate(values, t)
+    diffs = np.array([np.subtract(*score.aggregate(values[d], t[d])) for d in draws]) * 100
+    lo, hi = interval(diffs, confidence)
+    return {
+        "acc_method": 100 * acc[0],
+        "acc_ablation": 100 * acc[1],
+        "n": len(both),
+        "diff": 100 * (acc[0] - acc[1]),
+        "diff_lo": lo,
+        "diff_hi": hi,
+        "mcnemar_p": math.nan,
+        "only_method": math.nan,
+        "only_other": math.nan,
+    }
+
+
+def informativeness(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) -> pd.DataFrame:
+    """Per coarse level and rate point, whether the ablation's and the method's level-k prefixes
+    are informative (cluster_prior.informative): balanced accuracy, clusters present, the modal
+    share of the predictions against the labels'."""
+    judged = table[table["classifier"] == settings.judge]
+    rows = []
+    for level, k in enumerate(ks[:-1], start=1):
+        for codec in (settings.ablation, settings.method):
+            coded = judged[judged["codec"] == codec]
+            if coded["level"].notna().any():
+                coded = coded[coded["level"] == level]
+            for rp, group in coded.groupby("rate_point", sort=True):
+                truth, pred = group[f"true_L{level}"], group[f"pred_L{level}"]
+                balanced = balanced_from_correct(group[f"correct_L{level}"], truth)
+                clusters = int(truth.dropna().nunique())
+                modal, true_modal = shares(pred)[0], shares(truth)[0]
+                rows.append(
+                    {
+                        "level": level,
+                        "K": k,
+                        "codec": codec,
+                        "rate_point": rp,
+                        "bpp": float(group["bpp_actual"].mean()),
+                        "balanced": 100 * balanced,
+                        "chance": 100 / clusters if clusters else math.nan,
+                        "modal_share": 100 * modal,
+                        "true_modal_share": 100 * true_modal,
+                        "informative": informative(balanced, clusters, modal, true_modal),
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def survives(bd: pd.DataFrame, informative_rows: pd.DataFrame, settings: ClaimSettings, level: int) -> str:
+    """The coarse level's verdict against the ablation: a gain in top-1 counts only where it
+    holds in balanced accuracy too, and only where the ablation's prefix is informative."""
+    against = bd[(bd["level"] == level) & (bd["against"] == settings.ablation)].set_index("metric")
+    if "top-1" not in against.index:
+        return "not measured"
+    plain, balanced = against.loc["top-1", "verdict"], against.loc["balanced top-1", "verdict"]
+    ablation = informative_rows[(informative_rows["level"] == level) & (informative_rows["codec"] == settings.ablation)]
+    note = (
+        ""
+        if len(ablation) and ablation["informative"].all()
+        else f"; the ablation's prefix is uninformative at {(~ablation['informative']).sum()} of {len(ablation)} "
+        "rate points (a difference there is noise or prior)"
+    )
+    return f"top-1: {plain}; balanced accuracy: {balanced}{note}"
+
+
 def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per rate point paired differences, BD-accuracy at equal rate) for the judge."""
     judged = table[table["classifier"] == settings.judge]
@@ -126,37 +206,36 @@ def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) ->
     num_levels = len(ks)
     paired_rows, bd_rows = [], []
     for level, k in enumerate(ks, start=1):
-        for what, metric in (("top-1", f"correct_L{level}"), ("agreement", f"agree_L{level}")):
-            m_rps, m_val, m_bpp = curve_matrix(judged, settings.method, level, metric)
-            _, a_val, a_bpp = curve_matrix(judged, settings.ablation, level, metric)
+        for score in SCORES:
+            m_rps, m_val, m_bpp = curve_matrix(judged, settings.method, level, score.at(level))
+            _, a_val, a_bpp = curve_matrix(judged, settings.ablation, level, score.at(level))
+            truth = curve_truth(judged, settings.method, level, score)
             for rp in m_rps:
                 if rp not in a_val:
                     continue
                 both = pd.concat([m_val[rp], a_val[rp]], axis=1, keys=["m", "a"]).dropna()
                 draws = rng.integers(0, len(both), size=(settings.bootstrap, len(both)))
-                row = paired_difference(both["m"].to_numpy(), both["a"].to_numpy(), draws, settings.confidence)
+                row = score_difference(score, both, truth, draws, settings.confidence)
                 paired_rows.append(
                     {
                         "level": level,
                         "K": k,
-                        "metric": what,
+                        "metric": score.name,
                         "rate_point": rp,
                         "bpp_method": float(m_bpp[rp].mean()),
                         "bpp_ablation": float(a_bpp[rp].mean()),
-                        "acc_method": 100 * float(both["m"].mean()),
-                        "acc_ablation": 100 * float(both["a"].mean()),
                         **row,
                     }
                 )
             for other in (settings.ablation, *settings.baselines):
                 if other not in set(judged["codec"]):
                     continue
-                result = paired_bd_accuracy(judged, settings.method, other, level, metric, settings, rng)
+                result = paired_bd_accuracy(judged, settings.method, other, level, score, settings, rng)
                 bd_rows.append(
                     {
                         "level": level,
                         "K": k,
-                        "metric": what,
+                        "metric": score.name,
                         "against": other,
                         **result,
                         "verdict": verdict(level, num_levels, result["bd_lo"], result["bd_hi"], settings.fine_margin),
@@ -169,13 +248,43 @@ def _fmt(value, digits=1) -> str:
     return "n/a" if value is None or not math.isfinite(value) else f"{value:+.{digits}f}"
 
 
-def claim_markdown(paired: pd.DataFrame, bd: pd.DataFrame, settings: ClaimSettings, images: int) -> str:
+def _mcnemar(r) -> str:
+    if not math.isfinite(r.mcnemar_p):
+        return "n/a"
+    return f"{r.mcnemar_p:.3g} ({int(r.only_method)} / {int(r.only_other)})"
+
+
+def claim_markdown(
+    paired: pd.DataFrame, bd: pd.DataFrame, settings: ClaimSettings, images: int, info: pd.DataFrame, ks
+) -> str:
     lines = [
         f"# Does {settings.method} beat {settings.ablation}? (judge: {settings.judge}, {images} held-out images)",
         "",
         f"Scored by {settings.judge}, which neither trained the codecs nor labelled the photos. "
         f"Intervals: {settings.confidence:.0%} paired bootstrap over images ({settings.bootstrap} resamples). "
-        "Agreement: the same prediction as the judge's on the uncompressed view (needs no label).",
+        "Agreement: the same prediction as the judge's on the uncompressed view (needs no label). "
+        "Balanced: the mean over the true clusters present (over the uncompressed prediction's clusters for "
+        "balanced agreement), which a shift of the predicted-cluster prior cannot raise.",
+        "",
+        "## Verdict at the coarse levels",
+        "",
+    ]
+    for level, k in enumerate(ks[:-1], start=1):
+        lines.append(f"- K={k}: {survives(bd, info, settings, level)}")
+    lines += [
+        "",
+        "## Is the coarse prefix informative? (balanced accuracy at least "
+        "2x chance, modal share at most 1.5x the labels')",
+        "",
+        "| level | K | codec | rate point | bpp | balanced % | chance % | modal share % (labels') | informative |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for r in info.itertuples():
+        lines.append(
+            f"| {r.level} | {r.K} | {r.codec} | {r.rate_point} | {r.bpp:.3f} | {r.balanced:.1f} | {r.chance:.1f} | "
+            f"{r.modal_share:.1f} ({r.true_modal_share:.1f}) | {'yes' if r.informative else 'no'} |"
+        )
+    lines += [
         "",
         "## At equal rate: BD-accuracy of the method's level-k prefix (points)",
         "",
@@ -199,7 +308,7 @@ def claim_markdown(paired: pd.DataFrame, bd: pd.DataFrame, settings: ClaimSettin
         lines.append(
             f"| {r.level} | {r.K} | {r.metric} | {r.rate_point} | {r.bpp_method:.3f} / {r.bpp_ablation:.3f} | "
             f"{r.acc_method:.1f} / {r.acc_ablation:.1f} | {_fmt(r.diff)} [{_fmt(r.diff_lo)}, {_fmt(r.diff_hi)}] | "
-            f"{r.mcnemar_p:.3g} ({r.only_method} / {r.only_other}) |"
+            f"{_mcnemar(r)} |"
         )
     return "\n".join(lines) + "\n"
 
@@ -209,6 +318,7 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     table["level"] = table["level"].astype("Int64")
     ks = json.loads(Path(levels_json).read_text())["ks"]
     paired, bd = claim_tables(table, ks, settings)
+    info = informativeness(table, ks, settings)
     seeds = pd.DataFrame()
     if settings.repeats:
         judged = table[table["classifier"] == settings.judge]
@@ -219,17 +329,33 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     paired.to_csv(output_dir / "claim_paired.csv", index=False)
     bd.to_csv(output_dir / "claim_bd.csv", index=False)
     images = int(table.loc[table["classifier"] == settings.judge, "image"].nunique())
-    text = claim_markdown(paired, bd, settings, images)
+    info.to_csv(output_dir / "claim_informative.csv", index=False)
+    text = claim_markdown(paired, bd, settings, images, info, ks)
     text += "\n".join(repeats_markdown(seeds, settings.runs, settings.confidence)) + ("\n" if len(seeds) else "")
     (output_dir / "claim.md").write_text(text)
     headline = {
-        f"L{r.level}_{r.metric}_vs_{r.against}": {"bd": r.bd, "lo": r.bd_lo, "hi": r.bd_hi, "verdict": r.verdict}
+        f"L{r.level}_{r.metric.replace(' ', '_')}_vs_{r.against}": {
+            "bd": r.bd,
+            "lo": r.bd_lo,
+            "hi": r.bd_hi,
+            "verdict": r.verdict,
+        }
         for r in bd.itertuples()
     }
     # a list, not a dict: the headline reads the dict entries as BD-accuracies
     over_seeds = seeds.to_dict(orient="records") if len(seeds) else []
     (output_dir / "claim.json").write_text(
-        json.dumps({"judge": settings.judge, "images": images, **headline, "over_seeds": over_seeds}, indent=1) + "\n"
+        json.dumps(
+            {
+                "judge": settings.judge,
+                "images": images,
+                **headline,
+                "coarse_verdicts": {f"K={k}": survives(bd, info, settings, lv) for lv, k in enumerate(ks[:-1], 1)},
+                "over_seeds": over_seeds,
+            },
+            indent=1,
+        )
+        + "\n"
     )
     return headline
 

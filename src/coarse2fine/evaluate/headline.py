@@ -42,7 +42,9 @@ def headline(summary: pd.DataFrame, bd: pd.DataFrame, ks: list[int], judge: str,
             bd_rate.setdefault(r.codec, {})[key] = value
     claim = {
         method: {
-            key: {k: _number(v[k]) for k in ("bd", "lo", "hi")} for key, v in result.items() if isinstance(v, dict)
+            key: {k: _number(v[k]) for k in ("bd", "lo", "hi")}
+            for key, v in result.items()
+            if isinstance(v, dict) and "bd" in v
         }
         for method, result in claims.items()
     }

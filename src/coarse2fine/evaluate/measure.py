@@ -106,6 +106,7 @@ def measure_views(
                 "split": item.split,
                 "label_idx": item.label_idx,
                 "label_source": item.label_source,
+                "source": getattr(item, "source", ""),  # where the photo came from (the breakdown)
                 "height": original.height,
                 "width": original.width,
                 "codec": view.codec,

@@ -5,9 +5,9 @@ per_image.csv: one row per image x codec x rate point x level x classifier with 
 class, the prob-sum predicted cluster at every level (pred_L1 .. pred_L<n>, the last level is
 the class), correct_L1 .. correct_L<n> (NaN without a label), confidence_L1 .. confidence_L<n>
 (prob-sum confidence of the prediction), agree_L1 .. agree_L<n> (the same prediction as this
-classifier's on the uncompressed view: needs no label), Wu-Palmer similarity between
-predicted and true class, PSNR, MS-SSIM, bpp from actual bytes, estimated bpp (NaN where the
-codec has no estimate: the anchors' rate is their actual size).
+classifier's on the uncompressed view: needs no label; that prediction is ref_L1 .. ref_L<n>),
+Wu-Palmer similarity between predicted and true class, PSNR, MS-SSIM, bpp from actual bytes,
+estimated bpp (NaN where the codec has no estimate: the anchors' rate is their actual size).
 
 `level` is the semantic level a learned codec's bitstream prefix decodes to; it is empty for
 streams not split by level (anchors, the uncompressed reference), whose points serve every
@@ -57,6 +57,7 @@ def per_image_table(view_dirs, level_maps) -> pd.DataFrame:
             for level in range(1, len(ks) + 1):
                 predicted = pred.at_level(level)
                 part[f"pred_L{level}"] = predicted
+                part[f"true_L{level}"] = np.where(known, truth[level - 1], np.nan)
                 part[f"correct_L{level}"] = np.where(known, (predicted == truth[level - 1]).astype(float), np.nan)
                 # what a receiver compares with its threshold (receiver.py)
                 part[f"confidence_L{level}"] = pred.confidence_at(level)
@@ -83,3 +84,5 @@ def add_agreement(table: pd.DataFrame, num_levels: int) -> None:
         expected = ref[f"pred_L{level}"].reindex(key).to_numpy(dtype=float)
         agree = (table[f"pred_L{level}"].to_numpy(dtype=float) == expected).astype(float)
         table[f"agree_L{level}"] = np.where(np.isnan(expected), np.nan, agree)
+        # the uncompressed view's prediction: the "truth" of the label-free balanced agreement
+        table[f"ref_L{level}"] = expected

@@ -4,9 +4,11 @@ One training run of each codec gives one paired difference per image; how far th
 moves when the same recipe is trained again with another seed is part of the answer. Where the
 study trains repeats (codecs that differ from the method only in their seed, each with the
 ablation of its own seed; config/seeds.yaml), this averages, image by image, the difference of
-every (method, ablation) run pair at each level and rate point they share, and bootstraps the
-images of that seed-averaged difference. The interval covers the image sample for these runs;
-with a handful of seeds the spread between runs is shown beside it, not modelled.
+every (method, ablation) run pair at each level and rate point they share. The interval is a
+bootstrap over images and runs together: each resample draws images (the same for every run)
+and runs (method and ablation of a run together), so it covers both the photos and the seeds.
+Balanced scores (scores.py) are computed per run on the resampled images, then differenced.
+The per-run differences are listed beside it.
 """
 
 from __future__ import annotations
@@ -15,6 +17,38 @@ import numpy as np
 import pandas as pd
 
 from coarse2fine.evaluate.claim_stats import interval
+from coarse2fine.evaluate.scores import SCORES, Score, curve_truth
+
+
+def run_matrices(judged: pd.DataFrame, pairs, level: int, score: Score):
+    """(images, rate points, method values (runs, images, rps), ablation values, truths (runs,
+    images)) of every run pair at a level, on the images and rate points all runs share."""
+    frames, truths = [], []
+    for method, ablation in pairs:
+        rows = judged[judged["level"] == level]
+        pair = [
+            rows[rows["codec"] == codec].pivot_table(
+                index="image", columns="rate_point", values=score.at(level), aggfunc="first", dropna=False
+            )
+            for codec in (method, ablation)
+        ]
+        frames.append(pair)
+        truths.append(curve_truth(judged, method, level, score))
+    rps = sorted(set.intersection(*(set(f.columns) for pair in frames for f in pair)))
+    images = sorted(set.intersection(*(set(f[rps].dropna().index) for pair in frames for f in pair)))
+    method = np.stack([pair[0].loc[images, rps].to_numpy(float) for pair in frames])
+    ablation = np.stack([pair[1].loc[images, rps].to_numpy(float) for pair in frames])
+    truth = None if truths[0] is None else np.stack([t.reindex(images).to_numpy(float) for t in truths])
+    return images, rps, method, ablation, truth
+
+
+def run_differences(score: Score, method, ablation, truth, images, runs) -> np.ndarray:
+    """Method minus ablation (points) per drawn run and rate point, on the drawn images."""
+    out = []
+    for r in runs:
+        t = None if truth is None else truth[r][images]
+        out.append(score.aggregate(method[r][images], t) - score.aggregate(ablation[r][images], t))
+    return 100 * np.array(out)
 
 
 def seed_averaged(
@@ -25,40 +59,42 @@ def seed_averaged(
     confidence: float,
     rng: np.random.Generator,
 ) -> pd.DataFrame:
-    """One row per (level, metric, rate point) every pair was scored at: the seed-averaged
-    difference (points) with its bootstrap interval, and each run's own difference."""
+    """One row per (level, score, rate point) every pair was scored at, and one per (level,
+    score) averaged over the rate points ("mean"): the run-averaged difference (points) with its
+    bootstrap interval over images and runs, and each run's own difference."""
     rows = []
     for level, k in enumerate(ks, start=1):
-        for what, metric in (("top-1", f"correct_L{level}"), ("agreement", f"agree_L{level}")):
-            per_run = []
-            for method, ablation in pairs:
-                values = [
-                    judged[(judged["codec"] == codec) & (judged["level"] == level)].pivot_table(
-                        index="image", columns="rate_point", values=metric, aggfunc="first"
-                    )
-                    for codec in (method, ablation)
+        for score in SCORES:
+            images, rps, method, ablation, truth = run_matrices(judged, pairs, level, score)
+            if not images or not rps:
+                continue
+            n, n_runs = len(images), len(pairs)
+            every = np.arange(n)
+            per_run = run_differences(score, method, ablation, truth, every, range(n_runs))  # (runs, rps)
+            boot = np.array(
+                [
+                    run_differences(
+                        score, method, ablation, truth, rng.integers(0, n, n), rng.integers(0, n_runs, n_runs)
+                    ).mean(axis=0)
+                    for _ in range(bootstrap)
                 ]
-                per_run.append((values[0] - values[1]) * 100)
-            shared = sorted(set.intersection(*(set(d.columns) for d in per_run)))
-            for rp in shared:
-                runs = pd.concat([d[rp] for d in per_run], axis=1).dropna()
-                if runs.empty:
-                    continue
-                mean = runs.mean(axis=1).to_numpy()
-                draws = rng.integers(0, len(mean), size=(bootstrap, len(mean)))
-                lo, hi = interval(mean[draws].mean(axis=1), confidence)
+            )  # (bootstrap, rps)
+            columns = [(rp, per_run[:, j], boot[:, j]) for j, rp in enumerate(rps)]
+            columns.append(("mean", per_run.mean(axis=1), boot.mean(axis=1)))
+            for rp, runs, draws in columns:
+                lo, hi = interval(draws, confidence)
                 rows.append(
                     {
                         "level": level,
                         "K": k,
-                        "metric": what,
+                        "metric": score.name,
                         "rate_point": rp,
-                        "runs": len(pairs),
-                        "n": len(mean),
-                        "diff": float(mean.mean()),
+                        "runs": n_runs,
+                        "n": n,
+                        "diff": float(np.mean(runs)),
                         "diff_lo": lo,
                         "diff_hi": hi,
-                        "per_run": [float(v) for v in runs.mean(axis=0)],
+                        "per_run": [float(v) for v in runs],
                     }
                 )
     return pd.DataFrame(rows)
@@ -72,8 +108,8 @@ def markdown(table: pd.DataFrame, pairs: list[tuple[str, str]], confidence: floa
         "",
         f"## Over training seeds: the difference averaged over {len(pairs)} runs ({runs})",
         "",
-        f"Image by image, the mean over runs of method minus ablation; {confidence:.0%} bootstrap over images "
-        "(the run-to-run spread is the per-run column, not part of the interval).",
+        f"The mean over runs of method minus ablation; {confidence:.0%} bootstrap over images and runs together "
+        "(rate point `mean`: averaged over the rate points all runs share).",
         "",
         "| level | K | metric | rate point | images | seed-averaged difference [CI] points | per run |",
         "|---|---|---|---|---|---|---|",

@@ -75,6 +75,14 @@ def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
         out["CPIPS"] = [with_ci(r, "cpips", 1, 5) for _, r in summary.iterrows()]
     for level, k in enumerate(ks, start=1):
         out[f"top-1 K={k} %"] = [with_ci(r, f"correct_L{level}", 100) for _, r in summary.iterrows()]
+    for level, k in enumerate(ks[:-1], start=1):
+        if f"balanced_L{level}" in summary:
+            out[f"balanced K={k} %"] = summary[f"balanced_L{level}"].map(
+                lambda v: "" if pd.isna(v) else f"{100 * v:.1f}"
+            )
+            out[f"modal share K={k} %"] = summary[f"modal_share_L{level}"].map(
+                lambda v: "" if pd.isna(v) else f"{100 * v:.1f}"
+            )
     for level, k in enumerate(ks, start=1):
         if f"agree_L{level}" in summary:
             out[f"agreement K={k} %"] = [with_ci(r, f"agree_L{level}", 100) for _, r in summary.iterrows()]

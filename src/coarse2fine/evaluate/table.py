@@ -5,7 +5,9 @@ Writes per_image.csv (evaluate/predictions.py), summary.csv / summary.md (evalua
 bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor, and
 against the base codec where it was evaluated (codec "base") (evaluate/bd.py), levels.json,
 progressive_check.json / .md: whether every learned stream's rate rises and PSNR never falls
-prefix by prefix (evaluate/progressive.py), and, when the views carry a cpips column,
+prefix by prefix (evaluate/progressive.py), prior.md (balanced accuracy, predicted-cluster
+shares, informativeness; evaluate/cluster_prior.py) and breakdown.csv / .md (by label and photo
+source), and, when the views carry a cpips column,
 cpips_check.json / .md (evaluate/cpips_check.py).
 """
 
@@ -18,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 
 from coarse2fine.evaluate.bd import bd_table
+from coarse2fine.evaluate.cluster_prior import GROUP, breakdown, prior_markdown, prior_metrics
 from coarse2fine.evaluate.cpips_check import perceptual_check, perceptual_check_markdown
 from coarse2fine.evaluate.predictions import image_metrics, per_image_table
 from coarse2fine.evaluate.progressive import progressive_check, progressive_check_markdown
@@ -45,15 +48,27 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
         float(settings.get("confidence", 0.95)),
         int(settings.get("seed", 0)),
     )
+    # Balanced accuracy, predicted-cluster shares and their entropy beside top-1: from the stored
+    # predictions, one pass over the table (cluster_prior.py)
+    summary = summary.merge(prior_metrics(table, len(ks)), on=GROUP, how="left", validate="one_to_one")
     # Against the named anchor, and against the base codec where it was evaluated: how far the
     # fine-tunes moved from the rate-distortion of the base they started from.
-    anchors = [settings.get("bd_anchor", "jpeg")] + [BASE_CODEC] * (BASE_CODEC in set(summary["codec"]))
-    bd = pd.concat([bd_table(summary, ks, anchor) for anchor in anchors], ignore_index=True)
+    # (bd_anchor null: no anchor was coded, as in the confirmation on a labelled folder)
+    named = [settings["bd_anchor"]] if settings.get("bd_anchor", "jpeg") else []
+    anchors = named + [BASE_CODEC] * (BASE_CODEC in set(summary["codec"]))
+    bd = pd.concat([bd_table(summary, ks, anchor) for anchor in anchors] or [pd.DataFrame()], ignore_index=True)
     table.to_csv(output_dir / "per_image.csv", index=False)
     summary.to_csv(output_dir / "summary.csv", index=False)
     (output_dir / "summary.md").write_text(summary_markdown(summary, ks))
     bd.to_csv(output_dir / "bd.csv", index=False)
     (output_dir / "bd.md").write_text(bd.round(2).to_markdown(index=False) + "\n")
+    judge = settings.get("judge") or sorted(set(table["classifier"]))[0]
+    (output_dir / "prior.md").write_text(prior_markdown(summary, ks, judge))
+    by_source = breakdown(table, len(ks), judge)
+    by_source.to_csv(output_dir / "breakdown.csv", index=False)
+    (output_dir / "breakdown.md").write_text(
+        f"# By label source and photo source ({judge})\n\n" + by_source.round(3).to_markdown(index=False) + "\n"
+    )
     (output_dir / "levels.json").write_text(json.dumps({"ks": ks}) + "\n")
     progressive = progressive_check(summary)
     (output_dir / "progressive_check.json").write_text(json.dumps(progressive, indent=2) + "\n")
@@ -66,7 +81,7 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
 
 
 def add_arguments(parser) -> None:
-    parser.add_argument("--settings", required=True, help="JSON: bootstrap, confidence, seed, bd_anchor")
+    parser.add_argument("--settings", required=True, help="JSON: bootstrap, confidence, seed, bd_anchor, judge")
     parser.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
     parser.add_argument(
         "--views", type=Path, nargs="+", required=True, help="folders written by coarse2fine.evaluate.views"

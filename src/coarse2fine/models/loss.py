@@ -3,12 +3,23 @@
     bpp_k (z + blocks 1..k) + lambda_k * 255^2 * w_k * MSE_k + gamma_k * task_k
 
 task_k is the negative log of the summed softmax probability of the true cluster ("prob-sum")
-for the coarse levels and label-smoothed cross-entropy over the classes for the finest; the
+for the coarse levels and label-smoothed cross-entropy over the classes for the finest (the
+paper's hard-label target, `task_target="labels"`); the
 frozen classifier sees the study view's classifier input of the level-k reconstruction
 (imaging/view.py: its centre crop, resized to the classifier's input size), and its
 gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
 loss (`rd_only`), and no classifier is needed. A codec may add its own, already weighted, terms
 as `out["penalties"]` (name -> scalar tensor): they are added to the loss and logged by name.
+
+Two options against a task term that wins by shifting the predicted-cluster prior toward the
+training photos' frequent clusters (docs/training.md, "Task targets"):
+- `task_target="teacher"`: a label-free, per-image target. The same frozen classifier's prob-sum
+  distribution on the uncompressed view is the target of a KL divergence (coarse levels: over
+  the clusters; finest: over the classes). The target is the image's own, so a codec gains
+  nothing by moving every image toward the sample's common clusters.
+- `task_balance="cluster"`: each image's task term weighted by the inverse frequency of its
+  true cluster (class at the finest level) among the training labels, normalised to mean 1
+  over the training photos: every cluster present weighs the same in expectation.
 """
 
 from __future__ import annotations
@@ -27,6 +38,8 @@ TASK_LEVEL_MODES = ("all", "random")
 # task term reaches block k only (the earlier blocks enter its reconstruction detached)
 TASK_GRADIENTS = ("all", "own_block")
 IGNORE_LABEL = -1  # an image without a label contributes no task loss
+TASK_TARGETS = ("labels", "teacher")
+TASK_BALANCES = ("none", "cluster")
 
 
 def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
@@ -36,7 +49,8 @@ def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
 class C2FLoss(nn.Module):
     def __init__(self, lambdas, mse_weights, task_weights, classifier: nn.Module | None = None,
                  level_maps=(), label_smoothing: float = 0.1, classifier_size: int = 224,
-                 task_levels: str = "all", seed: int = 0, view=None, task_gradient: str = "all"):
+                 task_levels: str = "all", seed: int = 0, view=None, task_gradient: str = "all",
+                 task_target: str = "labels", task_balance: str = "none"):
         """`level_maps[i]` maps each of the 1000 classes to its cluster at coarse level i+1.
 
         task_levels="random" applies the task loss to one level drawn per step (scaled by L so
@@ -57,7 +71,12 @@ class C2FLoss(nn.Module):
             raise ValueError(f"task_levels must be one of {TASK_LEVEL_MODES}, got {task_levels!r}")
         if task_gradient not in TASK_GRADIENTS:
             raise ValueError(f"task_gradient must be one of {TASK_GRADIENTS}, got {task_gradient!r}")
-        self.task_gradient = task_gradient
+        if task_target not in TASK_TARGETS:
+            raise ValueError(f"task_target must be one of {TASK_TARGETS}, got {task_target!r}")
+        if task_balance not in TASK_BALANCES:
+            raise ValueError(f"task_balance must be one of {TASK_BALANCES}, got {task_balance!r}")
+        self.task_gradient, self.task_target, self.task_balance = task_gradient, task_target, task_balance
+        self.level_weights: list[torch.Tensor | None] = [None] * self.num_levels  # set_balance
         self.uses_task = any(g != 0 for g in self.task_weights)
         if self.uses_task and classifier is None:
             raise ValueError("a task weight is non-zero but no classifier was given")
@@ -84,6 +103,29 @@ class C2FLoss(nn.Module):
             # log-membership (clusters, classes): 0 for members, -inf otherwise
             self.register_buffer(f"log_members_{i}", torch.log(members), persistent=False)
 
+    def set_balance(self, labels) -> list[dict[int, float]]:
+        """Per level, the weight of each cluster (class at the finest level) present among the
+        training labels: N / (clusters present * count), mean 1 over the photos. Returns
+        {cluster: weight} per level, for the log."""
+        known = np.asarray([v for v in labels if v != IGNORE_LABEL], dtype=np.int64)
+        if known.size == 0:
+            raise ValueError("task_balance='cluster' needs labelled training photos; none has a label")
+        out = []
+        for level in range(self.num_levels):
+            if level < self.num_levels - 1:
+                level_map = getattr(self, f"class_map_{level}").cpu().numpy()
+                size = int(level_map.max()) + 1
+                clusters = level_map[known]
+            else:
+                size, clusters = NUM_CLASSES, known
+            counts = np.bincount(clusters, minlength=size).astype(np.float64)
+            present = counts > 0
+            weights = np.zeros(size)
+            weights[present] = known.size / (present.sum() * counts[present])
+            self.level_weights[level] = torch.as_tensor(weights, dtype=torch.float32)
+            out.append({int(c): float(weights[c]) for c in np.flatnonzero(present)})
+        return out
+
     def train(self, mode: bool = True):
         super().train(mode)
         if self.classifier is not None:
@@ -95,18 +137,35 @@ class C2FLoss(nn.Module):
         log_p = logits.log_softmax(dim=1)
         return torch.logsumexp(log_p[:, None, :] + getattr(self, f"log_members_{level}")[None], dim=2)
 
-    def task_terms(self, x_hat: torch.Tensor, labels: torch.Tensor, level: int):
+    def task_terms(self, x_hat: torch.Tensor, labels: torch.Tensor, level: int, teacher_logits=None):
+        """(task loss, accuracy) at `level` (0-based). With the teacher target the accuracy is
+        agreement with the teacher's prediction on the uncompressed view."""
         logits = self.classifier(self.view.classifier_input(x_hat.clamp(0, 1), self.classifier_size))
-        known = labels != IGNORE_LABEL
-        if level == self.num_levels - 1:
-            task = F.cross_entropy(logits, labels, label_smoothing=self.label_smoothing, ignore_index=IGNORE_LABEL)
-            correct = logits.argmax(1) == labels
+        finest = level == self.num_levels - 1
+        if finest:
+            log_q = logits.log_softmax(dim=1)
         else:
+            log_q = self.cluster_log_probs(logits, level)
+        if self.task_target == "teacher":
+            log_t = teacher_logits.log_softmax(dim=1) if finest else self.cluster_log_probs(teacher_logits, level)
+            per_image = (log_t.exp() * (log_t - log_q)).sum(dim=1)  # KL(teacher || reconstruction)
+            targets, known = log_t.argmax(1), torch.ones_like(labels, dtype=torch.bool)
+        elif finest:
+            targets, known = labels.clamp(min=0), labels != IGNORE_LABEL
+            per_image = F.cross_entropy(logits, targets, label_smoothing=self.label_smoothing, reduction="none")
+        else:
+            known = labels != IGNORE_LABEL
             targets = getattr(self, f"class_map_{level}")[labels.clamp(min=0)]
-            log_cluster = self.cluster_log_probs(logits, level)
-            nll = -log_cluster.gather(1, targets[:, None]).squeeze(1)
-            task = nll[known].mean() if known.any() else nll.sum() * 0
-            correct = log_cluster.argmax(1) == targets
+            per_image = -log_q.gather(1, targets[:, None]).squeeze(1)
+        if self.task_balance == "cluster":
+            weights = self.level_weights[level]
+            if weights is None:
+                raise RuntimeError("task_balance='cluster': call set_balance(training labels) before training")
+            truth = labels.clamp(min=0) if finest else getattr(self, f"class_map_{level}")[labels.clamp(min=0)]
+            per_image = per_image * weights.to(per_image.device)[truth]
+            known = known & (labels != IGNORE_LABEL)
+        task = per_image[known].mean() if known.any() else per_image.sum() * 0
+        correct = log_q.argmax(1) == targets
         accuracy = correct[known].float().mean().item() if known.any() else math.nan
         return task, accuracy
 
@@ -123,6 +182,10 @@ class C2FLoss(nn.Module):
             task_set, task_scale = {drawn}, self.num_levels
         else:
             task_set, task_scale = set(range(self.num_levels)), 1
+        teacher_logits = None
+        if self.uses_task and self.task_target == "teacher":
+            with torch.no_grad():  # the target: the classifier on the uncompressed view, per image
+                teacher_logits = self.classifier(self.view.classifier_input(x, self.classifier_size))
         terms, total = {}, x.new_zeros(())
         for k in range(self.num_levels):
             rate = rate + _bits(likelihoods["y"][k]) / num_pixels
@@ -137,7 +200,7 @@ class C2FLoss(nn.Module):
                     if "own_block_x_hat" not in out:
                         raise ValueError("task_gradient='own_block' needs a codec with level blocks (c2f)")
                     task_x_hat = out["own_block_x_hat"](k + 1)
-                task, accuracy = self.task_terms(task_x_hat, labels.to(x.device).long(), k)
+                task, accuracy = self.task_terms(task_x_hat, labels.to(x.device).long(), k, teacher_logits)
                 total = total + task_scale * self.task_weights[k] * task
             level = k + 1
             terms.update({f"bpp_{level}": rate.item(), f"mse_{level}": mse.item(), f"psnr_{level}": psnr.item(),

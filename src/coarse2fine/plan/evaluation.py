@@ -8,7 +8,16 @@ from coarse2fine.evaluate.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FI
 from .models import Model
 
 ANCHOR_CODECS = (REFERENCE_CODEC, "jpeg", "webp", "jpeg2000")
-TABLE_FILES = ("per_image.csv", "summary.csv", "summary.md", "bd.csv", "bd.md", "progressive_check.md")
+TABLE_FILES = (
+    "per_image.csv",
+    "summary.csv",
+    "summary.md",
+    "bd.csv",
+    "bd.md",
+    "progressive_check.md",
+    "prior.md",
+    "breakdown.md",
+)
 CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
 FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
 HEADLINE_METRICS = "results/metrics/headline.json"
@@ -132,7 +141,10 @@ class EvaluationPlan:
         return files
 
     def table_settings(self) -> dict:
-        return {k: self.settings[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {"seed": self.seed}
+        return {k: self.settings[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {
+            "seed": self.seed,
+            "judge": self.judge,
+        }
 
     def cpips_check_files(self) -> tuple[str, ...]:
         return CPIPS_CHECK_FILES if self.cpips_checkpoint() else ()

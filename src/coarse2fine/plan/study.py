@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .config import load_hierarchy_config, load_study_config
+from .confirmation import ConfirmationPlan
 from .evaluation import EvaluationPlan
 from .hierarchy import CLASS_LIST, HierarchyPlan
 from .training import TrainingPlan
@@ -24,6 +25,7 @@ class StudyPlan:
         self.hierarchy = HierarchyPlan(config, hierarchy_config)
         self.training = TrainingPlan(config, self.hierarchy)
         self.evaluation = EvaluationPlan(config, self.training, self.hierarchy)
+        self.confirmation = ConfirmationPlan(config, self.evaluation)
         self._check_judge()
 
     @classmethod

@@ -132,12 +132,14 @@ class TrainingPlan:
         return self.learned_models(evaluated_only=True)
 
     # -- each job's settings -----------------------------------------------------------------
-    def _job_settings(self, architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier):
+    def _job_settings(
+        self, architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier, lambdas=None
+    ):
         return {
             **{k: self.train[k] for k in COMMON_KEYS + CLASSIFIER_KEYS + ("mse_weights",)},
             **self.view,
             "codec": architecture,
-            "lambdas": [lam * rate_point for lam in self.train["lambdas"]],
+            "lambdas": [lam * rate_point for lam in (lambdas or self.train["lambdas"])],
             "task_weights": task_weights,
             "steps": steps,
             "lr": lr,
@@ -173,12 +175,19 @@ class TrainingPlan:
             self.train["lr"],
             self.train["checkpoint_every"],
             self.train["classifier"],
+            spec.get("lambdas"),
         )
+        if spec.get("view_scale"):
+            settings["view_scale"] = spec["view_scale"]
         if spec.get("task_levels"):
             settings["task_levels"] = spec["task_levels"]
         # only when it departs from the paper, so the other codecs' settings (and results) stay
         if spec.get("task_gradient", "all") != "all":
             settings["task_gradient"] = spec["task_gradient"]
+        if spec.get("task_target", "labels") != "labels":
+            settings["task_target"] = spec["task_target"]
+        if spec.get("task_balance", "none") != "none":
+            settings["task_balance"] = spec["task_balance"]
         if spec.get("training_quantization", "ste") != "ste":
             settings["training_quantization"] = spec["training_quantization"]
         if spec.get("seed") is not None:

@@ -90,6 +90,8 @@ def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
         seed=seed,
         view=settings.study_view,
         task_gradient=settings.task_gradient,
+        task_target=settings.task_target,
+        task_balance=settings.task_balance,
     ).to(device)
 
 

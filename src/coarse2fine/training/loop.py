@@ -93,6 +93,10 @@ def train(
         settings.cache_images,
         labelled_only=settings.labelled_only,
     )
+    if settings.uses_task_loss and settings.task_balance == "cluster":
+        weights = loss_fn.set_balance(dataset.labels)
+        if runtime.is_main:
+            log.info("task balance: cluster weights at level 1 %s", {c: round(w, 3) for c, w in weights[0].items()})
     if runtime.is_main and dataset.dropped_unlabelled:
         log.info("left out %d unlabelled training images", dataset.dropped_unlabelled)
     loader = step_loader(

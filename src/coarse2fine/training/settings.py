@@ -44,6 +44,11 @@ class TrainSettings:
     label_smoothing: float = 0.1
     task_levels: str = "all"  # all (paper) | random: the task loss on one level per step, ~1/L of its cost
     task_gradient: str = "all"  # all (paper) | own_block: level k's task term trains block k only
+    # labels (paper: the true cluster / class) | teacher: the classifier's own prob-sum distribution
+    # on the uncompressed view as a per-image soft target (KL); models/loss.py
+    task_target: str = "labels"
+    # none (paper) | cluster: each image's task term weighted by its cluster's inverse frequency
+    task_balance: str = "none"
     # what the synthesis and the channel context see in training (models/codec.py): ste | noise
     training_quantization: str = "ste"
     checkpoint_every: int = 50
@@ -87,6 +92,10 @@ class TrainSettings:
             raise SettingsError(f"task_weights {self.task_weights} need a classifier, but classifier is empty")
         if self.task_levels not in ("all", "random"):
             raise SettingsError(f"task_levels must be all or random, got {self.task_levels!r}")
+        if self.task_target not in ("labels", "teacher"):
+            raise SettingsError(f"task_target must be labels or teacher, got {self.task_target!r}")
+        if self.task_balance not in ("none", "cluster"):
+            raise SettingsError(f"task_balance must be none or cluster, got {self.task_balance!r}")
         if self.training_quantization not in ("ste", "noise"):
             raise SettingsError(f"training_quantization must be ste or noise, got {self.training_quantization!r}")
         if self.task_gradient not in ("all", "own_block"):

@@ -1,7 +1,8 @@
 """Providers of decoded views: each turns one original image into its decoded views, one per
 (codec, rate point, level). Kinds (the `kind` of a provider spec): `reference` (the uncompressed
 original), `anchor` (JPEG, WebP, JPEG 2000), `learned` (a coded model's bitstream prefixes, as
-the round-trip check decoded them). Each kind's module registers its factory when imported;
+the round-trip check decoded them), `coded` (a trained model coding each image on the
+fly). Each kind's module registers its factory when imported;
 build_provider imports only the module of the kind asked for, so an anchor's job never loads
 the coding stack."""
 
@@ -12,7 +13,7 @@ import importlib
 from .base import PROVIDERS, DecodedView, Provider, register_provider
 
 # kind -> the module that registers it
-PROVIDER_MODULES = {"reference": ".reference", "anchor": ".anchor", "learned": ".learned"}
+PROVIDER_MODULES = {"reference": ".reference", "anchor": ".anchor", "learned": ".learned", "coded": ".coded"}
 
 
 def build_provider(spec: dict) -> Provider:

@@ -1,0 +1,95 @@
+"""The confirmation's part of the plan: the study's frozen models on a folder of labelled photos
+that took no part in training, labelling or choosing any setting (docs/evaluation.md, "Confirming
+on your photos"). Nothing is retrained: each claim method and its ablation (and their seed
+repeats) at every trained rate point codes every photo on the fly, the judge scores each prefix,
+and the same tables and claim as the study's are written under results/confirm/<name>/.
+"""
+
+from __future__ import annotations
+
+from .evaluation import EvaluationPlan
+from .models import Model
+
+CONFIRM_TABLE_FILES = ("per_image.csv", "summary.csv", "summary.md", "prior.md", "breakdown.md")
+
+
+class ConfirmationPlan:
+    def __init__(self, config: dict, evaluation: EvaluationPlan):
+        self.settings = config.get("confirm") or {}
+        self.view = config["view"]
+        self.evaluation = evaluation
+
+    @property
+    def name(self) -> str:
+        return self.settings.get("name") or "confirm"
+
+    @property
+    def root(self) -> str:
+        return f"results/confirm/{self.name}"
+
+    @property
+    def manifest(self) -> str:
+        return f"data/confirm/{self.name}/manifest.csv"
+
+    def dataset_settings(self) -> dict:
+        folder = self.settings.get("folder")
+        if not folder:
+            raise ValueError(
+                "the confirmation needs a folder of labelled photos: "
+                "snakemake --cores all confirm --config 'confirm={folder: /path/to/photos}'"
+            )
+        return {"name": f"confirm/{self.name}", "kind": "labelled_folder", "folder": {"path": str(folder)}}
+
+    def models(self) -> list[Model]:
+        """Every trained model of a claim method, its ablation and their repeats."""
+        codecs = set()
+        for method in self.evaluation.claim_methods():
+            codecs |= {method, self.evaluation.ablation(method)}
+            codecs |= {c for pair in self.evaluation.repeats(method) for c in pair}
+        hierarchies = set(self.evaluation.table_hierarchies())
+        return [m for m in self.evaluation.models.values() if m.codec in codecs and m.hierarchy in hierarchies]
+
+    def views_dir(self, model_id: str) -> str:
+        return f"{self.root}/views/learned/{model_id}"
+
+    @property
+    def reference_dir(self) -> str:
+        return f"{self.root}/views/anchor/uncompressed"
+
+    def views_settings(self, model_id: str | None) -> dict:
+        """The judge alone scores; every photo of the folder (its test split)."""
+        if model_id is None:
+            provider = {"kind": "reference"}
+        else:
+            m = self.evaluation.models[model_id]
+            provider = {
+                "kind": "coded",
+                "codec": m.codec,
+                "rate_point": m.rate_point,
+                "checkpoint": f"results/checkpoints/{m.id}/model.pt",
+            }
+        return {
+            "provider": provider,
+            "view": self.view,
+            "classifiers": [self.evaluation.judge],
+            "splits": ["test"],
+            "max_images": self.settings.get("max_images"),
+            "reconstructions": 0,
+            "threads": self.evaluation.settings["threads"],
+        }
+
+    def table_views_dirs(self, hierarchy: str) -> list[str]:
+        return [self.reference_dir] + [self.views_dir(m.id) for m in self.models() if m.hierarchy == hierarchy]
+
+    def tables_dir(self, hierarchy: str) -> str:
+        return f"{self.root}/tables/{hierarchy}"
+
+    def targets(self) -> list[str]:
+        self.dataset_settings()  # names the missing folder before anything is planned
+        out = []
+        for hierarchy in self.evaluation.table_hierarchies():
+            out += [f"{self.tables_dir(hierarchy)}/{f}" for f in CONFIRM_TABLE_FILES]
+            for claim in self.evaluation.claim_targets():
+                if f"/{hierarchy}/claim/" in claim:
+                    out.append(f"{self.tables_dir(hierarchy)}/claim/{claim.split('/claim/')[1]}")
+        return out
