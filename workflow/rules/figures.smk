@@ -18,6 +18,8 @@ rule evaluation_figures:
                          category="Evaluation", subcategory="{hierarchy}", labels={"figure": "Wu-Palmer vs bpp", "hierarchy": "{hierarchy}"}),
         recon=report("results/figures/{hierarchy}/reconstructions.png", caption="../report/reconstructions.rst",
                      category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions", "hierarchy": "{hierarchy}"}),
+        confusion=report("results/figures/{hierarchy}/coarse_confusion.png", caption="../report/coarse_confusion.rst",
+                         category="Evaluation", subcategory="{hierarchy}", labels={"figure": "coarse confusion", "hierarchy": "{hierarchy}"}),
         pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
     params:
         settings=as_json(PLAN.evaluation.figure_settings),

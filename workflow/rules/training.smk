@@ -54,6 +54,37 @@ rule base_checkpoint:
         " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
 
 
+# The base moved to the study's operating point (train.adapt, docs/operating-point.md): the
+# rate-distortion job at train.lambdas that every fine-tune of this architecture starts from.
+rule adapt_base:
+    conda:
+        CONDA_ENV
+    input:
+        manifest=MANIFEST,
+        init="results/checkpoints/base/{base}/model.pt",
+    output:
+        model="results/checkpoints/adapted/{base}/model.pt",
+        log="results/checkpoints/adapted/{base}/log.csv",
+    params:
+        settings=lambda w: as_json(TRAINING.adapt_settings(w.base)),
+        launcher=TRAINING.launcher("base"),
+    benchmark:
+        "results/benchmarks/train/adapt_{base}.tsv"
+    log:
+        "results/logs/train/adapt_{base}.log",
+    wildcard_constraints:
+        base=CODEC_NAMES,
+    threads: TRAINING.resources("base")["threads"]
+    resources:
+        mem_mb=TRAINING.resources("base")["mem_mb"],
+        runtime=TRAINING.resources("base")["runtime"],
+        gpu=TRAINING.resources("base")["gpus"],
+    priority: PRIORITY["base"]
+    shell:
+        "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --init {input.init}"
+        " --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
+
+
 rule train_codec:
     conda:
         CONDA_ENV

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from coarse2fine.figures.confusion import coarse_confusion
 from coarse2fine.figures.rate_accuracy import top1_vs_bpp, wu_palmer_vs_bpp
 from coarse2fine.figures.reconstructions import reconstruction_grid
 
@@ -40,6 +41,9 @@ def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
     classifier = pick_classifier(summary, list(settings.get("classifiers", [])))
     paths = top1_vs_bpp(summary, ks, classifier, output_dir / "top1_vs_bpp")
     paths += wu_palmer_vs_bpp(summary, ks, classifier, output_dir / "wu_palmer_vs_bpp")
+    if "true_L1" in table:  # per-image tables written before the prior metrics lack it
+        compared = [c for c in settings.get("confusion_codecs", ["rd_only", "c2f"]) if c in set(table["codec"])]
+        paths += coarse_confusion(table, ks[0], classifier, compared, output_dir / "coarse_confusion")
     codec = pick_codec(table, list(settings.get("reconstruction_codecs", ["c2f", "jpeg2000"])))
     if codec is None:
         raise ValueError(

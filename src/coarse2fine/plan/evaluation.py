@@ -19,7 +19,7 @@ TABLE_FILES = (
     "breakdown.md",
 )
 CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
-FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions")
+FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions", "coarse_confusion")
 HEADLINE_METRICS = "results/metrics/headline.json"
 
 

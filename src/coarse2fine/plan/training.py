@@ -28,7 +28,7 @@ COMMON_KEYS = (
 )
 # ... and those only jobs with a classifier in the loss use
 CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
-RESERVED_NAMES = {"base", "pretrain"}  # checkpoint folders that are not models of a codec or baseline
+RESERVED_NAMES = {"base", "pretrain", "adapted"}  # checkpoint folders that are not models of a codec or baseline
 
 
 class TrainingPlan:
@@ -159,11 +159,29 @@ class TrainingPlan:
             base["lr"],
             base["checkpoint_every"],
             None,
+            base.get("lambdas"),
         )
         for unused in CLASSIFIER_KEYS:  # no classifier in the base
             del settings[unused]
         # rate-distortion needs no labels: every training photo, with its own augmentation range
         return settings | {"view_scale": base["view_scale"], "labelled_only": False, "batch_size": base["batch_size"]}
+
+    @property
+    def adapts(self) -> bool:
+        """Whether the base is moved to the study's lambdas before the fine-tunes (train.adapt)."""
+        return self.train.get("adapt", {}).get("steps", 0) > 0 and self.train["base"]["source"] != "none"
+
+    def adapt_settings(self, name: str) -> dict:
+        """The base's job at the study's lambdas (train.lambdas at rate point 1), started from the
+        base: rate-distortion only, every training photo, the base's crops and batch."""
+        adapt = self.train["adapt"]
+        settings = self.base_settings(name) | {
+            "lambdas": list(self.train["lambdas"]),
+            "steps": adapt["steps"],
+            "lr": adapt["lr"],
+            "checkpoint_every": adapt["checkpoint_every"],
+        }
+        return settings
 
     def finetune_settings(self, codec: str, rp) -> dict:
         spec = self.codecs[codec]
@@ -221,7 +239,8 @@ class TrainingPlan:
         """The base a fine-tune of `codec` starts from (None: from scratch, train.base.source none)."""
         if self.train["base"]["source"] == "none":
             return None
-        return f"results/checkpoints/base/{self.base_name(codec)}/model.pt"
+        folder = "adapted" if self.adapts else "base"
+        return f"results/checkpoints/{folder}/{self.base_name(codec)}/model.pt"
 
     def base_source(self, base: str) -> dict:
         """The shipped base (DVC-tracked, with its training log in git) or the one pretrained here."""
