@@ -56,6 +56,13 @@ rule all:
     default_target: True
 
 
+# The confirmation on a folder of labelled photos (workflow/rules/confirm.smk): not part of `all`.
+# An input function, so that a missing confirm.folder stops only this target, naming the setting.
+rule confirm:
+    input:
+        lambda w: PLAN.confirmation.targets(),
+
+
 # One target per stage (`snakemake stage_training`): what dvc.yaml's stages run.
 for _stage in STAGES:
 

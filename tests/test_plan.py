@@ -46,8 +46,14 @@ def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
     )
     assert settings["lambdas"] == [lam * config["train"]["rate_points"][2] for lam in config["train"]["lambdas"]]
     assert settings["classifier"] == config["train"]["classifier"] and "task_gradient" not in settings
-    assert plan.training.base_checkpoint("c2f") == "results/checkpoints/base/c2f/model.pt"
+    # the fine-tunes start from the base adapted to the study's lambdas (train.adapt) ...
+    assert plan.training.base_checkpoint("c2f") == "results/checkpoints/adapted/c2f/model.pt"
+    adapt = plan.training.adapt_settings("c2f")
+    assert adapt["lambdas"] == config["train"]["lambdas"] and adapt["steps"] == config["train"]["adapt"]["steps"]
+    assert adapt["classifier"] is None and adapt["task_weights"] == [0.0] * len(config["train"]["lambdas"])
+    # ... while the base keeps the lambdas it was trained (and shipped) with
     base = plan.training.base_settings("c2f")
+    assert base["lambdas"] == config["train"]["base"]["lambdas"] != config["train"]["lambdas"]
     assert base["classifier"] is None and "label_smoothing" not in base and base["labelled_only"] is False
     assert base["task_weights"] == [0.0] * len(config["train"]["lambdas"])
 
@@ -156,7 +162,7 @@ def test_a_variant_of_another_architecture_starts_from_the_named_base_and_meets_
     plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
     training, evaluation = plan.training, plan.evaluation
     assert training.base_name("c2f_attention") == training.base_name("rd_only_attention") == "c2f"
-    assert training.base_checkpoint("c2f_attention") == "results/checkpoints/base/c2f/model.pt"
+    assert training.base_checkpoint("c2f_attention") == "results/checkpoints/adapted/c2f/model.pt"
     assert [m.id for m in training.base_models()] == ["base/c2f"]  # no second base to pretrain or ship
     settings = training.finetune_settings("c2f_attention", 1)
     assert settings["codec"]["context"] == "causal_attention" and settings["init_transfer"] is True

@@ -89,7 +89,9 @@ def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrain
     finetunes = [c for c in commands if "--hierarchy " in c]  # the (codec, hierarchy, rate point) jobs
     assert finetunes and all('"view": 128' in c and '"view_scale": [0.5, 1.0]' in c for c in finetunes)
     assert "pretrain_base" not in result.stdout  # the shipped base is installed, not trained
-    assert all("--init results/checkpoints/base/c2f/model.pt" in c for c in finetunes)
+    assert all("--init results/checkpoints/adapted/c2f/model.pt" in c for c in finetunes)
+    adapt = [c for c in commands if "--output results/checkpoints/adapted/c2f/model.pt" in c]
+    assert len(adapt) == 1 and "--init results/checkpoints/base/c2f/model.pt" in adapt[0]
     scratch = tmp_path / "scratch.yaml"
     scratch.write_text("train:\n  base: {source: scratch}\n")
     result, commands = training_commands("stage_training", "--configfile", str(scratch))

@@ -27,7 +27,7 @@ rule confirm_reference_views:
         **{key: f"{CONFIRM.reference_dir}/{name}" for key, name in VIEW_OUTPUTS.items()},
     params:
         settings=as_json(CONFIRM.views_settings(None)),
-        output_dir=CONFIRM.reference_dir,
+        output_dir=lambda w, output: os.path.dirname(output.views),
     log:
         f"results/logs/confirm/{CONFIRM.name}/views_uncompressed.log",
     threads: EVALUATION.settings["threads"]
@@ -104,9 +104,3 @@ rule confirm_claim:
     shell:
         "python -m coarse2fine.evaluate claim --settings {params.settings:q} --per-image {input.per_image}"
         " --levels {input.levels} --output-dir {params.output_dir} > {log} 2>&1"
-
-
-# An input function, so that a missing confirm.folder stops only this target, naming the setting.
-rule confirm:
-    input:
-        lambda w: CONFIRM.targets(),

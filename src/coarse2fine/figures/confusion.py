@@ -50,7 +50,9 @@ def coarse_confusion(table: pd.DataFrame, k: int, classifier: str, codecs: list[
     for ax, (title, rows) in zip(axes[0], panels):
         truth, pred = rows["true_L1"].astype(int), rows["pred_L1"].astype(int)
         counts = confusion_matrix(truth, pred, labels=clusters).astype(float)
-        shares_by_row = np.divide(counts, counts.sum(axis=1, keepdims=True), where=counts.sum(axis=1, keepdims=True) > 0)
+        shares_by_row = np.divide(
+            counts, counts.sum(axis=1, keepdims=True), where=counts.sum(axis=1, keepdims=True) > 0
+        )
         sns.heatmap(shares_by_row, ax=ax, vmin=0, vmax=1, cmap="viridis", cbar=False, square=True)
         modal = shares(pred)[0]
         ax.set_title(
