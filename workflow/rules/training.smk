@@ -56,6 +56,8 @@ rule base_checkpoint:
 
 # The base moved to the study's operating point (train.adapt, docs/operating-point.md): the
 # rate-distortion job at train.lambdas that every fine-tune of this architecture starts from.
+# Like the base, its output is not the fine-tunes' input: `adapted_checkpoint` takes the shipped
+# one or this one (train.adapt.source), checked against the settings.
 rule adapt_base:
     conda:
         CONDA_ENV
@@ -63,8 +65,8 @@ rule adapt_base:
         manifest=MANIFEST,
         init="results/checkpoints/base/{base}/model.pt",
     output:
-        model="results/checkpoints/adapted/{base}/model.pt",
-        log="results/checkpoints/adapted/{base}/log.csv",
+        model="results/checkpoints/adapt/{base}/model.pt",
+        log="results/checkpoints/adapt/{base}/log.csv",
     params:
         settings=lambda w: as_json(TRAINING.adapt_settings(w.base)),
         launcher=TRAINING.launcher("base"),
@@ -83,6 +85,26 @@ rule adapt_base:
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --init {input.init}"
         " --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
+
+
+rule adapted_checkpoint:
+    conda:
+        CONDA_ENV
+    input:
+        unpack(lambda w: TRAINING.adapt_source(w.base)),
+    output:
+        model="results/checkpoints/adapted/{base}/model.pt",
+        log="results/checkpoints/adapted/{base}/log.csv",
+    params:
+        settings=lambda w: as_json(TRAINING.adapt_settings(w.base)),
+        source="shipped" if TRAINING.train["adapt"].get("source") == "shipped" else "scratch",
+    log:
+        "results/logs/train/adapted_{base}.log",
+    wildcard_constraints:
+        base=CODEC_NAMES,
+    shell:
+        "python -m coarse2fine.training install-base --source {params.source} --checkpoint {input.model}"
+        " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
 
 
 rule train_codec:

@@ -28,7 +28,7 @@ COMMON_KEYS = (
 )
 # ... and those only jobs with a classifier in the loss use
 CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
-RESERVED_NAMES = {"base", "pretrain", "adapted"}  # checkpoint folders that are not models of a codec or baseline
+RESERVED_NAMES = {"base", "pretrain", "adapt", "adapted"}  # checkpoint folders that are not models of a codec or baseline
 
 
 class TrainingPlan:
@@ -182,6 +182,19 @@ class TrainingPlan:
             "checkpoint_every": adapt["checkpoint_every"],
         }
         return settings
+
+    def adapt_source(self, base: str) -> dict:
+        """The adapted base: shipped (DVC-tracked) or trained here by `adapt_base`."""
+        if self.train["adapt"].get("source", "train") == "shipped":
+            folder = f"models/adapted/{base}"
+            if not Path(folder, "model.pt").exists():
+                raise ValueError(
+                    f"{folder}/model.pt is missing: the shipped adapted base comes with the repository through DVC; "
+                    f"run `make pull-models`, or set train.adapt.source: train"
+                )
+        else:
+            folder = f"results/checkpoints/adapt/{base}"
+        return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
 
     def finetune_settings(self, codec: str, rp) -> dict:
         spec = self.codecs[codec]
