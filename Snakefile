@@ -40,6 +40,7 @@ localrules:
     hierarchy_agreement,
     hierarchy_figure,
     base_checkpoint,
+    adapted_checkpoint,
     evaluate_tables,
     evaluate_claim,
     evaluate_headline,
@@ -48,6 +49,10 @@ localrules:
     evaluation_figures,
     report_hierarchy_figure,
     report_tables,
+    confirm_manifest,
+    confirm_tables,
+    confirm_claim,
+    confirm,
 
 
 rule all:

@@ -55,7 +55,7 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
     assert len(jobs) == 6
     for job in jobs:
         assert (job["threads"], job["mem_mb"], job["runtime"], job["gpu"]) == (2, "1500", "7", "1"), job
-        assert "cpus_per_task" not in job  # the profile no longer overrides every rule's threads
+        assert job["cpus_per_task"] == "2"  # the rule's, from the config
 
     # ... and what the Slurm executor makes of one of them: its sbatch request
     from snakemake_executor_plugin_slurm.submit_string import get_submit_command
@@ -78,6 +78,46 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
     for flag in ("--mem 1500", "-t 7", "--gpus=1"):
         assert flag in call, call
     assert re.search(r"--cpus-per-(task|gpu)=2", call), call
+
+
+@pytest.mark.timeout(300)
+def test_on_a_two_core_login_node_a_paper_scale_fine_tune_asks_slurm_for_its_8_cpus_and_gpu():
+    """`snakemake --cores all --profile slurm` as typed with config/imagenet.yaml, where the
+    submit host has fewer cores than a job's threads: Snakemake caps the job's threads at the
+    host's cores, the job still asks Slurm for the configured CPUs, memory, runtime and GPU."""
+    import yaml
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    wanted = yaml.safe_load((REPO / "config" / "imagenet.yaml").read_text())["train"]["resources"]["finetune"]
+    assert wanted["threads"] > (os.cpu_count() or 1) or wanted["threads"] == 8
+    result = run_as_typed(
+        "snakemake --cores all --profile slurm -n --configfile config/imagenet.yaml --forceall stage_training"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = [j for j in job_resources(result.stdout, "train_codec")]
+    assert jobs
+    for job in jobs:
+        assert job["cpus_per_task"] == str(wanted["threads"]) and job["gpu"] == str(wanted["gpus"]), job
+        assert job["mem_mb"] == str(wanted["mem_mb"]) and job["runtime"] == str(wanted["runtime"]), job
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    resources = Resources(
+        mem_mb=wanted["mem_mb"], runtime=wanted["runtime"], gpu=wanted["gpus"], cpus_per_task=wanted["threads"]
+    )
+    job = SimpleNamespace(resources=resources, threads=jobs[0]["threads"], name="train_codec")
+    params = {
+        "run_uuid": "x",
+        "slurm_logfile": "x.log",
+        "comment_str": "rule_train_codec",
+        "account": "",
+        "partition": "",
+        "workdir": str(REPO),
+    }
+    call = get_submit_command(job, params) + set_gres_string(job)
+    assert f"--cpus-per-task={wanted['threads']}" in call and f"--gpus={wanted['gpus']}" in call, call
 
 
 def test_light_rules_stay_on_the_submit_host():

@@ -23,8 +23,10 @@ rule train_baseline:
         "results/logs/train/{baseline}.log",
     wildcard_constraints:
         baseline=alternatives(PLAN.training.baselines),
-    threads: PLAN.training.resources("finetune")["threads"]
+    threads: job_threads(PLAN.training.resources("finetune")["threads"])
     resources:
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
+        cpus_per_task=PLAN.training.resources("finetune")["threads"],
         mem_mb=PLAN.training.resources("finetune")["mem_mb"],
         runtime=PLAN.training.resources("finetune")["runtime"],
         gpu=PLAN.training.resources("finetune")["gpus"],

@@ -5,6 +5,7 @@ import os
 import sys
 from pathlib import Path
 
+from snakemake.resources import Resource
 from snakemake.utils import validate
 
 from coarse2fine.architectures import validate_architecture
@@ -46,3 +47,19 @@ PRIORITY = {"base": 30, "hierarchy": 20, "baseline_chain": 15, "training_chain":
 # Memory of the jobs whose size does not come from config (MB, what Slurm is asked for).
 MEM_MB = {"coding": 4000, "anchor_views": 3000, "learned_views": 4000, "tables": 3000}
 
+
+
+def job_threads(count: int):
+    """`threads:` of a job that may run on another machine. Snakemake caps every job's threads at
+    --cores, even a job it submits elsewhere (snakemake issues 2997, 3191): `--cores all` on a
+    2-core login node would have each Slurm job ask for 2 CPUs whatever its rule says. The
+    executor is known only once jobs are planned, so the cap is lifted here, as each job's
+    threads are evaluated: under a non-local executor to at least this job's count."""
+
+    def threads(wildcards):
+        cap = workflow.global_resources.get("_cores")
+        if workflow.non_local_exec and cap is not None and (cap.value or 0) < count:
+            workflow.global_resources["_cores"] = Resource("_cores", count)
+        return count
+
+    return threads

@@ -23,8 +23,10 @@ rule pretrain_base:
         "results/logs/train/pretrain_{base}.log",
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: TRAINING.resources("base")["threads"]
+    threads: job_threads(TRAINING.resources("base")["threads"])
     resources:
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
+        cpus_per_task=TRAINING.resources("base")["threads"],
         mem_mb=TRAINING.resources("base")["mem_mb"],
         runtime=TRAINING.resources("base")["runtime"],
         gpu=TRAINING.resources("base")["gpus"],
@@ -76,8 +78,10 @@ rule adapt_base:
         "results/logs/train/adapt_{base}.log",
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: TRAINING.resources("base")["threads"]
+    threads: job_threads(TRAINING.resources("base")["threads"])
     resources:
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
+        cpus_per_task=TRAINING.resources("base")["threads"],
         mem_mb=TRAINING.resources("base")["mem_mb"],
         runtime=TRAINING.resources("base")["runtime"],
         gpu=TRAINING.resources("base")["gpus"],
@@ -128,8 +132,10 @@ rule train_codec:
     wildcard_constraints:
         codec=CODEC_NAMES,
         rp=r"\d+",
-    threads: TRAINING.resources("finetune")["threads"]
+    threads: job_threads(TRAINING.resources("finetune")["threads"])
     resources:
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
+        cpus_per_task=TRAINING.resources("finetune")["threads"],
         mem_mb=TRAINING.resources("finetune")["mem_mb"],
         runtime=TRAINING.resources("finetune")["runtime"],
         gpu=TRAINING.resources("finetune")["gpus"],
