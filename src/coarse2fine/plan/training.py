@@ -28,7 +28,8 @@ COMMON_KEYS = (
 )
 # ... and those only jobs with a classifier in the loss use
 CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
-RESERVED_NAMES = {"base", "pretrain", "adapt", "adapted"}  # checkpoint folders that are not models of a codec or baseline
+# checkpoint folders that are not models of a codec or baseline
+RESERVED_NAMES = {"base", "pretrain", "adapt", "adapted"}
 
 
 class TrainingPlan:
