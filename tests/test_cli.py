@@ -227,3 +227,30 @@ def test_version_and_examples_in_every_help(capsys):
         with pytest.raises(SystemExit):
             main([command, "--help"])
         assert f"examples:\n  c2f {command}" in capsys.readouterr().out
+
+
+def test_version_help_and_info_never_import_torch(tmp_path, png, checkpoint):
+    """The commands that read no pixels start without torch (BENCHMARKS.md times them): `info`
+    of a stream from the default model knows it by the identity its provenance records."""
+    import subprocess
+    import sys
+
+    from coarse2fine.cli.streams import default_model_identity
+
+    stream = tmp_path / "x.c2f"
+    assert main(["encode", str(png), "-o", str(stream)]) == 0  # the shipped default model
+    probe = (
+        "import sys\nfrom coarse2fine.cli import main\n"
+        "for argv in (['--version'], ['--help'], ['encode', '--help'], ['info', sys.argv[1]]):\n"
+        "    try:\n        main(argv)\n    except SystemExit:\n        pass\n"
+        "assert 'torch' not in sys.modules, 'torch was imported'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", probe, str(stream)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "the default model" in result.stdout
+    # the recorded identity is the one a loaded model computes
+    from coarse2fine.cli.common import DEFAULT_MODEL
+    from coarse2fine.coding import load_codec
+    from coarse2fine.coding.identity import model_identity
+
+    assert default_model_identity() == model_identity(load_codec(DEFAULT_MODEL)).hex()

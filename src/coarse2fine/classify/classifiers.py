@@ -16,6 +16,7 @@ from typing import Callable
 import torch
 from torch import nn
 
+from coarse2fine.classify.names import CLASSIFIER_NAMES
 from coarse2fine.imaging.photos import resize_shorter_side
 
 
@@ -90,6 +91,10 @@ CLASSIFIERS: dict[str, ClassifierSpec] = {
         ClassifierSpec("vit_b_16", 224, lambda: _torchvision("vit_b_16", "IMAGENET1K_V1", 224), "torchvision download"),
     ]
 }
+
+
+if set(CLASSIFIERS) != set(CLASSIFIER_NAMES):  # names.py is the torch-free copy of these names
+    raise ImportError(f"classify/names.py lists {sorted(CLASSIFIER_NAMES)}, the table {sorted(CLASSIFIERS)}")
 
 
 @functools.lru_cache(maxsize=8)

@@ -7,7 +7,7 @@ import json
 import sys
 from pathlib import Path
 
-from coarse2fine.classify.levels import NUM_CLASSES
+from coarse2fine.classify.names import CLASSIFIER_NAMES
 
 from .common import max_pixels_argument, model_path, read_stream, set_threads
 
@@ -40,12 +40,10 @@ def classify_arguments(p: argparse.ArgumentParser) -> None:
         help="read one level at a time and stop as soon as the answer at the level reached has "
         "prob-sum confidence >= P; reports the level, the answer and the bytes read",
     )
-    from coarse2fine.classify.classifiers import CLASSIFIERS
-
     p.add_argument(
         "--classifier",
         default="efficientnet_lite0",
-        choices=sorted(CLASSIFIERS),
+        choices=sorted(CLASSIFIER_NAMES),
         help="reference classifier (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
@@ -53,6 +51,8 @@ def classify_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def _answer_text(a: dict) -> str:
+    from coarse2fine.classify.levels import NUM_CLASSES
+
     what = "class" if a["k"] == NUM_CLASSES else f"cluster (K={a['k']})"
     return f"{what} {a['id']}: {a['name']} (p={a['probability']:.3f})"
 

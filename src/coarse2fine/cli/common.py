@@ -53,7 +53,7 @@ def write_output(path: Path, data: bytes, source: Path | None = None) -> None:
 
 
 def read_stream(path: Path) -> bytes:
-    from coarse2fine.coding import BitstreamError
+    from coarse2fine.errors import BitstreamError
 
     if not path.is_file():
         raise BitstreamError(f"{path}: no such file")

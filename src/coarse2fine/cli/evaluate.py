@@ -6,6 +6,8 @@ import argparse
 import json
 from pathlib import Path
 
+from coarse2fine.classify.names import CLASSIFIER_NAMES
+
 from .common import max_pixels_argument, model_path, set_threads
 from .streams import encode_view
 
@@ -15,12 +17,10 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("folder", type=Path, help="a folder of images (any sizes; searched recursively)")
     p.add_argument("--model", type=Path, help="codec checkpoint (default: the shipped default model)")
     p.add_argument("--view", default="native", help="what to code: native (default), model, or a size N (as encode)")
-    from coarse2fine.classify.classifiers import CLASSIFIERS
-
     p.add_argument(
         "--classifier",
         default="efficientnet_lite0",
-        choices=[*sorted(CLASSIFIERS), "none"],
+        choices=[*sorted(CLASSIFIER_NAMES), "none"],
         help="reference classifier for top-1 agreement (default: %(default)s; none: skip)",
     )
     p.add_argument("--json", action="store_true", help="print JSON (per level and per image) instead of a table")

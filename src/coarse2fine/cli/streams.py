@@ -96,7 +96,7 @@ def info_arguments(p: argparse.ArgumentParser) -> None:
 
 def stream_info(data: bytes) -> dict:
     """What `c2f info` shows: header fields and, per level present, bytes and actual bpp."""
-    from coarse2fine.coding import FORMAT_VERSION, parse_bitstream
+    from coarse2fine.container import FORMAT_VERSION, parse_bitstream  # torch-free: info reads a header
 
     stream = parse_bitstream(data)
     h = stream.header
@@ -126,9 +126,20 @@ def stream_info(data: bytes) -> dict:
 
 
 def default_model_identity() -> str | None:
-    """The model identity of the shipped default model, None where it is not here."""
+    """The model identity of the shipped default model, None where it is not here. Its
+    provenance records the identity beside the file's sha256: where the file is the one recorded,
+    that is the answer without loading torch (`c2f info` stays instant); otherwise the model is
+    loaded and hashed."""
     if not DEFAULT_MODEL.is_file():
         return None
+    provenance = DEFAULT_MODEL.with_name("provenance.json")
+    if provenance.is_file():
+        import hashlib
+
+        recorded = json.loads(provenance.read_text())
+        digest = hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()
+        if recorded.get("model_id") and recorded.get("sha256") == digest:
+            return recorded["model_id"]
     from coarse2fine.coding import load_codec
     from coarse2fine.coding.identity import model_identity
 

@@ -96,9 +96,14 @@ def provenance(checkpoint: Path, command: str | None = None) -> dict:
     except (OSError, subprocess.CalledProcessError):
         commit = None
     rows = payload.get("log", [])
+    from coarse2fine.coding import load_codec
+    from coarse2fine.coding.identity import model_identity
+
     return {
         "checkpoint": Path(checkpoint).name,
         "sha256": sha256(checkpoint),
+        # what a stream written by this model carries in its header (`c2f info` reads it here)
+        "model_id": model_identity(load_codec(checkpoint)).hex(),
         "step": payload["step"],
         "codec_config": payload["codec_config"],
         "level_blocks": payload["level_blocks"],
