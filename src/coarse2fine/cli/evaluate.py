@@ -36,6 +36,13 @@ def run_eval(args) -> int:
         raise ValueError(f"{args.folder}: not a folder")
     codec = load_codec(model_path(args.model))
     classifier = None if args.classifier == "none" else args.classifier
-    result = evaluate_folder(args.folder, codec, classifier, encode_view(args.view, codec), args.max_pixels)
+    from tqdm import tqdm
+
+    def progress(images):  # on standard error, so --json output stays clean
+        return tqdm(images, desc=f"c2f eval {args.folder}", unit="image", disable=None)
+
+    result = evaluate_folder(
+        args.folder, codec, classifier, encode_view(args.view, codec), args.max_pixels, progress=progress
+    )
     print(json.dumps(result, indent=2) if args.json else summary_table(result))
     return 0
