@@ -168,7 +168,7 @@ RERUN = """## How to rerun
 /usr/bin/time -v -o pipeline_time.log snakemake --cores 2
 # 2. every benchmark (a few minutes on 2 cores); renders this file from bench/results.json
 python bench/run.py --output bench/results.json --markdown BENCHMARKS.md \\
-    --checkpoint results/checkpoints/c2f/minilm_kmeans/rp1/model.pt --pipeline-log pipeline_time.log
+    --checkpoint results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt --pipeline-log pipeline_time.log
 ```
 
 `--skip coding training snakemake` leaves sections out; `--quick` runs every code path at tiny

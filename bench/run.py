@@ -1,7 +1,7 @@
 """Run every benchmark of the project in one process run and write JSON (and BENCHMARKS.md).
 
     python bench/run.py --output bench/results.json --markdown BENCHMARKS.md \
-        --checkpoint results/checkpoints/c2f/minilm_kmeans/rp1/model.pt --pipeline-log pipeline_time.log
+        --checkpoint results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt --pipeline-log pipeline_time.log
 
 About 3-5 minutes on 2 CPU cores with the defaults. --quick runs every code path at tiny sizes.
 """
