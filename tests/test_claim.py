@@ -193,3 +193,40 @@ def test_a_prior_shift_raises_top1_but_not_balanced_accuracy_and_the_verdict_say
     text = survives(bd, info, settings, 1)
     assert text.startswith("top-1: higher, resolved; balanced accuracy: ")
     assert "uninformative at 3 of 3 rate points" in text
+
+
+def test_the_headline_leads_with_the_claims_coarse_verdict_and_keeps_the_rest_in_details(tmp_path):
+    from coarse2fine.evaluate.claim import run
+    from coarse2fine.evaluate.headline import details, headline
+
+    table = planted_table(0.35)
+    per_image = tmp_path / "per_image.csv"
+    table.to_csv(per_image, index=False)
+    (tmp_path / "levels.json").write_text('{"ks": [10, 1000]}')
+    run(ClaimSettings(judge="judge", baselines=(), bootstrap=100), per_image, tmp_path / "levels.json", tmp_path)
+    claims = {"c2f": __import__("json").loads((tmp_path / "claim.json").read_text())}
+    summary = pd.DataFrame(
+        [
+            {"codec": "c2f", "rate_point": "rp1", "level": 1, "classifier": "judge", "n_images": 60}
+            | {"correct_L1": 0.6, "correct_L2": 0.1, "balanced_L1": 0.5, "modal_share_L1": 0.3}
+        ]
+    )
+    bd = pd.DataFrame(
+        [
+            {
+                "classifier": "judge",
+                "anchor": "jpeg",
+                "codec": "c2f",
+                "metric": "psnr",
+                "K": None,
+                "bd_rate_percent": -20.0,
+            }
+        ]
+    )
+    full = details(summary, bd, [10, 1000], "judge", claims)
+    assert full["balanced"]["c2f"]["rp1_K10"] == 0.5 and full["coarse_modal_share"]["c2f"]["rp1_K10"] == 0.3
+    short = headline(full, claims, [10, 1000])
+    entry = short["claim"]["c2f"]
+    assert set(entry) == {"K10_top1", "K10_balanced", "K1000_top1", "coarse_verdict"}
+    assert entry["K10_balanced"]["lo"] > 0 and entry["coarse_verdict"].startswith("top-1: higher, resolved")
+    assert short["bd_rate_psnr_vs_jpeg"] == {"c2f": -20.0}

@@ -169,6 +169,7 @@ rule evaluate_headline:
         claims=EVALUATION.headline_claims(),
     output:
         metrics="results/metrics/headline.json",
+        details="results/metrics/details.json",
         plots=directory("results/metrics/plots"),
     params:
         tables=lambda w, input: os.path.dirname(input.summary),
@@ -177,7 +178,7 @@ rule evaluate_headline:
         "results/logs/evaluate/headline.log",
     shell:
         "python -m coarse2fine.evaluate headline --tables {params.tables} --judge {params.judge} --claims {input.claims}"
-        " --metrics {output.metrics} --plots {output.plots} > {log} 2>&1"
+        " --metrics {output.metrics} --details {output.details} --plots {output.plots} > {log} 2>&1"
 
 
 # The confidence-driven receiver on every progressive stream (docs/evaluation.md, "The receiver").
