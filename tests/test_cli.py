@@ -254,3 +254,26 @@ def test_version_help_and_info_never_import_torch(tmp_path, png, checkpoint):
     from coarse2fine.coding.identity import model_identity
 
     assert default_model_identity() == model_identity(load_codec(DEFAULT_MODEL)).hex()
+
+
+def test_many_files_in_one_call_each_failure_named_and_the_rest_coded(tmp_path, checkpoint, capsys):
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    for i in range(3):
+        Image.fromarray(photo_like(40 + 8 * i, 56, seed=i)).save(photos / f"p{i}.png")
+    (photos / "broken.jpg").write_bytes(b"not a jpeg")
+    streams = tmp_path / "streams"
+    assert main(["encode", str(photos), "--output-dir", str(streams), "--model", str(checkpoint)]) == 1
+    err = capsys.readouterr().err
+    assert "broken.jpg" in err and "1 of 4 files failed" in err
+    assert sorted(p.name for p in streams.iterdir()) == ["p0.c2f", "p1.c2f", "p2.c2f"]
+    decoded = tmp_path / "decoded"
+    files = [str(p) for p in sorted(streams.iterdir())]
+    assert main(["decode", *files, "--output-dir", str(decoded), "--model", str(checkpoint), "--level", "1"]) == 0
+    assert sorted(p.name for p in decoded.iterdir()) == ["p0.png", "p1.png", "p2.png"]
+    with Image.open(decoded / "p2.png") as im:
+        assert im.size == (56, 56)
+    # one input and no -o: beside it; several inputs and -o: refused, naming --output-dir
+    assert main(["decode", files[0], "--model", str(checkpoint)]) == 0 and (streams / "p0.png").is_file()
+    assert main(["decode", *files, "-o", str(tmp_path / "x.png"), "--model", str(checkpoint)]) == 1
+    assert "--output-dir" in capsys.readouterr().err

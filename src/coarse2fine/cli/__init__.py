@@ -1,7 +1,7 @@
 """`c2f`: encode, decode, inspect and classify `.c2f` progressive bitstreams.
 
-    c2f encode IMAGE -o FILE.c2f --model CKPT [--view native|model|SIZE]
-    c2f decode FILE.c2f -o OUT.png --model CKPT [--level N]
+    c2f encode IMAGE... [-o FILE.c2f | --output-dir DIR] --model CKPT [--view native|model|SIZE]
+    c2f decode FILE.c2f... [-o OUT.png | --output-dir DIR] --model CKPT [--level N]
     c2f info FILE.c2f [--json]
     c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
 
@@ -50,10 +50,15 @@ COMMANDS: dict[str, Command] = {
 EXAMPLES = {
     "encode": [
         "c2f encode photo.jpg -o photo.c2f",
+        "c2f encode photos/ --output-dir streams/",
         "c2f encode photo.jpg -o photo.c2f --view model",
         "c2f encode photo.jpg -o photo.c2f --model results/checkpoints/c2f/paper_clip_kmeans/rp0/model.pt",
     ],
-    "decode": ["c2f decode photo.c2f -o photo.png", "c2f decode photo.c2f -o coarse.png --level 1"],
+    "decode": [
+        "c2f decode photo.c2f -o photo.png",
+        "c2f decode photo.c2f -o coarse.png --level 1",
+        "c2f decode streams/*.c2f --output-dir decoded/",
+    ],
     "info": ["c2f info photo.c2f", "c2f info photo.c2f --json"],
     "classify": [
         "c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
@@ -89,7 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _user_errors() -> tuple[type[BaseException], ...]:
+def user_errors() -> tuple[type[BaseException], ...]:
     # BitstreamError, ImageReadError, AssignmentsError and bad-argument errors are ValueErrors.
     from coarse2fine.classify import ClassifierUnavailable
     from coarse2fine.coding import CheckpointError
@@ -103,7 +108,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except _user_errors() as exc:
+    except user_errors() as exc:
         print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except MemoryError:
