@@ -90,7 +90,14 @@ def test_the_view_reaches_every_training_job_and_the_base_is_shipped_or_pretrain
     assert finetunes and all('"view": 128' in c and '"view_scale": [0.5, 1.0]' in c for c in finetunes)
     assert "pretrain_base" not in result.stdout  # the shipped base is installed, not trained
     assert all("--init results/checkpoints/adapted/c2f/model.pt" in c for c in finetunes)
-    adapt = [c for c in commands if "--output results/checkpoints/adapted/c2f/model.pt" in c]
+    # the adapted base is the shipped one, checked against the settings (train.adapt.source) ...
+    adapted = [c for c in commands if "--output results/checkpoints/adapted/c2f/model.pt" in c]
+    assert len(adapted) == 1 and "install-base --source shipped --checkpoint models/adapted/c2f/model.pt" in adapted[0]
+    # ... or trained here from the base
+    train_it = tmp_path / "adapt.yaml"
+    train_it.write_text("train:\n  adapt: {source: train}\n")
+    _, commands = training_commands("stage_training", "--configfile", str(train_it))
+    adapt = [c for c in commands if "--output results/checkpoints/adapt/c2f/model.pt" in c]
     assert len(adapt) == 1 and "--init results/checkpoints/base/c2f/model.pt" in adapt[0]
     scratch = tmp_path / "scratch.yaml"
     scratch.write_text("train:\n  base: {source: scratch}\n")
