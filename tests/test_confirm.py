@@ -94,14 +94,21 @@ def test_the_frozen_models_are_confirmed_on_a_labelled_folder(tmp_path):
     folder = tmp_path / "photos"
     labelled_photos(folder, count=6)
     env = {**os.environ, "HF_HUB_OFFLINE": "1"}
-    base = [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", "config/test.yaml"]
-    confirm = ["--config", f"confirm={{folder: {folder}, name: mine}}"]
-    trained = subprocess.run(base + ["stage_training"], cwd=work, capture_output=True, text=True, env=env, timeout=900)
+
+    def snakemake(*targets, confirm=True, dry=False):
+        # targets first: --configfile and --config take every word after them
+        cmd = [sys.executable, "-m", "snakemake", *targets, "--cores", "2", *(["-n"] if dry else [])]
+        cmd += ["--configfile", "config/test.yaml"]
+        if confirm:
+            cmd += ["--config", f"confirm={{folder: {folder}, name: mine}}"]
+        return subprocess.run(cmd, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+
+    trained = snakemake("stage_training", confirm=False)
     assert trained.returncode == 0, trained.stderr[-3000:]
-    plan = subprocess.run(base + ["-n", "confirm"] + confirm, cwd=work, capture_output=True, text=True, env=env)
+    plan = snakemake("confirm", dry=True)
     assert plan.returncode == 0, plan.stderr[-3000:]
     assert "train_codec" not in plan.stdout and "confirm_learned_views" in plan.stdout
-    run = subprocess.run(base + ["confirm"] + confirm, cwd=work, capture_output=True, text=True, env=env, timeout=900)
+    run = snakemake("confirm")
     assert run.returncode == 0, run.stderr[-3000:]
     tables = work / "results" / "confirm" / "mine" / "tables" / "paper_clip_kmeans"
     per_image = pd.read_csv(tables / "per_image.csv")
