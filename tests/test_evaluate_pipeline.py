@@ -162,8 +162,14 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
 
     paths = make_figures({"classifiers": ["efficientnet_lite0"]}, tmp_path / "tables", tmp_path / "figures")
     assert {p.name for p in paths} == {
-        f"{n}.{e}" for n in ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions") for e in ("png", "pdf")
+        f"{n}.{e}"
+        for n in ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions", "coarse_confusion")
+        for e in ("png", "pdf")
     }
+    # the prior-robust metrics sit beside top-1 in the summary, and their own tables beside it
+    assert {"balanced_L1", "modal_share_L1", "true_modal_share_L1"} <= set(summary.columns)
+    assert "informative" in (tmp_path / "tables" / "prior.md").read_text()
+    assert {"label_source", "photo_source"} == set(pd.read_csv(tmp_path / "tables" / "breakdown.csv")["split_by"])
     with Image.open(tmp_path / "figures" / "top1_vs_bpp.png") as im:
         assert im.width > 3 * im.height / 2  # three panels side by side
     assert all(p.stat().st_size > 5000 for p in paths)
