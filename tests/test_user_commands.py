@@ -37,6 +37,28 @@ def job_resources(dry_run_output: str, rule: str) -> list[dict]:
     return jobs
 
 
+def sbatch_call(job: dict) -> str:
+    """The sbatch options the Slurm executor builds for a job of a dry run (job_resources)."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    class Resources(dict):
+        __getattr__ = dict.__getitem__
+
+    wanted = ("mem_mb", "runtime", "gpu", "cpus_per_task")
+    resources = Resources({k: int(job[k]) for k in wanted if job.get(k) is not None})
+    submitted = SimpleNamespace(resources=resources, threads=job["threads"], name="train_codec")
+    params = {
+        "run_uuid": "x",
+        "slurm_logfile": "x.log",
+        "comment_str": "rule_train_codec",
+        "account": "",
+        "partition": "",
+        "workdir": str(REPO),
+    }
+    return get_submit_command(submitted, params) + set_gres_string(submitted)
+
+
 def test_profile_slurm_resolves_from_the_repository_root():
     result = run_as_typed("snakemake --cores all --profile slurm -n --quiet rules")
     assert result.returncode == 0, result.stderr[-2000:]
@@ -58,23 +80,7 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
         assert job["cpus_per_task"] == "2"  # the rule's, from the config
 
     # ... and what the Slurm executor makes of one of them: its sbatch request
-    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
-    from snakemake_executor_plugin_slurm.utils import set_gres_string
-
-    class Resources(dict):
-        __getattr__ = dict.__getitem__
-
-    resources = Resources(mem_mb=1500, runtime=7, gpu=1)
-    job = SimpleNamespace(resources=resources, threads=jobs[0]["threads"], name="train_codec")
-    params = {
-        "run_uuid": "x",
-        "slurm_logfile": "x.log",
-        "comment_str": "rule_train_codec",
-        "account": "",
-        "partition": "",
-        "workdir": str(REPO),
-    }
-    call = get_submit_command(job, params) + set_gres_string(job)
+    call = sbatch_call({**jobs[0], "mem_mb": 1500, "runtime": 7, "gpu": 1, "cpus_per_task": None})
     for flag in ("--mem 1500", "-t 7", "--gpus=1"):
         assert flag in call, call
     assert re.search(r"--cpus-per-(task|gpu)=2", call), call
@@ -86,8 +92,6 @@ def test_on_a_two_core_login_node_a_paper_scale_fine_tune_asks_slurm_for_its_8_c
     submit host has fewer cores than a job's threads: Snakemake caps the job's threads at the
     host's cores, the job still asks Slurm for the configured CPUs, memory, runtime and GPU."""
     import yaml
-    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
-    from snakemake_executor_plugin_slurm.utils import set_gres_string
 
     wanted = yaml.safe_load((REPO / "config" / "imagenet.yaml").read_text())["train"]["resources"]["finetune"]
     assert wanted["threads"] > (os.cpu_count() or 1) or wanted["threads"] == 8
@@ -95,28 +99,12 @@ def test_on_a_two_core_login_node_a_paper_scale_fine_tune_asks_slurm_for_its_8_c
         "snakemake --cores all --profile slurm -n --configfile config/imagenet.yaml --forceall stage_training"
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    jobs = [j for j in job_resources(result.stdout, "train_codec")]
+    jobs = job_resources(result.stdout, "train_codec")
     assert jobs
     for job in jobs:
         assert job["cpus_per_task"] == str(wanted["threads"]) and job["gpu"] == str(wanted["gpus"]), job
         assert job["mem_mb"] == str(wanted["mem_mb"]) and job["runtime"] == str(wanted["runtime"]), job
-
-    class Resources(dict):
-        __getattr__ = dict.__getitem__
-
-    resources = Resources(
-        mem_mb=wanted["mem_mb"], runtime=wanted["runtime"], gpu=wanted["gpus"], cpus_per_task=wanted["threads"]
-    )
-    job = SimpleNamespace(resources=resources, threads=jobs[0]["threads"], name="train_codec")
-    params = {
-        "run_uuid": "x",
-        "slurm_logfile": "x.log",
-        "comment_str": "rule_train_codec",
-        "account": "",
-        "partition": "",
-        "workdir": str(REPO),
-    }
-    call = get_submit_command(job, params) + set_gres_string(job)
+    call = sbatch_call(jobs[0])
     assert f"--cpus-per-task={wanted['threads']}" in call and f"--gpus={wanted['gpus']}" in call, call
 
 

@@ -75,7 +75,7 @@ rule confirm_tables:
         **{f.replace(".", "_"): f"{CONFIRM.root}/tables/{{hierarchy}}/{f}" for f in CONFIRM_TABLE_FILES},
         levels=f"{CONFIRM.root}/tables/{{hierarchy}}/levels.json",
     params:
-        settings=as_json(EVALUATION.table_settings() | {"bd_anchor": None}),
+        settings=as_json(CONFIRM.table_settings()),
         views=lambda w: CONFIRM.table_views_dirs(w.hierarchy),
         output_dir=lambda w, output: os.path.dirname(output.per_image_csv),
     log:

@@ -78,14 +78,25 @@ def sample_candidates(root: Path) -> list[Candidate]:
 WNID = re.compile(r"^n\d{8}$")
 
 
-def folder_candidates(path: str | None) -> list[Candidate]:
-    """Any directory of images. A parent folder named by a wnid gives a ground-truth label."""
+def existing_folder(path: str | None, setting: str) -> Path:
+    """The folder a setting names, or a DatasetError naming the setting."""
     if not path:
-        raise DatasetError("dataset.kind is 'folder' but dataset.folder.path is not set")
+        raise DatasetError(f"{setting} is not set: name a folder of images")
     root = Path(path).expanduser()
     if not root.is_dir():
-        raise DatasetError(f"dataset.folder.path {root} is not a directory")
-    wnid_to_idx = dict(zip(class_table()["wnid"], class_table()["class_idx"]))
+        raise DatasetError(f"{setting} {root} is not a directory")
+    return root
+
+
+def wnid_index() -> dict[str, int]:
+    """wnid -> class index of the 1000 ImageNet classes."""
+    return dict(zip(class_table()["wnid"], class_table()["class_idx"]))
+
+
+def folder_candidates(path: str | None) -> list[Candidate]:
+    """Any directory of images. A parent folder named by a wnid gives a ground-truth label."""
+    root = existing_folder(path, "dataset.folder.path")
+    wnid_to_idx = wnid_index()
     out = []
     for f in list_images(root):
         parent = f.parent.name
@@ -116,12 +127,8 @@ def image_label(path: Path, wnid_to_idx: dict[str, int], val_truth: dict[str, in
 def labelled_folder_candidates(path: str | None) -> tuple[list[Candidate], list[str]]:
     """Every image of a folder of labelled photos, all in the test split (nothing of it trains
     or tunes anything), and the images whose label could not be read (listed, left out)."""
-    if not path:
-        raise DatasetError("a labelled folder needs a path (confirm.folder)")
-    root = Path(path).expanduser()
-    if not root.is_dir():
-        raise DatasetError(f"{root}: not a directory (confirm.folder)")
-    wnid_to_idx = dict(zip(class_table()["wnid"], class_table()["class_idx"]))
+    root = existing_folder(path, "confirm.folder")
+    wnid_to_idx = wnid_index()
     val_truth = val_ground_truth()
     out, unlabelled = [], []
     for f in list_images(root):
@@ -151,7 +158,7 @@ def imagenet_candidates(root: str | None, train_images: int, val_images: int, se
     base = Path(root).expanduser()
     if not (base / "train").is_dir() or not (base / "val").is_dir():
         raise DatasetError(f"{base} is not an ILSVRC-2012 tree (train/ and val/ missing)\n" + IMAGENET_LAYOUT)
-    wnid_to_idx = dict(zip(class_table()["wnid"], class_table()["class_idx"]))
+    wnid_to_idx = wnid_index()
     rng = np.random.default_rng(seed)
     train = []
     for wnid_dir in sorted(p for p in (base / "train").iterdir() if p.is_dir()):

@@ -24,8 +24,8 @@ def run_matrices(judged: pd.DataFrame, pairs, level: int, score: Score):
     """(images, rate points, method values (runs, images, rps), ablation values, truths (runs,
     images)) of every run pair at a level, on the images and rate points all runs share."""
     frames, truths = [], []
+    rows = judged[judged["level"] == level]
     for method, ablation in pairs:
-        rows = judged[judged["level"] == level]
         pair = [
             rows[rows["codec"] == codec].pivot_table(
                 index="image", columns="rate_point", values=score.at(level), aggfunc="first", dropna=False

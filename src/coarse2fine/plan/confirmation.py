@@ -78,6 +78,10 @@ class ConfirmationPlan:
             "threads": self.evaluation.settings["threads"],
         }
 
+    def table_settings(self) -> dict:
+        """The study's table settings; no anchor is coded here, so no BD against one."""
+        return self.evaluation.table_settings() | {"bd_anchor": None}
+
     def table_views_dirs(self, hierarchy: str) -> list[str]:
         return [self.reference_dir] + [self.views_dir(m.id) for m in self.models() if m.hierarchy == hierarchy]
 

@@ -186,16 +186,10 @@ class TrainingPlan:
 
     def adapt_source(self, base: str) -> dict:
         """The adapted base: shipped (DVC-tracked) or trained here by `adapt_base`."""
-        if self.train["adapt"].get("source", "train") == "shipped":
-            folder = f"models/adapted/{base}"
-            if not Path(folder, "model.pt").exists():
-                raise ValueError(
-                    f"{folder}/model.pt is missing: the shipped adapted base comes with the repository through DVC; "
-                    f"run `make pull-models`, or set train.adapt.source: train"
-                )
-        else:
-            folder = f"results/checkpoints/adapt/{base}"
-        return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
+        shipped = self.train["adapt"].get("source", "train") == "shipped"
+        return _checkpoint_source(
+            f"models/adapted/{base}", f"results/checkpoints/adapt/{base}", shipped, "train.adapt.source: train"
+        )
 
     def finetune_settings(self, codec: str, rp) -> dict:
         spec = self.codecs[codec]
@@ -258,16 +252,10 @@ class TrainingPlan:
 
     def base_source(self, base: str) -> dict:
         """The shipped base (DVC-tracked, with its training log in git) or the one pretrained here."""
-        if self.train["base"]["source"] == "shipped":
-            folder = f"models/base/{base}"
-            if not Path(folder, "model.pt").exists():
-                raise ValueError(
-                    f"{folder}/model.pt is missing: the shipped base comes with the repository through DVC; "
-                    f"run `make pull-models` (dvc pull {folder}/model.pt.dvc), or set train.base.source: scratch"
-                )
-        else:
-            folder = f"results/checkpoints/pretrain/{base}"
-        return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
+        shipped = self.train["base"]["source"] == "shipped"
+        return _checkpoint_source(
+            f"models/base/{base}", f"results/checkpoints/pretrain/{base}", shipped, "train.base.source: scratch"
+        )
 
     def baseline_init(self, name: str) -> str | None:
         """The checkpoint a baseline job starts from: the codecs' base or another baseline job."""
@@ -299,3 +287,15 @@ class TrainingPlan:
 
     def coding_targets(self) -> list[str]:
         return [f"{m.bitstream_dir}/{name}" for m in self.coded_models() for name in ("sizes.csv", "roundtrip.json")]
+
+
+def _checkpoint_source(shipped_folder: str, trained_folder: str, shipped: bool, otherwise: str) -> dict:
+    """model.pt and log.csv of a shipped model (DVC-tracked; a missing file names how to get it)
+    or of the one a rule trains here."""
+    if shipped and not Path(shipped_folder, "model.pt").exists():
+        raise ValueError(
+            f"{shipped_folder}/model.pt is missing: it comes with the repository through DVC; run `make pull-models` "
+            f"(dvc pull {shipped_folder}/model.pt.dvc), or set {otherwise}"
+        )
+    folder = shipped_folder if shipped else trained_folder
+    return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
