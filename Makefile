@@ -26,8 +26,11 @@ base: setup  ## rebuild the base codec from scratch (hours on CPU; resumes after
 	$(BIN)/snakemake --cores all results/checkpoints/pretrain/c2f/model.pt
 	bash scripts/publish-model.sh results/checkpoints/pretrain/c2f models/base/c2f "make base"
 
-run: pull-models  ## the pipeline on the embedded default (config/config.yaml; CONFIG=overlay.yaml merges one over it)
+run: pull-models  ## the pipeline on the embedded default (config/config.yaml; CONFIG=overlay.yaml merges one over it), then dvc.lock
 	$(BIN)/snakemake --cores all $(CONFIG_ARGS)
+	@# What was built is what params.yaml's configuration gives: record it in dvc.lock (`dvc status`
+	@# clean, `dvc push` shares it). An overlay is another configuration: nothing is recorded.
+	$(if $(CONFIG),@echo "make run: CONFIG=$(CONFIG) is not params.yaml's configuration; dvc.lock left as it was",$(BIN)/dvc commit --force --quiet)
 
 dry-run: pull-models
 	$(BIN)/snakemake -n $(CONFIG_ARGS)
@@ -52,9 +55,14 @@ test-network: setup-test pull-models  ## tests that need the internet (the CLIP 
 clean:  ## pipeline outputs only; the venv stays
 	rm -rf results/* data/*/ .snakemake
 
-pull: setup  ## DVC: fetch cached artifacts, then restamp them in DAG order so Snakemake sees them current
+pull: setup  ## DVC: fetch cached artifacts, then restamp every job in DAG order so Snakemake sees them current
 	$(BIN)/dvc pull
-	$(BIN)/snakemake --touch --cores 1 --quiet
+	@# Restamp only what matches this checkout's code and settings: a stage `dvc status` lists was
+	@# made from others, and restamping it would pass stale results off as current.
+	@$(BIN)/dvc status --quiet || { $(BIN)/dvc status; echo "make pull: the stages above were pushed from other code or settings than this checkout's; nothing restamped: run make run (or dvc repro) to rebuild what changed"; exit 1; }
+	@# Every job, not only those whose files look stale: Snakemake records each job's settings and
+	@# code as it restamps it, so a later edit (a hierarchy's entry, a setting) reruns its jobs.
+	$(BIN)/snakemake --touch --forceall --cores 1 --quiet
 
 repro: setup  ## DVC: rebuild what changed, stage by stage (each stage runs a Snakemake target)
 	$(BIN)/dvc repro

@@ -8,6 +8,7 @@ import yaml
 
 from coarse2fine.plan import StudyPlan, load_study_config
 from coarse2fine.plan.config import load_hierarchy_config
+from coarse2fine.plan.evaluation import ANCHOR_CODECS
 from conftest import REPO
 
 
@@ -31,6 +32,9 @@ def test_default_models_and_their_paths():
     assert "deephq" in coded and "hyperprior" not in coded and "deephq_steps" not in coded
     base = next(m for m in models if m.id == "base/c2f")
     assert base.codec == "base" and base.layers_are_rate_points and base.hierarchy is None
+    # a codec whose loss reads no hierarchy is trained once per rate point
+    assert [m.id for m in models if m.codec == "rd_only"] == [f"rd_only/rp{i}" for i in range(3)]
+    assert all(m.hierarchy is None for m in models if m.codec == "rd_only")
     c2f = models[1]
     assert c2f.checkpoint == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
     assert c2f.bitstream_dir == "results/bitstreams/c2f/paper_clip_kmeans/rp1"
@@ -96,11 +100,35 @@ def test_evaluation_plan_views_tables_and_cpips():
     spec = evaluation.learned_provider("c2f/paper_clip_kmeans/rp0")
     assert spec["decoded"] == "results/bitstreams/c2f/paper_clip_kmeans/rp0/decoded" and spec["rate_point"] == "rp0"
     assert evaluation.anchor_provider("uncompressed") == {"kind": "reference"}
-    # CPIPS `auto`: the claim method on the first trained hierarchy, at the middle rate point
-    assert evaluation.cpips_model_id() == "c2f/paper_clip_kmeans/rp1"
-    assert (
-        evaluation.learned_views_settings("rmpgc")["cpips"] == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
-    )
+    assert "results/metrics/views/learned/rd_only/rp1" in dirs  # so does a codec without a task term
+    # CPIPS `auto`: the base codec's features (no hierarchy edit re-evaluates a view) ...
+    assert evaluation.cpips_model_id() == "base/c2f"
+    assert evaluation.learned_views_settings("rmpgc")["cpips"] == "results/checkpoints/base/c2f/model.pt"
+    # ... without a base, the middle rate point of the first codec without a task term
+    paper = plan_of("config/imagenet.yaml").evaluation
+    assert paper.cpips_model_id() == "rd_only/rp1"
+
+
+def test_a_hierarchy_switch_plans_again_only_what_reads_the_hierarchy(tmp_path):
+    """Training on another hierarchy changes the jobs of codecs whose loss reads it and nothing
+    of rd_only, the baselines, the base, the anchors or CPIPS: same ids, same settings."""
+    hierarchies = load_hierarchy_config(REPO / "config/hierarchy.yaml")["hierarchies"]
+    other = next(h["name"] for h in hierarchies if h["name"] != "paper_clip_kmeans" and h.get("enabled", True))
+    before = plan_of("config/config.yaml")
+    after = plan_of("config/config.yaml", overlay(tmp_path, f"train:\n  hierarchies: [{other}]\n"))
+
+    def jobs(plan: StudyPlan) -> dict:
+        evaluation = plan.evaluation
+        found = {
+            m.id: evaluation.learned_views_settings(m.id) for m in plan.training.coded_models() if m.hierarchy is None
+        }
+        found |= {f"anchor/{a}": evaluation.anchor_views_settings(a) for a in ANCHOR_CODECS}
+        found["cpips"] = evaluation.cpips_checkpoint()
+        found |= {f"train/{c}/{rp}": plan.training.finetune_settings(c, rp) for c in ("rd_only",) for rp in range(3)}
+        return found
+
+    assert jobs(before) == jobs(after)
+    assert {m.id for m in after.training.codec_models() if m.codec == "c2f"} == {f"c2f/{other}/rp{i}" for i in range(3)}
 
 
 def test_every_stage_has_targets_and_all_is_their_union():

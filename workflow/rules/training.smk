@@ -111,6 +111,7 @@ rule adapted_checkpoint:
         " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
 
 
+# A fine-tune of a codec whose loss reads the hierarchy: one per (codec, hierarchy, rate point).
 rule train_codec:
     conda:
         CONDA_ENV
@@ -124,13 +125,14 @@ rule train_codec:
     params:
         settings=lambda w: as_json(TRAINING.finetune_settings(w.codec, w.rp)),
         init=lambda w, input: f"--init {input.init}" if input.init else "",
+        hierarchy=lambda w, input: f"--hierarchy {input.hierarchy}",
         launcher=TRAINING.launcher("finetune"),
     benchmark:
         "results/benchmarks/train/{codec}/{hierarchy}/rp{rp}.tsv"
     log:
         "results/logs/train/{codec}_{hierarchy}_rp{rp}.log",
     wildcard_constraints:
-        codec=CODEC_NAMES,
+        codec=alternatives(TRAINING.codecs_reading_hierarchy()),
         rp=r"\d+",
     threads: job_threads(TRAINING.resources("finetune")["threads"])
     resources:
@@ -141,5 +143,25 @@ rule train_codec:
         gpu=TRAINING.resources("finetune")["gpus"],
     priority: PRIORITY["training_chain"]
     shell:
-        "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --hierarchy {input.hierarchy}"
+        "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.hierarchy}"
         " {params.init} --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
+
+
+# A codec whose loss reads no hierarchy (rd_only: no task term): trained once per rate point,
+# whatever train.hierarchies says, so switching hierarchy retrains nothing of it.
+use rule train_codec as train_codec_without_hierarchy with:
+    input:
+        manifest=MANIFEST,
+        init=lambda w: TRAINING.base_checkpoint(w.codec) or [],
+    output:
+        model="results/checkpoints/{codec}/rp{rp}/model.pt",
+        log="results/checkpoints/{codec}/rp{rp}/log.csv",
+    params:
+        hierarchy="",
+    benchmark:
+        "results/benchmarks/train/{codec}/rp{rp}.tsv"
+    log:
+        "results/logs/train/{codec}_rp{rp}.log",
+    wildcard_constraints:
+        codec=alternatives(TRAINING.codecs_reading_hierarchy(reads=False)),
+        rp=r"\d+",

@@ -1,9 +1,13 @@
-"""CPIPS (Huang and Wu, arXiv 2401.07200): the analysis transform of a codec trained jointly
-with classification, used as a perceptual distance between an original and a decoded image.
+"""CPIPS features, uncalibrated (after Huang and Wu, arXiv 2401.07200): the analysis transform
+of a learned codec used as a distance between an original and a decoded image.
 
-Our coarse-to-fine codec (`c2f`) is such a codec: its loss adds classifier terms at every level
-(models/loss.py), so its analysis transform `g_a` has learnt features that matter to a
-classifier. CPIPS here is LPIPS without the learned linear weights:
+The paper takes a codec trained jointly with classification and learns linear weights on its
+features against human judgments. Here no weights are learnt (no two-alternative judgments are
+at hand offline) and, by default (evaluate.cpips_model: auto), the codec is the study's base:
+rate-distortion only, the one model no hierarchy edit or switch retrains, so the CPIPS column
+never forces a re-evaluation. `evaluate.cpips_model` may name any trained model instead (a c2f
+fine-tune, for features shaped by its coarse task term). The distance is LPIPS's form without
+its weights:
 
     d(x, y) = mean over layers l of  mean over positions (h, w) of
               sum over channels c of (f_l(x)[c, h, w] - f_l(y)[c, h, w])^2,

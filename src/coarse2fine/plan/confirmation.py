@@ -47,7 +47,7 @@ class ConfirmationPlan:
             codecs |= {method, self.evaluation.ablation(method)}
             codecs |= {c for pair in self.evaluation.repeats(method) for c in pair}
         hierarchies = set(self.evaluation.table_hierarchies())
-        return [m for m in self.evaluation.models.values() if m.codec in codecs and m.hierarchy in hierarchies]
+        return [m for m in self.evaluation.models.values() if m.codec in codecs and m.hierarchy in hierarchies | {None}]
 
     def views_dir(self, model_id: str) -> str:
         return f"{self.root}/views/learned/{model_id}"
@@ -83,7 +83,7 @@ class ConfirmationPlan:
         return self.evaluation.table_settings() | {"bd_anchor": None}
 
     def table_views_dirs(self, hierarchy: str) -> list[str]:
-        return [self.reference_dir] + [self.views_dir(m.id) for m in self.models() if m.hierarchy == hierarchy]
+        return [self.reference_dir] + [self.views_dir(m.id) for m in self.models() if m.hierarchy in (hierarchy, None)]
 
     def tables_dir(self, hierarchy: str) -> str:
         return f"{self.root}/tables/{hierarchy}"

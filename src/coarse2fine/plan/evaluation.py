@@ -72,25 +72,20 @@ class EvaluationPlan:
 
     # -- views -------------------------------------------------------------------------------
     def cpips_model_id(self) -> str | None:
-        """evaluate.cpips_model, `auto` resolved: the claim method (else the first codec with a
-        task loss) on the first trained hierarchy at the middle rate point; None without CPIPS."""
+        """evaluate.cpips_model, `auto` resolved to a model that reads no hierarchy, so that no
+        hierarchy edit or switch re-evaluates a view: the base codec (rate-distortion only), else
+        the middle rate point of the first codec without a task term; None without CPIPS."""
         model = self.settings.get("cpips_model")
         if model != "auto":
             return model
-        codecs = self.training.codecs
-        methods = [
-            m
-            for m in self.models.values()
-            if m.hierarchy and any(w > 0 for w in codecs.get(m.codec, {}).get("task_weights", []))
-        ]
-        if not methods:
+        bases = self.training.base_models()
+        if bases:
+            return bases[0].id
+        free = [m for m in self.models.values() if m.rate_point and m.hierarchy is None]
+        if not free:
             return None
-        preferred = self.claim.get("method", "c2f")
-        hierarchy = self.training.train_hierarchies()[0]
-        candidates = [m for m in methods if m.hierarchy == hierarchy] or methods
-        candidates.sort(key=lambda m: (m.codec != preferred, m.codec))
-        codec = candidates[0].codec
-        points = sorted((m for m in candidates if m.codec == codec), key=lambda m: int(m.rate_point[2:]))
+        codec = free[0].codec
+        points = sorted((m for m in free if m.codec == codec), key=lambda m: int(m.rate_point[2:]))
         return points[len(points) // 2].id
 
     def cpips_checkpoint(self) -> list[str]:
@@ -152,21 +147,23 @@ class EvaluationPlan:
     # -- claims, headline, receiver ----------------------------------------------------------
     def claim_methods(self) -> list[str]:
         """Codecs trained with a task loss: each is tested against the ablation (claim.method first)."""
-        methods = [name for name, spec in self.training.codecs.items() if any(w > 0 for w in spec["task_weights"])]
+        methods = self.training.codecs_reading_hierarchy()
         return sorted(methods, key=lambda name: name != self.claim.get("method", "c2f"))
 
     def claim_targets(self) -> list[str]:
         """(hierarchy, method) pairs where the method and its ablation were trained, with a judge set."""
         if not self.settings.get("judge"):
             return []
-        trained: dict = {}
-        for m in self.models.values():
-            trained.setdefault(m.hierarchy, set()).add(m.codec)
+
+        def trained(hierarchy: str) -> set:
+            """Codecs with a model in this hierarchy's tables (one trained without any included)."""
+            return {m.codec for m in self.models.values() if m.hierarchy in (hierarchy, None)}
+
         return [
             f"{tables_dir(h)}/claim/{method}/claim.md"
             for h in self.table_hierarchies()
             for method in self.claim_methods()
-            if {method, self.ablation(method)} <= trained.get(h, set())
+            if {method, self.ablation(method)} <= trained(h)
         ]
 
     def ablation(self, method: str) -> str:

@@ -98,14 +98,33 @@ class TrainingPlan:
             )
         return list(chosen)
 
+    def reads_hierarchy(self, codec: str) -> bool:
+        """Whether the codec's loss reads a hierarchy (a task term at some level). One that does
+        not (rd_only) is trained once, whatever train.hierarchies says, and tabulated in every
+        hierarchy's tables, like the baselines."""
+        return any(w > 0 for w in self.codecs[codec]["task_weights"])
+
     def codec_models(self) -> list[Model]:
-        """One model per (codec, hierarchy, rate point)."""
-        return [
-            Model(f"{codec}/{hierarchy}/rp{rp}", codec, hierarchy, f"rp{rp}", False)
-            for codec in self.codecs
-            for hierarchy in self.train_hierarchies()
-            for rp in self.rate_points(codec)
-        ]
+        """One model per (codec, hierarchy, rate point); per (codec, rate point) for a codec
+        whose loss reads no hierarchy (results/checkpoints/<codec>/rp<N>)."""
+        models = []
+        for codec in self.codecs:
+            hierarchies = self.train_hierarchies() if self.reads_hierarchy(codec) else [None]
+            models += [
+                Model(
+                    f"{codec}/{hierarchy}/rp{rp}" if hierarchy else f"{codec}/rp{rp}",
+                    codec,
+                    hierarchy,
+                    f"rp{rp}",
+                    False,
+                )
+                for hierarchy in hierarchies
+                for rp in self.rate_points(codec)
+            ]
+        return models
+
+    def codecs_reading_hierarchy(self, reads: bool = True) -> list[str]:
+        return [codec for codec in self.codecs if self.reads_hierarchy(codec) == reads]
 
     def baseline_models(self, evaluated_only: bool = False) -> list[Model]:
         return [
