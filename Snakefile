@@ -49,6 +49,8 @@ localrules:
     evaluation_figures,
     report_hierarchy_figure,
     report_tables,
+    training_figure,
+    report_overview,
     confirm_manifest,
     confirm_tables,
     confirm_claim,

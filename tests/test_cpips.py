@@ -199,7 +199,7 @@ def test_tables_with_cpips_write_the_check(view_dirs, tmp_path):
     jpeg_rows = summary[summary["codec"] == "jpeg"]
     assert jpeg_rows["cpips"].notna().all() and (jpeg_rows["cpips_lo"] <= jpeg_rows["cpips_hi"]).all()
     assert summary.loc[summary["codec"] == "webp", "cpips"].isna().all()  # the older folder has none
-    assert "CPIPS" in (tmp_path / "summary.md").read_text()
+    assert "CPIPS features, uncalibrated" in (tmp_path / "summary.md").read_text()
 
     check = json.loads((tmp_path / "cpips_check.json").read_text())
     assert [p["quality"] for p in check["per_quality"]] == sorted(QUALITIES, reverse=True)

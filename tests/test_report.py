@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 import yaml
@@ -112,6 +113,9 @@ def test_report_of_a_small_run_shows_the_main_figure(tmp_path):
     assert built.returncode == 0, built.stderr[-3000:]
     html = report.read_text()
     assert "top1_vs_bpp.png" in html and "Top-1 accuracy per level against rate" in html
+    # it opens on the study's overview (figures/overview.py): the description, the main figure
+    assert "Coarse-to-Fine: semantic progressive image compression" in html
+    assert "Top-1 against rate, per level" in html and "No claim in this run" in html
 
     if not CHROMIUM.exists():
         pytest.skip("headless check needs Debian's chromium at /usr/bin/chromium (set-up installs it)")
@@ -133,6 +137,15 @@ def test_report_of_a_small_run_shows_the_main_figure(tmp_path):
         probe.as_uri(),
     ]
     dom = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    # The page as it opens, drawn: the overview's text and its embedded figure, not a blank page.
+    screenshot = tmp_path / "opening.png"
+    shot = [c for c in command if c not in ("--dump-dom", probe.as_uri())]
+    shot += [f"--screenshot={screenshot}", "--window-size=1280,1400", report.as_uri()]
+    drawn = subprocess.run(shot, capture_output=True, text=True, timeout=120)
+    assert drawn.returncode == 0 and screenshot.is_file(), drawn.stderr[-2000:]
+    with Image.open(screenshot) as im:
+        ink = (np.asarray(im.convert("L")) < 200).mean()
+    assert ink > 0.02, f"the opening page is nearly blank ({ink:.1%} of its pixels drawn)"
     assert dom.returncode == 0, dom.stderr[-2000:]
     title = re.search(r"<title>([^<]*)</title>", dom.stdout)
     with Image.open(figure) as im:

@@ -73,7 +73,8 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
         f"snakemake --cores all --profile slurm -n --configfile config/test.yaml {overlay} --forceall stage_training"
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    jobs = job_resources(result.stdout, "train_codec")
+    # c2f per rate point on the hierarchy, rd_only (no task term) per rate point
+    jobs = job_resources(result.stdout, "train_codec") + job_resources(result.stdout, "train_codec_without_hierarchy")
     assert len(jobs) == 6
     for job in jobs:
         assert (job["threads"], job["mem_mb"], job["runtime"], job["gpu"]) == (2, "1500", "7", "1"), job

@@ -12,7 +12,7 @@ from coarse2fine.architectures import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
 from coarse2fine.plan.config import as_json, load_hierarchy_config
 from coarse2fine.plan.confirmation import CONFIRM_TABLE_FILES
-from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, VIEW_FILES
+from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, REPORT_OVERVIEW, VIEW_FILES
 from coarse2fine.plan.hierarchy import alternatives
 
 validate(config, schema="../schemas/config.schema.yaml")

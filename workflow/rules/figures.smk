@@ -1,6 +1,12 @@
 # Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), Wu-Palmer
-# vs bpp, reconstructions per level, the receiver; each PNG + PDF, the PNGs captioned in
-# `snakemake --report`.
+# vs bpp, reconstructions per level, the receiver, the training curves; each PNG + PDF, the PNGs
+# captioned in `snakemake --report`, which opens on the study's overview (`report_overview`:
+# the description, the claim, the main figure, the training curves) once a run has written it,
+# on the description alone before.
+OVERVIEW = PLAN.evaluation.overview_inputs()
+
+
+report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
 
 
 rule evaluation_figures:
@@ -78,3 +84,39 @@ rule report_tables:
         "results/logs/figures/tables_{hierarchy}.log",
     shell:
         "(cp {input.summary} {output.summary} && cp {input.bd} {output.bd}) 2> {log}"
+
+
+rule training_figure:
+    conda:
+        CONDA_ENV
+    input:
+        lambda w: PLAN.evaluation.training_logs(w.hierarchy),
+    output:
+        png=report("results/figures/{hierarchy}/training_curves.png", caption="../report/training_curves.rst",
+                   category="Training", labels={"figure": "training curves", "hierarchy": "{hierarchy}"}),
+        pdf="results/figures/{hierarchy}/training_curves.pdf",
+    params:
+        stem=lambda w, output: os.path.splitext(output.png)[0],
+    log:
+        "results/logs/figures/training_{hierarchy}.log",
+    shell:
+        "python -m coarse2fine.figures training --logs {input} --output {params.stem} > {log} 2>&1"
+
+
+rule report_overview:
+    conda:
+        CONDA_ENV
+    input:
+        # the description beside this file, as a path from the working directory
+        description=os.path.relpath(Path(workflow.current_basedir, "..", "report", "workflow.rst")),
+        **OVERVIEW,
+    output:
+        REPORT_OVERVIEW,
+    params:
+        claim=lambda w, input: f"--claim {input.claim}" if "claim" in OVERVIEW else "",
+        training=lambda w, input: f"--training {input.training}" if "training" in OVERVIEW else "",
+    log:
+        "results/logs/figures/report_overview.log",
+    shell:
+        "python -m coarse2fine.figures overview --description {input.description} --figure {input.figure}"
+        " {params.claim} {params.training} --output {output} > {log} 2>&1"

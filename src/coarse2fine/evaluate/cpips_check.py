@@ -104,7 +104,12 @@ def perceptual_check_markdown(check: dict) -> str:
         False: "FAIL: mean CPIPS does not rise at every step as the quality falls",
         None: "not checked: fewer than two JPEG qualities with CPIPS",
     }[check["monotonic"]]
-    lines = [f"# CPIPS check ({check['codec']} quality grid, {check['images']} images)", "", verdict, ""]
+    lines = [
+        f"# CPIPS features, uncalibrated: check ({check['codec']} quality grid, {check['images']} images)",
+        "",
+        verdict,
+        "",
+    ]
     if check["images_monotonic"] is not None:
         lines += [f"Images whose own CPIPS rises at every step: {100 * check['images_monotonic']:.1f} %", ""]
     if check["per_quality"]:

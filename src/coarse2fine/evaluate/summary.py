@@ -72,7 +72,8 @@ def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
     out["PSNR dB"] = summary["psnr"].map(lambda v: "" if pd.isna(v) else f"{v:.2f}")
     out["MS-SSIM"] = summary["ms_ssim"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
     if "cpips" in summary:
-        out["CPIPS"] = [with_ci(r, "cpips", 1, 5) for _, r in summary.iterrows()]
+        # the base codec's features without learned weights by default (docs/evaluation.md)
+        out["CPIPS features, uncalibrated"] = [with_ci(r, "cpips", 1, 5) for _, r in summary.iterrows()]
     for level, k in enumerate(ks, start=1):
         out[f"top-1 K={k} %"] = [with_ci(r, f"correct_L{level}", 100) for _, r in summary.iterrows()]
     for level, k in enumerate(ks[:-1], start=1):

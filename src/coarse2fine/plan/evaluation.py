@@ -21,6 +21,8 @@ TABLE_FILES = (
 CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
 FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions", "coarse_confusion")
 HEADLINE_METRICS = "results/metrics/headline.json"
+# the opening page of `snakemake --report` (figures/overview.py)
+REPORT_OVERVIEW = "results/figures/report_overview.rst"
 
 
 def anchor_views_dir(anchor: str) -> str:
@@ -229,6 +231,26 @@ class EvaluationPlan:
         """The reconstruction grid reads the saved evaluation crops of every view folder."""
         return [f"{d}/recon" for d in self.table_views_dirs(hierarchy)]
 
+    def training_logs(self, hierarchy: str) -> list[str]:
+        """log.csv of every codec model in this hierarchy's tables (the training curves)."""
+        return [
+            f"results/checkpoints/{m.id}/log.csv"
+            for m in self.training.codec_models()
+            if m.hierarchy in (hierarchy, None)
+        ]
+
+    def overview_inputs(self) -> dict:
+        """What the report's opening page shows: the headline hierarchy's rate-accuracy figure,
+        its first claim and its training curves (each where the run has one)."""
+        hierarchy = self.table_hierarchies()[0]
+        inputs = {"figure": f"{figures_dir(hierarchy)}/top1_vs_bpp.png"}
+        claims = [t for t in self.claim_targets() if t.startswith(f"{tables_dir(hierarchy)}/")]
+        if claims:
+            inputs["claim"] = claims[0]
+        if self.training_logs(hierarchy):
+            inputs["training"] = f"{figures_dir(hierarchy)}/training_curves.png"
+        return inputs
+
     def figure_targets(self) -> list[str]:
         hierarchies = self.table_hierarchies()
         targets = [
@@ -236,4 +258,10 @@ class EvaluationPlan:
         ]
         targets += [f"{figures_dir(h)}/{t}" for h in hierarchies for t in ("summary.csv", "bd.csv")]
         targets += [f"{figures_dir(h)}/receiver.{ext}" for h in hierarchies for ext in ("png", "pdf")]
-        return targets
+        targets += [
+            f"{figures_dir(h)}/training_curves.{ext}"
+            for h in hierarchies
+            if self.training_logs(h)
+            for ext in ("png", "pdf")
+        ]
+        return targets + [REPORT_OVERVIEW]
