@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 from pathlib import Path
 
 import numpy as np
@@ -67,13 +68,15 @@ def test_markdown_tables_headings_and_lists_become_rst_that_renders():
 
 
 def test_overview_embeds_the_figures_and_the_claim(tmp_path):
-    figure = tmp_path / "top1.png"
-    Image.new("RGB", (40, 20), "white").save(figure)
+    figure = tmp_path / "top1.png"  # noise: a PNG far longer than docutils' 10,000-character line
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (120, 160, 3), dtype=np.uint8)).save(figure)
+    encoded = base64.b64encode(figure.read_bytes()).decode()
     claim = tmp_path / "claim.md"
     claim.write_text(CLAIM)
     page = overview(REPO / "workflow" / "report" / "workflow.rst", figure, claim, figure)
     html = publish_parts(page, writer="html")["html_body"]
-    assert html.count('src="data:image/png;base64,') == 2
+    assert "System Message" not in html
+    assert html.count(f'src="data:image/png;base64,{encoded}"') == 2  # the whole figure, joined back
     assert "Coarse-to-Fine" in html and "BD-accuracy" in html and "Training curves" in html
     without = publish_parts(overview(REPO / "workflow" / "report" / "workflow.rst", figure, None, None), writer="html")[
         "html_body"

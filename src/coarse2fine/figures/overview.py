@@ -54,8 +54,12 @@ def markdown_to_rst(text: str, depth: int = 1) -> str:
 
 
 def embedded_image(png: Path, alt: str) -> str:
+    """An image directive whose URI is the PNG itself, split into short lines: docutils refuses a
+    line over 10,000 characters and joins a URI's lines back."""
     data = base64.b64encode(Path(png).read_bytes()).decode("ascii")
-    return f".. image:: data:image/png;base64,{data}\n   :alt: {alt}\n   :width: 100%\n"
+    lines = [data[i : i + 76] for i in range(0, len(data), 76)]
+    body = "".join(f"   {line}\n" for line in lines)
+    return f".. image:: data:image/png;base64,\n{body}   :alt: {alt}\n   :width: 100%\n"
 
 
 def overview(description: Path, figure: Path, claim: Path | None, training: Path | None) -> str:
