@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 def _verdict(row: dict) -> str:
     if "pass" not in row:
@@ -136,6 +138,29 @@ def _training(section: dict) -> list[str]:
     return lines + _table(["model", "s / step", "vs hyperprior", "peak RSS MB", "target", "verdict"], rows)
 
 
+def _cli(section: dict) -> list[str]:
+    lines = [
+        "## The `c2f` tool",
+        "",
+        f"Wall time of each call in a fresh process, start-up included, median of {section.get('repeats', 1)} calls,",
+        "with the shipped default model. `import torch` alone is the floor of any call that codes.",
+        "",
+    ]
+    rows = [
+        [
+            f"`{r['call']}`",
+            f"{r['seconds']:.2f} s / {r['per']}",
+            r.get("target", ""),
+            _verdict(r) if "pass" in r else "",
+        ]
+        for r in section["rows"]
+    ]
+    lines += _table(["call", "wall time", "target", "verdict"], rows)
+    if section.get("skipped"):
+        lines += [f"Not measured: {section['skipped']}.", ""]
+    return lines
+
+
 def _pipeline(section: dict) -> list[str]:
     lines = ["## Pipeline", ""]
     rows = []
@@ -214,6 +239,9 @@ WHY_MISSES = """## Where a target is missed, and what it would take
 """
 
 
+BY_HAND = Path(__file__).with_name("by_hand.md")
+
+
 def render(results: dict) -> str:
     machine = results["machine"]
     lines = [
@@ -231,6 +259,8 @@ def render(results: dict) -> str:
     ]
     if "coding" in results:
         lines += _coding(results["coding"])
+    if "cli" in results:
+        lines += _cli(results["cli"])
     if "training" in results:
         lines += _training(results["training"])
     if "pipeline" in results:
@@ -245,4 +275,6 @@ def render(results: dict) -> str:
         "batch 8, 256x256, mixed precision on and off) needs a GPU machine.",
         "",
     ]
+    if BY_HAND.is_file():  # what no benchmark here produces, kept as written
+        lines += [BY_HAND.read_text()]
     return "\n".join(lines)

@@ -21,7 +21,7 @@ if __package__ in (None, ""):  # run as a script: make `bench` importable
 
 import torch  # noqa: E402
 
-from bench import coding, pipeline, report, training  # noqa: E402
+from bench import cli, coding, pipeline, report, training  # noqa: E402
 from bench.common import DEFAULT_CONFIG, DEFAULT_MANIFEST, REPO_ROOT, load_config, machine_info, sample_crops  # noqa: E402
 
 
@@ -63,7 +63,8 @@ def build_parser() -> argparse.ArgumentParser:
         default=f"{shlex.quote(sys.executable)} -m snakemake",
         help="how to call snakemake for the dry-run and no-op rerun",
     )
-    parser.add_argument("--skip", nargs="*", choices=("coding", "training", "snakemake"), default=[])
+    parser.add_argument("--eval-images", type=int, default=2, help="1-megapixel photos `c2f eval` is timed on")
+    parser.add_argument("--skip", nargs="*", choices=("coding", "cli", "training", "snakemake"), default=[])
     parser.add_argument(
         "--quick",
         action="store_true",
@@ -78,6 +79,7 @@ def main(argv=None) -> dict:
     if args.quick:
         args.sizes, args.images_per_size, args.repeats = [(128, 128)], 1, 1
         args.train_batch_size, args.train_crop, args.train_steps, args.train_warmup_steps = 2, 64, 1, 0
+        args.eval_images = 1
     if args.checkpoint and not args.checkpoint.is_file():
         raise SystemExit(f"checkpoint not found: {args.checkpoint}")
     if args.pipeline_log and not args.pipeline_log.is_file():
@@ -95,6 +97,10 @@ def main(argv=None) -> dict:
         crops = sample_crops(args.manifest, args.sizes, args.images_per_size)
         results["coding"] = coding.run(args.checkpoint, config["codecs"]["c2f"]["architecture"], crops, args.repeats)
         print(f"coding done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
+    if "cli" not in args.skip:
+        cli_crops = sample_crops(args.manifest, [(512, 512)], max(1, args.eval_images))
+        results["cli"] = cli.run(cli_crops, args.repeats, args.eval_images)
+        print(f"c2f calls done at {time.perf_counter() - started:.0f} s", file=sys.stderr)
     if "training" not in args.skip:
         results["training"] = training.run(
             config=args.config.resolve(),

@@ -18,7 +18,7 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bench import coding, pipeline, report, training  # noqa: E402
+from bench import cli, coding, pipeline, report, training  # noqa: E402
 from bench.common import Target, load_config, sample_crops  # noqa: E402
 from bench.run import build_parser, parse_size  # noqa: E402
 
@@ -157,6 +157,15 @@ def test_target_and_report(crops, architecture, tmp_path):
         "seconds": 1.0,
         "machine": {"cpu": "cpu", "cores": 2, "torch": "t", "compressai": "c", "python": "p", "cuda": False},
         "coding": coding.run(None, architecture, crops[:1], repeats=1),
+        "cli": {
+            "rows": [
+                {"name": "version", "call": "c2f --version", "seconds": 0.05, "per": "call"}
+                | cli.TARGETS["version"].check(0.05),
+                {"name": "encode", "call": "c2f encode photo.png", "seconds": 2.0, "per": "call"}
+                | cli.TARGETS["encode"].check(2.0),
+            ],
+            "repeats": 3,
+        },
         "pipeline": {
             "dry_run": {"seconds": 1.5, **pipeline.DRY_RUN_TARGET.check(1.5)},
             "noop_rerun": {"skipped": "results are not up to date"},
@@ -166,6 +175,8 @@ def test_target_and_report(crops, architecture, tmp_path):
     assert "2026-01-01" in text and "python bench/run.py --quick" in text and "untrained codec" in text
     assert "| 128x128 | 3 |" in text and "1.50 s" in text and "not measured: results are not up to date" in text
     assert "no GPU" in text
+    assert "| `c2f --version` | 0.05 s / call | <= 0.3 s | pass |" in text
+    assert "| `c2f encode photo.png` | 2.00 s / call | <= 1.5 s per call | **fail** |" in text
 
 
 def test_cli_arguments(capsys):
@@ -201,7 +212,9 @@ def test_run_quick_end_to_end(tmp_path, manifest):
     assert done.returncode == 0, done.stderr[-2000:]
     results = json.loads(out.read_text())
     assert [r["model"] for r in results["training"]["rows"]] == ["hyperprior", "c2f", "c2f", "c2f"]
-    assert "## Training step" in md.read_text()
+    assert "## Training step" in md.read_text() and "## The `c2f` tool" in md.read_text()
+    calls = [r["name"] for r in results["cli"]["rows"]]
+    assert calls[1:] == ["version", "help", "encode", "decode", "info", "eval_per_megapixel"], calls
 
 
 def test_task_view_scores_held_out_and_training_views(tmp_path):

@@ -219,6 +219,26 @@ def test_eval_codes_a_folder_of_mixed_sizes_at_every_level(tmp_path, checkpoint,
     assert "not a folder" in capsys.readouterr().err
 
 
+@pytest.mark.slow
+def test_eval_with_workers_measures_the_same_as_alone(tmp_path, checkpoint, capsys):
+    """`c2f eval --workers 2`: the images shared between two processes, every figure but the
+    times the same as one process gives, an unreadable image still listed."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(photo_like(64 + 8 * i, 80, seed=i)).save(folder / f"p{i}.png")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8 not really")
+    results = []
+    for workers in ("1", "2"):
+        assert main(["eval", str(folder), "--model", str(checkpoint), "--json", "--workers", workers]) == 0
+        results.append(json.loads(capsys.readouterr().out))
+    timeless = [
+        [{k: v for k, v in row.items() if not k.endswith("_s")} for row in result["images"]] for result in results
+    ]
+    assert timeless[0] == timeless[1] and len(timeless[0]) == 9
+    assert results[0]["skipped"] == results[1]["skipped"] and len(results[1]["skipped"]) == 1
+
+
 def test_version_and_examples_in_every_help(capsys):
     with pytest.raises(SystemExit):
         main(["--version"])

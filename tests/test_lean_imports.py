@@ -58,3 +58,24 @@ def test_nothing_deferred_when_compressai_came_first():
         print(defer_unused_compressai_imports(), type(sys.modules["compressai.datasets"]).__name__)
     """)
     assert out.split() == ["False", "module"]
+
+
+def test_coding_stack_leaves_scipy_stats_and_pandas_unloaded_until_used():
+    """`c2f encode` / `c2f decode` pay for neither; scipy.stats still works when a name is read
+    (CompressAI's Gaussian quantile, a statistic), from either import form."""
+    out = run_fresh("""
+        import sys
+        from coarse2fine.coding import decode_bitstream, encode_image, load_codec
+        loaded = lambda: [m for m in ("scipy.stats._stats_py", "pandas") if m in sys.modules]
+        print(loaded())
+        from compressai.entropy_models import GaussianConditional
+        print(round(float(GaussianConditional(None)._standardized_quantile(0.1)), 4))
+        from scipy.stats import spearmanr
+        import scipy.stats
+        print(round(float(spearmanr([1, 2, 3], [1, 3, 2]).statistic), 2), type(scipy.stats.norm).__name__)
+        print(loaded())
+    """)
+    lines = out.splitlines()
+    assert lines[0] == "[]"
+    assert lines[1] == "-1.2816" and lines[2] == "0.5 norm_gen"
+    assert lines[3] == "['scipy.stats._stats_py']"

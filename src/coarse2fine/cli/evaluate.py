@@ -8,7 +8,7 @@ from pathlib import Path
 
 from coarse2fine.classify.names import CLASSIFIER_NAMES
 
-from .common import max_pixels_argument, model_path, set_threads
+from .common import max_pixels_argument, model_path, positive_int, set_threads
 from .streams import encode_view
 
 
@@ -24,6 +24,13 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
         help="reference classifier for top-1 agreement (default: %(default)s; none: skip)",
     )
     p.add_argument("--json", action="store_true", help="print JSON (per level and per image) instead of a table")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        default=1,
+        help="processes sharing the images, each loading the model once and taking its share of the threads "
+        "(default 1; 2 or more pays off from a few images on)",
+    )
     max_pixels_argument(p)
 
 
@@ -34,15 +41,23 @@ def run_eval(args) -> int:
     set_threads(args)
     if not args.folder.is_dir():
         raise ValueError(f"{args.folder}: not a folder")
-    codec = load_codec(model_path(args.model))
+    model = model_path(args.model)
+    codec = load_codec(model)
     classifier = None if args.classifier == "none" else args.classifier
     from tqdm import tqdm
 
-    def progress(images):  # on standard error, so --json output stays clean
-        return tqdm(images, desc=f"c2f eval {args.folder}", unit="image", disable=None)
+    def progress(images, total=None):  # on standard error, so --json output stays clean
+        return tqdm(images, desc=f"c2f eval {args.folder}", unit="image", total=total, disable=None)
 
     result = evaluate_folder(
-        args.folder, codec, classifier, encode_view(args.view, codec), args.max_pixels, progress=progress
+        args.folder,
+        codec,
+        classifier,
+        encode_view(args.view, codec),
+        args.max_pixels,
+        progress=progress,
+        workers=args.workers,
+        model=model,
     )
     print(json.dumps(result, indent=2) if args.json else summary_table(result))
     return 0

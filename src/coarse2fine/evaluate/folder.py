@@ -30,6 +30,67 @@ def _predict(classifier, view, image: torch.Tensor) -> int:
         return int(classifier(view.classifier_input(image, classifier.input_size)).argmax(1)[0])
 
 
+def measure_image(path: Path, codec, classifier, view: StudyView, max_pixels: int | None) -> list[dict]:
+    """Every level of one image: its rows (see the module docstring). ImageReadError or
+    ValueError for an image that cannot be read."""
+    x = image_to_tensor(open_view(path, view, max_pixels))
+    class_view = classifier_view(codec)
+    height, width = x.shape[-2:]
+    start = time.perf_counter()
+    data = encode_image(codec, x, max_pixels)
+    encode_s = time.perf_counter() - start
+    stream = parse_bitstream(data)
+    reference = _predict(classifier, class_view, x) if classifier else None
+    rows = []
+    for level, size in enumerate(stream.segment_sizes(), 1):
+        start = time.perf_counter()
+        decoded = decode_bitstream(codec, truncate_to_level(data, level), level, max_pixels)
+        decode_s = time.perf_counter() - start
+        row = {
+            "image": str(path),
+            "width": int(width),
+            "height": int(height),
+            "level": level,
+            "bpp": size * 8 / (width * height),
+            "psnr": psnr(x, decoded.image),
+            "ms_ssim": ms_ssim_value(x, decoded.image),
+            "encode_s": encode_s,
+            "decode_s": decode_s,
+        }
+        if classifier:
+            row["top1_agreement"] = float(_predict(classifier, class_view, decoded.image) == reference)
+        rows.append(row)
+    return rows
+
+
+def _measure_or_skip(path: Path, codec, classifier, view, max_pixels) -> tuple[list[dict], dict | None]:
+    try:
+        return measure_image(path, codec, classifier, view, max_pixels), None
+    except (ImageReadError, ValueError) as exc:
+        return [], {"image": str(path), "reason": str(exc)}
+
+
+# A worker process of `c2f eval --workers N`: its own codec and classifier, loaded once.
+_WORKER: dict = {}
+
+
+def _start_worker(model: str, classifier_name: str | None, view: StudyView, max_pixels, threads: int) -> None:
+    from coarse2fine.coding import load_codec
+
+    torch.set_num_threads(threads)
+    _WORKER.update(
+        codec=load_codec(Path(model)),
+        classifier=load_quietly(classifier_name) if classifier_name else None,
+        view=view,
+        max_pixels=max_pixels,
+    )
+
+
+def _worker_measure(path: Path):
+    w = _WORKER
+    return _measure_or_skip(path, w["codec"], w["classifier"], w["view"], w["max_pixels"])
+
+
 def evaluate_folder(
     folder: Path,
     codec,
@@ -37,45 +98,41 @@ def evaluate_folder(
     view: StudyView = StudyView(None),
     max_pixels: int | None = None,
     progress=None,
+    workers: int = 1,
+    model: Path | None = None,
 ) -> dict:
     """Per-image rows and the per-level means (see the module docstring); unreadable images are
-    listed under `skipped` with the reason, never silently dropped."""
+    listed under `skipped` with the reason, never silently dropped. With workers > 1 the images
+    are shared among that many processes, each loading the checkpoint `model` once and using
+    its share of this process's threads; every image is measured as it would be alone, so the
+    rows are the same (times apart)."""
     images = list_images(Path(folder))
     if not images:
         raise ValueError(f"{folder}: no images (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    classifier = load_quietly(classifier_name) if classifier_name else None
-    class_view = classifier_view(codec)
-    rows, skipped = [], []
-    for path in progress(images) if progress else images:
-        try:
-            x = image_to_tensor(open_view(path, view, max_pixels))
-        except (ImageReadError, ValueError) as exc:
-            skipped.append({"image": str(path), "reason": str(exc)})
-            continue
-        height, width = x.shape[-2:]
-        start = time.perf_counter()
-        data = encode_image(codec, x, max_pixels)
-        encode_s = time.perf_counter() - start
-        stream = parse_bitstream(data)
-        reference = _predict(classifier, class_view, x) if classifier else None
-        for level, size in enumerate(stream.segment_sizes(), 1):
-            start = time.perf_counter()
-            decoded = decode_bitstream(codec, truncate_to_level(data, level), level, max_pixels)
-            decode_s = time.perf_counter() - start
-            row = {
-                "image": str(path),
-                "width": int(width),
-                "height": int(height),
-                "level": level,
-                "bpp": size * 8 / (width * height),
-                "psnr": psnr(x, decoded.image),
-                "ms_ssim": ms_ssim_value(x, decoded.image),
-                "encode_s": encode_s,
-                "decode_s": decode_s,
-            }
-            if classifier:
-                row["top1_agreement"] = float(_predict(classifier, class_view, decoded.image) == reference)
-            rows.append(row)
+    if workers > 1 and model is None:
+        raise ValueError("workers > 1 needs the checkpoint path (model) for the worker processes")
+    if workers > 1:
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        threads = max(1, torch.get_num_threads() // workers)
+        pool = ProcessPoolExecutor(
+            workers,
+            mp_context=multiprocessing.get_context("spawn"),  # no fork of a process holding torch threads
+            initializer=_start_worker,
+            initargs=(str(model), classifier_name, view, max_pixels, threads),
+        )
+        with pool:
+            results = pool.map(_worker_measure, images)
+            measured = list(progress(results, total=len(images)) if progress else results)
+    else:
+        classifier = load_quietly(classifier_name) if classifier_name else None
+        measured = [
+            _measure_or_skip(path, codec, classifier, view, max_pixels)
+            for path in (progress(images) if progress else images)
+        ]
+    rows = [row for image_rows, _ in measured for row in image_rows]
+    skipped = [reason for _, reason in measured if reason is not None]
     levels = sorted({r["level"] for r in rows})
     summary = []
     for level in levels:

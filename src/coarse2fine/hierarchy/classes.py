@@ -11,8 +11,10 @@ from __future__ import annotations
 import functools
 import json
 from importlib import resources
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 NUM_CLASSES = 1000
 
@@ -24,6 +26,8 @@ def _package_json(name: str):
 @functools.lru_cache(maxsize=1)
 def class_table() -> pd.DataFrame:
     """One row per class: class_idx, wnid, label (first synonym), synonyms."""
+    import pandas as pd  # here: NUM_CLASSES is read by the codec's loss, which needs no pandas
+
     to_wnid = _package_json("imagenet1k_to_21k.json")
     names = _package_json("imagenet1k_label_to_names.json")
     rows = []
