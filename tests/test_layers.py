@@ -27,11 +27,33 @@ def unit_of(path: Path) -> str:
     return rel.parts[0].removesuffix(".py")
 
 
-def imports(path: Path):
-    """(line, imported unit) of every import of the package in a module, at any depth."""
-    for node in ast.walk(ast.parse(path.read_text())):
-        if isinstance(node, ast.ImportFrom) and not node.level and (node.module or "").startswith("coarse2fine."):
-            yield node.lineno, node.module.split(".")[1]
+def imports(path: Path, text: str | None = None):
+    """(line, imported unit) of every import of the package in a module, at any depth and in
+    every form: `from coarse2fine.x import y`, `from coarse2fine import x`, `import
+    coarse2fine.x`, and relative imports (`from . import x`, `from ..x import y`)."""
+    package = list(path.relative_to(PACKAGE).parent.parts)
+    for node in ast.walk(ast.parse(path.read_text() if text is None else text)):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                parts = alias.name.split(".")
+                if parts[0] == "coarse2fine" and len(parts) > 1:
+                    yield node.lineno, parts[1]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:  # relative: resolved against the module's own package
+                if node.level - 1 > len(package):
+                    continue  # above the package: not one of its modules
+                base = package[: len(package) - (node.level - 1)]
+                parts = base + (node.module.split(".") if node.module else [])
+            elif (node.module or "").split(".")[0] == "coarse2fine":
+                parts = node.module.split(".")[1:]
+            else:
+                continue
+            if parts:
+                yield node.lineno, parts[0]
+            else:  # `from coarse2fine import x` or `from .. import x` at the top: each module named
+                for alias in node.names:
+                    if (PACKAGE / alias.name).is_dir() or (PACKAGE / f"{alias.name}.py").is_file():
+                        yield node.lineno, alias.name
 
 
 def test_every_import_goes_down_the_documented_layers():
@@ -50,3 +72,18 @@ def test_every_import_goes_down_the_documented_layers():
                     f"{target} (layer {layers[target]})"
                 )
     assert not wrong, "\n".join(wrong)
+
+
+def test_every_import_form_is_read():
+    text = """
+import coarse2fine.coding.codec_io
+from coarse2fine import rans, __version__
+from coarse2fine.models import build_codec
+from . import summary
+from .. import figures
+from ..classify.names import CLASSIFIER_NAMES
+def late():
+    from ...coarse2fine_elsewhere import nothing  # beyond the package: not ours, not read
+"""
+    found = [unit for _, unit in imports(PACKAGE / "evaluate" / "module.py", text)]
+    assert found == ["coding", "rans", "models", "evaluate", "figures", "classify"], found
