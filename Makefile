@@ -30,7 +30,9 @@ run: pull-models  ## the pipeline on the embedded default (config/config.yaml; C
 	$(BIN)/snakemake --cores all $(CONFIG_ARGS)
 	@# What was built is what params.yaml's configuration gives: record it in dvc.lock (`dvc status`
 	@# clean, `dvc push` shares it). An overlay is another configuration: nothing is recorded.
-	$(if $(CONFIG),@echo "make run: CONFIG=$(CONFIG) is not params.yaml's configuration; dvc.lock left as it was",$(BIN)/dvc commit --force --quiet)
+	@# dvc.yaml's stages only: committing the shipped models' .dvc files too would copy them back
+	@# from the cache, newer than every result, and Snakemake would rerun the whole study.
+	$(if $(CONFIG),@echo "make run: CONFIG=$(CONFIG) is not params.yaml's configuration; dvc.lock left as it was",$(BIN)/dvc commit --force --quiet dvc.yaml)
 
 dry-run: pull-models
 	$(BIN)/snakemake -n $(CONFIG_ARGS)

@@ -90,8 +90,9 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     produced = sorted(p.relative_to(first).as_posix() for p in (first / "results").rglob("*") if p.is_file())
     produced = [p for p in produced if not p.startswith(("results/logs/", "results/benchmarks/"))]
     assert "results/figures/paper_clip_kmeans/top1_vs_bpp.png" in produced, produced
-    # `make run` recorded what it built: DVC agrees nothing is to be done
+    # `make run` recorded what it built: DVC and Snakemake agree nothing is to be done
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
+    assert "Nothing to be done" in _planned(first)
     _run([sys.executable, "-m", "dvc", "push"], first)
     subprocess.run(["git", "add", "dvc.lock"], cwd=first, check=True)
     subprocess.run(["git", "commit", "-qm", "lock"], cwd=first, check=True, env=GIT_ENV)
