@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 from conftest import REPO
 
@@ -61,6 +62,20 @@ def _clone(source: Path, target: Path, storage: Path) -> Path:
     return target
 
 
+def _tiny_default(clone: Path) -> None:
+    """The tiny configuration (config/test.yaml merged over the default, as a whole file: a
+    user's edited config.yaml is whole too) stands in for the embedded default, with its
+    hierarchies: the same DAG, minutes instead of half an hour. Committed, as a user's edit."""
+    from coarse2fine.plan.config import load_study_config
+
+    config_dir = clone / "config"
+    config = load_study_config(config_dir / "config.yaml", config_dir / "test.yaml")
+    config["hierarchy"]["config"] = "config/hierarchy.yaml"
+    (config_dir / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))
+    shutil.copyfile(config_dir / "hierarchy-test.yaml", config_dir / "hierarchy.yaml")
+    subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=clone, check=True, env=GIT_ENV)
+
+
 def _make(target: str, clone: Path, *skip: str) -> subprocess.CompletedProcess:
     """`make <target>` in a clone, with this venv (VENV=) and the set-up steps it already has
     (`-o`: a clone has no venv of its own, and _clone pulled the shipped models)."""
@@ -77,14 +92,7 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     `make pull`: DVC is clean, Snakemake has nothing to do, and an edit is not missed."""
     storage = tmp_path / "storage"
     first = _clone(REPO, tmp_path / "first", storage)
-    # The tiny configuration stands in for the embedded default (same DAG, minutes not half an hour).
-    shutil.copyfile(first / "config" / "test.yaml", first / "config" / "config.yaml")
-    shutil.copyfile(first / "config" / "hierarchy-test.yaml", first / "config" / "hierarchy.yaml")
-    config = (
-        (first / "config" / "config.yaml").read_text().replace("config/hierarchy-test.yaml", "config/hierarchy.yaml")
-    )
-    (first / "config" / "config.yaml").write_text(config)
-    subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=first, check=True, env=GIT_ENV)
+    _tiny_default(first)
 
     _make("run", first, "pull-models")
     produced = sorted(p.relative_to(first).as_posix() for p in (first / "results").rglob("*") if p.is_file())
@@ -118,9 +126,10 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     # Training on the other hierarchy: only codecs whose loss reads it train again (c2f), and
     # only their views are measured; rd_only, the baselines, the anchors and CPIPS stay put.
     config_file = second / "config" / "config.yaml"
-    config_file.write_text(
-        config_file.read_text().replace("hierarchies: [paper_clip_kmeans]", "hierarchies: [wordnet_depth]")
-    )
+    config = yaml.safe_load(config_file.read_text())
+    assert config["train"]["hierarchies"] == ["paper_clip_kmeans"]
+    config["train"]["hierarchies"] = ["wordnet_depth"]
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
     planned = _planned(second)
     assert "results/checkpoints/c2f/wordnet_depth/rp0/model.pt" in planned, planned[-3000:]
     for rule in ("train_codec_without_hierarchy", "train_baseline", "evaluate_anchor_views", "evaluate_anchor_cpips"):
@@ -133,13 +142,7 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
 def test_repro_then_experiment_on_a_hierarchy_reruns_only_its_jobs(tmp_path):
     """`dvc repro` from scratch on a fresh clone, then `dvc exp run` on a hierarchy tweak."""
     first = _clone(REPO, tmp_path / "first", tmp_path / "storage")
-    shutil.copyfile(first / "config" / "test.yaml", first / "config" / "config.yaml")
-    shutil.copyfile(first / "config" / "hierarchy-test.yaml", first / "config" / "hierarchy.yaml")
-    config = (
-        (first / "config" / "config.yaml").read_text().replace("config/hierarchy-test.yaml", "config/hierarchy.yaml")
-    )
-    (first / "config" / "config.yaml").write_text(config)
-    subprocess.run(["git", "commit", "-qam", "test configuration"], cwd=first, check=True, env=GIT_ENV)
+    _tiny_default(first)
     _run([sys.executable, "-m", "dvc", "repro"], first)
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
     subprocess.run(["git", "add", "dvc.lock"], cwd=first, check=True)
