@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import datetime
+import importlib
 import json
 import shlex
 import sys
@@ -18,6 +19,9 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+# coarse2fine before CompressAI, as in every job and `c2f` call: its lean imports keep the
+# point-cloud half (torch_geometric, and a torch.jit.script deprecation warning) out.
+importlib.import_module("coarse2fine")
 
 import torch  # noqa: E402
 
