@@ -344,3 +344,14 @@ def test_training_quantization_rate_by_noise_synthesis_by_ste_or_noise(one_torch
     assert torch.equal(codec.entropy(y, hyper)[0], codec.entropy(y, hyper)[0])
     with pytest.raises(ValueError, match="ste or noise"):
         codec.set_training_quantization("round")
+
+
+def test_every_codec_takes_the_protocols_pixels_argument():
+    """The coding layer passes every codec the original pixel count (ProgressiveCodec.compress):
+    a rate-controlled codec aims at it, the others accept and ignore it; no signature is probed."""
+    import inspect
+
+    assert {"c2f", "hyperprior", "deephq", "rmpgc"} <= set(CODECS)
+    for name, cls in CODECS.items():
+        parameter = inspect.signature(cls.compress).parameters.get("pixels")
+        assert parameter is not None and parameter.default is None, name

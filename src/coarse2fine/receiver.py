@@ -10,29 +10,14 @@ first level whose prob-sum confidence is at least P (or at the end of the stream
 
 from __future__ import annotations
 
-import contextlib
-import sys
 from typing import BinaryIO
 
 import torch
 
-from coarse2fine.classify.classifiers import load_classifier
+from coarse2fine.classify.classifiers import classifier_view, load_quietly
 from coarse2fine.classify.levels import NUM_CLASSES, answered_level, prob_sum_predictions
 from coarse2fine.coding import BitstreamError, decode_bitstream
 from coarse2fine.coding.reader import StreamReader
-from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView
-
-
-def classifier_view(codec):
-    """The study view a decoded picture is classified through: the centre crop the codec was
-    trained to serve (the paper's crop for a checkpoint that does not record one)."""
-    trained = getattr(codec, "trained_view", None)
-    return StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)
-
-
-def load_quietly(classifier_name: str):
-    with contextlib.redirect_stdout(sys.stderr):  # weight loaders print; keep stdout for results
-        return load_classifier(classifier_name)
 
 
 def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:

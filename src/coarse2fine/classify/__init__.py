@@ -3,7 +3,14 @@
 The classifiers' names are read from the package lazily: a job that only predicts from stored
 logits (tables, claims, the receiver's table) imports levels.py alone and never torch."""
 
-__all__ = ["CLASSIFIERS", "ClassifierUnavailable", "load_classifier", "resize_center_crop"]
+__all__ = [
+    "CLASSIFIERS",
+    "ClassifierUnavailable",
+    "classifier_view",
+    "load_classifier",
+    "load_quietly",
+    "resize_center_crop",
+]
 
 
 def __getattr__(name: str):

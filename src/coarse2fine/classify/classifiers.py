@@ -9,7 +9,9 @@ fail with ClassifierUnavailable where they cannot be had.
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import sys
 from dataclasses import dataclass
 from typing import Callable
 
@@ -114,3 +116,19 @@ def resize_center_crop(x: torch.Tensor, size: int, resize_ratio: float = 256 / 2
     nh, nw = x.shape[-2:]
     top, left = (nh - size) // 2, (nw - size) // 2
     return x[..., top : top + size, left : left + size]
+
+
+def load_quietly(name: str) -> nn.Module:
+    """load_classifier with the weight loaders' prints sent to standard error, so a command's
+    standard output stays its results."""
+    with contextlib.redirect_stdout(sys.stderr):
+        return load_classifier(name)
+
+
+def classifier_view(codec):
+    """The study view a decoded picture is classified through: the centre crop the codec was
+    trained to serve (the paper's crop for a checkpoint that does not record one)."""
+    from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP, StudyView
+
+    trained = getattr(codec, "trained_view", None)
+    return StudyView(None, trained["classifier_crop"] if trained else PAPER_CLASSIFIER_CROP)

@@ -11,7 +11,6 @@ CompressAI's rANS decoder can read on a corrupt-but-CRC-valid payload (docs/bits
 
 from __future__ import annotations
 
-import inspect
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -97,10 +96,7 @@ def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> Enc
     header = header_for(codec, width, height)
     # A rate-controlled codec (RMPGC) aims its target bpp at the original pixels, not the padded.
     with _memory_named(f"encoding a {width}x{height} image"):
-        if "pixels" in inspect.signature(codec.compress).parameters:
-            enc = codec.compress(padded, pixels=int(width) * int(height))
-        else:
-            enc = codec.compress(padded)
+        enc = codec.compress(padded, pixels=int(width) * int(height))
     strings = enc["strings"]
     expected_shape = tuple(s // codec.pad_multiple for s in header.padded_size)
     if tuple(enc["shape"]) != expected_shape:

@@ -16,11 +16,11 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from coarse2fine.classify.classifiers import classifier_view, load_quietly
 from coarse2fine.coding import decode_bitstream, encode_image, parse_bitstream, truncate_to_level
 from coarse2fine.evaluate.metrics import ms_ssim_value, psnr
 from coarse2fine.imaging.photos import IMAGE_SUFFIXES, ImageReadError, image_to_tensor, list_images
 from coarse2fine.imaging.view import StudyView, open_view
-from coarse2fine.receiver import classifier_view, load_quietly
 
 METRICS = ("bpp", "psnr", "ms_ssim", "encode_s", "decode_s", "top1_agreement")
 

@@ -98,7 +98,8 @@ class CoarseToFineCodec(HyperLatentCodec):
         return self.float64_copy("h_s", "entropy")
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor) -> dict:
+    def compress(self, x: torch.Tensor, pixels: int | None = None) -> dict:
+        """Every level of x (padded); `pixels` is unused: the levels are not rate-controlled."""
         self._check_input(x)
         y = self.g_a(x)
         z_strings, shape, z_hat = self.code_hyper(y)

@@ -108,7 +108,8 @@ class MeanScaleHyperprior(HyperpriorBase):
         return y_hat
 
     @torch.no_grad()
-    def compress(self, x: torch.Tensor) -> dict:
+    def compress(self, x: torch.Tensor, pixels: int | None = None) -> dict:
+        """The one segment of x (padded); `pixels` is unused: no rate target."""
         self._check_input(x)
         y = self.g_a(x)
         z_strings, shape, means, scales = self.compress_hyper(y)

@@ -27,9 +27,11 @@ class ProgressiveCodec(Protocol):
     def likelihoods(self, x: torch.Tensor) -> dict:
         """The likelihoods of forward without the synthesis: what a rate estimate needs."""
 
-    def compress(self, x: torch.Tensor) -> dict:
+    def compress(self, x: torch.Tensor, pixels: int | None = None) -> dict:
         """{"strings": [z, segment 1..L], "shape": z size, "y_hat": the latent of every segment,
-        "y_hat_levels": [the latent decoding the first n segments gives, n = 1..L]}"""
+        "y_hat_levels": [the latent decoding the first n segments gives, n = 1..L]}. x is padded
+        to pad_multiple; `pixels` is the original image's pixel count, which a rate-controlled
+        codec (RMPGC) aims its target bpp at; the others ignore it."""
 
     def decompress(self, strings: list, shape) -> dict:
         """From the hyper-latent and the first n segments: {"x_hat", "y_hat", "levels": n}."""

@@ -171,7 +171,9 @@ class DeepHQ(HyperpriorBase):
 
     # -- coding --------------------------------------------------------------------------------
     @torch.no_grad()
-    def compress(self, x: torch.Tensor) -> dict:
+    def compress(self, x: torch.Tensor, pixels: int | None = None) -> dict:
+        """Every quantisation layer of x (padded); `pixels` is unused: the layers are set by
+        their quantisation steps, not by a rate target."""
         self._check_input(x)
         y = self.g_a(x)
         z_strings, shape, z_hat = self.code_hyper(y)
