@@ -28,6 +28,14 @@ def test_every_command_has_its_two_functions(stage):
         assert callable(command.function("run_command")), (stage, name)
 
 
+@pytest.mark.parametrize("stage", STAGE_PACKAGES)
+def test_a_stage_runs_only_its_own_packages_commands(stage):
+    """`python -m coarse2fine.<stage> X` runs code of that stage's package: no stage reaches into
+    another's (the hierarchy overview is drawn by `python -m coarse2fine.figures hierarchy`)."""
+    for name, command in stage_commands(stage).items():
+        assert command.module.startswith(f"coarse2fine.{stage}."), (stage, name, command.module)
+
+
 def test_every_rule_calls_a_stage_command_and_the_stages_match_dvc():
     rules = "".join(p.read_text() for p in (REPO / "workflow" / "rules").glob("*.smk"))
     called = set(re.findall(r"python -m coarse2fine\.(\w+) ([\w-]+)", rules))

@@ -99,5 +99,5 @@ rule hierarchy_figure:
     log:
         "results/logs/hierarchy/figure.log",
     shell:
-        "python -m coarse2fine.hierarchy figure --agreement {input.agreement} "
+        "python -m coarse2fine.figures hierarchy --agreement {input.agreement} "
         "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"

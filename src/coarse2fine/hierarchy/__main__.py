@@ -12,7 +12,6 @@ COMMANDS = {
     ),
     "build": Command("coarse2fine.hierarchy.commands", "build one hierarchy of config/hierarchy.yaml", "build_"),
     "agreement": Command("coarse2fine.hierarchy.commands", "ARI table across the built hierarchies", "agreement_"),
-    "figure": Command("coarse2fine.figures.hierarchy", "the overview figure of the built hierarchies (PNG, PDF)"),
     "wordnet": Command("coarse2fine.hierarchy.wordnet", "provision WordNet for nltk offline (--install), or report it"),
 }
 
