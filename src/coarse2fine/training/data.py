@@ -25,7 +25,7 @@ from coarse2fine.imaging.view import StudyView
 UNLABELLED = -1  # the loss's IGNORE_LABEL: no task loss for this image
 
 
-def _mix(*values: int) -> int:
+def mix_seed(*values: int) -> int:
     """One 63-bit seed from several integers (SeedSequence spreads them well)."""
     return int(np.random.SeedSequence([int(v) & 0xFFFFFFFF for v in values]).generate_state(1, np.uint64)[0]) >> 1
 
@@ -80,7 +80,7 @@ class ViewDataset(Dataset):
 
     def __getitem__(self, key: tuple[int, int]):
         index, epoch = key
-        rng = np.random.default_rng(_mix(self.seed, epoch, index))
+        rng = np.random.default_rng(mix_seed(self.seed, epoch, index))
         picture = self.view.random_image(self.photo(index), rng, self.scale)
         x = image_to_tensor(picture)[0]
         if rng.random() < 0.5:
@@ -118,7 +118,7 @@ class StepSampler(torch.utils.data.Sampler):
             e, offset = divmod(position, self.n)
             if e != epoch:
                 epoch = e
-                order = np.random.default_rng(_mix(self.seed, e)).permutation(self.n)
+                order = np.random.default_rng(mix_seed(self.seed, e)).permutation(self.n)
             if (position - self.start * per_step) % self.world == self.rank:
                 yield int(order[offset]), e
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,7 @@ from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import distributed
-from .data import ViewDataset, _mix, step_loader
+from .data import ViewDataset, mix_seed, step_loader
 from .job import Job, build_loss, parameter_groups, split_parameters
 from .progress import IntervalLog, monitor_accuracy, scalar_terms, write_log
 from .settings import TrainSettings
@@ -33,6 +34,28 @@ def resume_path(out: Path) -> Path:
     workflow manager that deletes the outputs of a failed job leaves the resume point alone."""
     out = Path(out)
     return out.with_name(f"{out.stem}.resume{out.suffix}")
+
+
+@dataclass
+class Run:
+    """What one job's steps work on: the codec (and its DDP wrapper), the optimisers, the loss,
+    where it stands (step, log rows) and where it saves its resume point."""
+
+    settings: TrainSettings
+    runtime: Any
+    job: Job
+    model: nn.Module
+    main_params: list
+    optimizer: torch.optim.Optimizer
+    aux_optimizer: torch.optim.Optimizer
+    loss_fn: Any
+    state_path: Path
+    step: int = 0
+    rows: list = field(default_factory=list)
+
+    @property
+    def codec(self) -> nn.Module:
+        return self.job.codec
 
 
 def train(
@@ -48,42 +71,93 @@ def train(
     runtime = distributed.start(settings.device)
     torch.set_num_threads(settings.threads)
     out, log_csv = Path(out), Path(log_csv)
-    state_path = resume_path(out)
-    job = Job(settings, hierarchy, init)
-    codec = job.codec
+    run = start(settings, runtime, Job(settings, hierarchy, init), resume_path(out))
+    dataset, loader = training_data(run, manifest)
+    steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
+    # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
+    monitor = not settings.uses_task_loss and settings.classifier is not None and run.job.level_maps is not None
+    interval = IntervalLog()
+    bar = tqdm(
+        total=settings.steps,
+        initial=run.step,
+        disable=not (progress and runtime.is_main),
+        desc=out.parent.as_posix(),
+        mininterval=5.0,
+        dynamic_ncols=True,
+    )
+    for x, labels in loader:
+        x, labels = x.to(runtime.device, non_blocking=True), labels.to(runtime.device)
+        outputs, terms, aux_loss = take_step(run, x, labels)
+        bar.update(1)
+        log_now = run.step % settings.log_every == 0 or run.step == settings.steps
+        values = {**scalar_terms(terms), "aux_loss": float(aux_loss.detach())}
+        if monitor and log_now:
+            values.update(monitor_accuracy(run.loss_fn, outputs, labels))
+        interval.add(values)
+        if log_now:
+            row = log_interval(run, interval, steps_per_epoch, log_csv)
+            bar.set_postfix({k: round(row[k], 3) for k in ("loss", "bpp_1") if k in row})
+            interval = IntervalLog()
+        if run.step % settings.checkpoint_every == 0 and run.step < settings.steps:
+            save_resume_point(run)
+    bar.close()
+    if run.step != settings.steps:
+        raise RuntimeError(f"the loader ended at step {run.step}, expected {settings.steps}")
+    return finish(run, out, log_csv)
 
+
+def start(settings: TrainSettings, runtime, job: Job, state_path: Path) -> Run:
+    """The codec on its device, its optimisers and loss; resumed from `state_path` if a killed
+    run left one there; the random state seeded; wrapped for DDP when distributed."""
+    codec = job.codec
     codec.to(runtime.device).train()
     main_params, aux_params = split_parameters(codec, settings.trainable)
-    optimizer = torch.optim.Adam(parameter_groups(codec, main_params, settings.lr_multipliers), lr=settings.lr)
-    aux_optimizer = torch.optim.Adam(aux_params, lr=settings.aux_lr)
-
-    loss_fn = build_loss(settings, job.level_maps, runtime.device, seed=_mix(settings.seed, runtime.rank, 2))
-    step, rows = 0, []
+    run = Run(
+        settings=settings,
+        runtime=runtime,
+        job=job,
+        model=codec,
+        main_params=main_params,
+        optimizer=torch.optim.Adam(parameter_groups(codec, main_params, settings.lr_multipliers), lr=settings.lr),
+        aux_optimizer=torch.optim.Adam(aux_params, lr=settings.aux_lr),
+        loss_fn=build_loss(settings, job.level_maps, runtime.device, seed=mix_seed(settings.seed, runtime.rank, 2)),
+        state_path=state_path,
+    )
     if state_path.exists():
-        saved = ckpt.load(state_path)
-        ckpt.check_resumable(state_path, saved, job.settings_dict, job.init_id, job.codec_config, job.level_blocks)
-        codec.load_state_dict(saved["codec"])
-        optimizer.load_state_dict(saved["optimizer"])
-        aux_optimizer.load_state_dict(saved["aux_optimizer"])
-        step, rows = int(saved["step"]), list(saved["log"])
-        if runtime.world_size == 1:
-            ckpt.set_rng_state(saved["rng"])
-            loss_fn.level_generator.set_state(saved["rng"]["task_level"])
-        if runtime.is_main:
-            log.info("resuming %s from step %d of %d", state_path, step, settings.steps)
-    if step == 0 or runtime.world_size > 1:
+        resume(run)
+    if run.step == 0 or runtime.world_size > 1:
         # Each rank draws its own quantisation noise; seeded by (seed, rank, step) so a
         # distributed resume is repeatable too (single-process resumes restore the saved state).
-        torch.manual_seed(_mix(settings.seed, runtime.rank, step, 1))
-        loss_fn.level_generator.manual_seed(_mix(settings.seed, runtime.rank, step, 2))
-    # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
-    monitor = not settings.uses_task_loss and settings.classifier is not None and job.level_maps is not None
-    model = codec
+        torch.manual_seed(mix_seed(settings.seed, runtime.rank, run.step, 1))
+        run.loss_fn.level_generator.manual_seed(mix_seed(settings.seed, runtime.rank, run.step, 2))
     if runtime.distributed:
-        model = nn.parallel.DistributedDataParallel(
+        run.model = nn.parallel.DistributedDataParallel(
             codec, device_ids=[runtime.device.index] if runtime.device.type == "cuda" else None
         )
+    return run
 
+
+def resume(run: Run) -> None:
+    """Weights, optimisers, step, log rows and (single process) random state of the resume point,
+    checked to be this job's."""
+    job, path = run.job, run.state_path
+    saved = ckpt.load(path)
+    ckpt.check_resumable(path, saved, job.settings_dict, job.init_id, job.codec_config, job.level_blocks)
+    run.codec.load_state_dict(saved["codec"])
+    run.optimizer.load_state_dict(saved["optimizer"])
+    run.aux_optimizer.load_state_dict(saved["aux_optimizer"])
+    run.step, run.rows = int(saved["step"]), list(saved["log"])
+    if run.runtime.world_size == 1:
+        ckpt.set_rng_state(saved["rng"])
+        run.loss_fn.level_generator.set_state(saved["rng"]["task_level"])
+    if run.runtime.is_main:
+        log.info("resuming %s from step %d of %d", path, run.step, run.settings.steps)
+
+
+def training_data(run: Run, manifest: Path):
+    """(dataset, loader): the training views, the batches from the run's step on (see data.py);
+    the loss's cluster weights set from the labels when the task is balanced."""
+    settings, runtime = run.settings, run.runtime
     dataset = ViewDataset(
         manifest,
         ("train",),
@@ -94,7 +168,7 @@ def train(
         labelled_only=settings.labelled_only,
     )
     if settings.uses_task_loss and settings.task_balance == "cluster":
-        weights = loss_fn.set_balance(dataset.labels)
+        weights = run.loss_fn.set_balance(dataset.labels)
         if runtime.is_main:
             log.info("task balance: cluster weights at level 1 %s", {c: round(w, 3) for c, w in weights[0].items()})
     if runtime.is_main and dataset.dropped_unlabelled:
@@ -102,99 +176,93 @@ def train(
     loader = step_loader(
         dataset,
         settings.batch_size,
-        step,
+        run.step,
         settings.steps,
         settings.seed,
         runtime.rank,
         runtime.world_size,
         settings.workers,
     )
-    steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
+    return dataset, loader
 
-    def save_state(at_step: int) -> None:
-        if runtime.is_main:
-            ckpt.save_atomic(
-                job.checkpoint(
-                    "resume",
-                    at_step,
-                    rows,
-                    optimizer=optimizer.state_dict(),
-                    aux_optimizer=aux_optimizer.state_dict(),
-                    rng={**ckpt.rng_state(), "task_level": loss_fn.level_generator.get_state()},
-                ),
-                state_path,
-            )
-        distributed.barrier(runtime)
 
-    interval = IntervalLog()
-    bar = tqdm(
-        total=settings.steps,
-        initial=step,
-        disable=not (progress and runtime.is_main),
-        desc=out.parent.as_posix(),
-        mininterval=5.0,
-        dynamic_ncols=True,
+def take_step(run: Run, x: torch.Tensor, labels: torch.Tensor):
+    """One optimisation step at run.step's learning rate; returns (outputs, loss terms, aux loss)."""
+    settings, step = run.settings, run.step
+    for group in run.optimizer.param_groups:
+        group["lr"] = settings.lr_at(step, settings.lr) * group["lr_scale"]
+    for group in run.aux_optimizer.param_groups:
+        group["lr"] = settings.lr_at(step, settings.aux_lr)
+    run.optimizer.zero_grad(set_to_none=True)
+    run.aux_optimizer.zero_grad(set_to_none=True)
+    outputs = run.model(x)
+    terms = run.loss_fn(outputs, x, labels)
+    aux_loss = run.codec.aux_loss()
+    # The aux loss reaches only the quantiles (CompressAI detaches the density there), so
+    # one backward serves both optimisers and DDP sees every parameter used once.
+    (terms["loss"] + aux_loss).backward()
+    if not math.isfinite(float(terms["loss"].detach())):
+        raise FloatingPointError(
+            f"loss became {float(terms['loss'].detach())} at step {step + 1}; "
+            f"lower lr (now {settings.lr_at(step, settings.lr)})"
+        )
+    if settings.grad_clip > 0:
+        torch.nn.utils.clip_grad_norm_(run.main_params, settings.grad_clip)
+    run.optimizer.step()
+    run.aux_optimizer.step()
+    run.step += 1
+    return outputs, terms, aux_loss
+
+
+def log_interval(run: Run, interval: IntervalLog, steps_per_epoch: float, log_csv: Path) -> dict:
+    """The interval's means (across ranks) as a log row, appended and written out."""
+    means = distributed.mean_across_ranks(interval.means(), run.runtime)
+    row = {
+        "step": run.step,
+        "epoch": round(run.step / steps_per_epoch, 3),
+        "lr": run.settings.lr_at(run.step - 1, run.settings.lr),
+        **{k: round(v, 6) for k, v in means.items()},
+        "sec_per_step": round(interval.seconds_per_step(), 4),
+    }
+    run.rows.append(row)
+    if run.runtime.is_main:
+        write_log(run.rows, log_csv)
+    return row
+
+
+def save_resume_point(run: Run) -> None:
+    if run.runtime.is_main:
+        ckpt.save_atomic(
+            run.job.checkpoint(
+                "resume",
+                run.step,
+                run.rows,
+                optimizer=run.optimizer.state_dict(),
+                aux_optimizer=run.aux_optimizer.state_dict(),
+                rng={**ckpt.rng_state(), "task_level": run.loss_fn.level_generator.get_state()},
+            ),
+            run.state_path,
+        )
+    distributed.barrier(run.runtime)
+
+
+def finish(run: Run, out: Path, log_csv: Path) -> dict[str, Any]:
+    """Entropy tables from the final weights, the final checkpoint and log written, the resume
+    point removed; returns the checkpoint's metadata."""
+    run.codec.eval()
+    run.codec.update(force=True)  # entropy tables for real coding, saved with the final weights
+    final = run.job.checkpoint(
+        "final",
+        run.step,
+        run.rows,
+        hierarchy=run.job.hierarchy,
+        entropy_tables_ready=True,
+        world_size=run.runtime.world_size,
     )
-    for x, labels in loader:
-        x, labels = x.to(runtime.device, non_blocking=True), labels.to(runtime.device)
-        for group in optimizer.param_groups:
-            group["lr"] = settings.lr_at(step, settings.lr) * group["lr_scale"]
-        for group in aux_optimizer.param_groups:
-            group["lr"] = settings.lr_at(step, settings.aux_lr)
-        optimizer.zero_grad(set_to_none=True)
-        aux_optimizer.zero_grad(set_to_none=True)
-        outputs = model(x)
-        terms = loss_fn(outputs, x, labels)
-        aux_loss = codec.aux_loss()
-        # The aux loss reaches only the quantiles (CompressAI detaches the density there), so
-        # one backward serves both optimisers and DDP sees every parameter used once.
-        (terms["loss"] + aux_loss).backward()
-        if not math.isfinite(float(terms["loss"].detach())):
-            raise FloatingPointError(
-                f"loss became {float(terms['loss'].detach())} at step {step + 1}; "
-                f"lower lr (now {settings.lr_at(step, settings.lr)})"
-            )
-        if settings.grad_clip > 0:
-            torch.nn.utils.clip_grad_norm_(main_params, settings.grad_clip)
-        optimizer.step()
-        aux_optimizer.step()
-        step += 1
-        bar.update(1)
-
-        log_now = step % settings.log_every == 0 or step == settings.steps
-        values = {**scalar_terms(terms), "aux_loss": float(aux_loss.detach())}
-        if monitor and log_now:
-            values.update(monitor_accuracy(loss_fn, outputs, labels))
-        interval.add(values)
-        if log_now:
-            means = distributed.mean_across_ranks(interval.means(), runtime)
-            row = {
-                "step": step,
-                "epoch": round(step / steps_per_epoch, 3),
-                "lr": settings.lr_at(step - 1, settings.lr),
-                **{k: round(v, 6) for k, v in means.items()},
-                "sec_per_step": round(interval.seconds_per_step(), 4),
-            }
-            rows.append(row)
-            if runtime.is_main:
-                write_log(rows, log_csv)
-                bar.set_postfix({k: round(row[k], 3) for k in ("loss", "bpp_1") if k in row})
-            interval = IntervalLog()
-        if step % settings.checkpoint_every == 0 and step < settings.steps:
-            save_state(step)
-    bar.close()
-    if step != settings.steps:
-        raise RuntimeError(f"the loader ended at step {step}, expected {settings.steps}")
-
-    codec.eval()
-    codec.update(force=True)  # entropy tables for real coding, saved with the final weights
-    final = job.checkpoint(
-        "final", step, rows, hierarchy=job.hierarchy, entropy_tables_ready=True, world_size=runtime.world_size
-    )
-    if runtime.is_main:
-        write_log(rows, log_csv)
+    if run.runtime.is_main:
+        write_log(run.rows, log_csv)
         ckpt.save_atomic(final, out)
-        state_path.unlink(missing_ok=True)
-    distributed.barrier(runtime)
-    distributed.stop(runtime)
+        run.state_path.unlink(missing_ok=True)
+    distributed.barrier(run.runtime)
+    distributed.stop(run.runtime)
     return {k: v for k, v in final.items() if k != "codec"}
