@@ -24,8 +24,8 @@ def stage_commands(stage: str) -> dict:
 @pytest.mark.parametrize("stage", STAGE_PACKAGES)
 def test_every_command_has_its_two_functions(stage):
     for name, command in stage_commands(stage).items():
-        assert callable(command.function("add_arguments")), (stage, name)
-        assert callable(command.function("run_command")), (stage, name)
+        assert callable(command.arguments_function()), (stage, name)
+        assert callable(command.run_function()), (stage, name)
 
 
 @pytest.mark.parametrize("stage", STAGE_PACKAGES)
@@ -33,7 +33,8 @@ def test_a_stage_runs_only_its_own_packages_commands(stage):
     """`python -m coarse2fine.<stage> X` runs code of that stage's package: no stage reaches into
     another's (the hierarchy overview is drawn by `python -m coarse2fine.figures hierarchy`)."""
     for name, command in stage_commands(stage).items():
-        assert command.module.startswith(f"coarse2fine.{stage}."), (stage, name, command.module)
+        for target in (command.add_arguments, command.run):
+            assert target.startswith(f"coarse2fine.{stage}."), (stage, name, target)
 
 
 def test_every_rule_calls_a_stage_command_and_the_stages_match_dvc():
@@ -47,6 +48,15 @@ def test_every_rule_calls_a_stage_command_and_the_stages_match_dvc():
     dvc = yaml.safe_load((REPO / "dvc.yaml").read_text())
     assert list(dvc["stages"]) == list(STAGES)
     assert all(f"stage_{name} " in spec["cmd"] for name, spec in dvc["stages"].items())
+
+
+def test_the_tool_and_the_stages_share_one_command_shape():
+    from coarse2fine.cli import COMMANDS as TOOL_COMMANDS
+    from coarse2fine.commands import Command
+
+    every = list(TOOL_COMMANDS.values()) + [c for s in STAGE_PACKAGES for c in stage_commands(s).values()]
+    assert all(type(c) is Command for c in every)
+    assert all(callable(c.arguments_function()) and callable(c.run_function()) for c in TOOL_COMMANDS.values())
 
 
 def test_the_runner_names_an_unknown_command_and_shows_help(capsys):

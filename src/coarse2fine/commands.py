@@ -1,13 +1,15 @@
-"""One shape for every pipeline command, and one logging set-up.
+"""One shape for every command, the pipeline's and the `c2f` tool's, and one logging set-up.
 
     python -m coarse2fine.<stage> <command> [options]
+    c2f <command> [options]
 
 Stages: data, hierarchy, training, coding, evaluate, figures (the rule files of workflow/rules
-carry the same names). A stage's `__main__` lists its commands; only the module of the command
-being run is imported, so a job pays for its own imports only (BENCHMARKS.md, "Start-up cost of
-a pipeline job"). A command module defines `add_arguments(parser)` and `run_command(args)`
-(returning an exit status or None for 0); a module that hosts several commands prefixes both
-names with the command's (`wup_add_arguments`, `wup_run_command`).
+carry the same names). A stage's `__main__` lists its commands, the `c2f` tool's in cli/: each a
+`Command` that names its two functions in full, as Python's entry points do
+("package.module:function"): one that adds the command's arguments to a parser and one that runs
+it (returning an exit status or None for 0). Only the module of the command being run is
+imported, so a job pays for its own imports only (BENCHMARKS.md, "Start-up cost of a pipeline
+job").
 """
 
 from __future__ import annotations
@@ -28,12 +30,21 @@ def setup_logging(level: int = logging.INFO) -> None:
 
 @dataclass(frozen=True)
 class Command:
-    module: str
     help: str
-    prefix: str = ""  # for a module that hosts several commands
+    add_arguments: str  # "package.module:function(parser)"
+    run: str  # "package.module:function(args) -> int | None"
 
-    def function(self, name: str):
-        return getattr(importlib.import_module(self.module), f"{self.prefix}{name}")
+    def arguments_function(self):
+        return _resolve(self.add_arguments)
+
+    def run_function(self):
+        return _resolve(self.run)
+
+
+def _resolve(target: str):
+    """The function an entry-point string names, its module imported now."""
+    module, _, name = target.partition(":")
+    return getattr(importlib.import_module(module), name)
 
 
 def run_stage(
@@ -51,7 +62,7 @@ def run_stage(
         return 2
     command = commands[argv[0]]
     parser = argparse.ArgumentParser(prog=f"{prog} {argv[0]}", description=command.help)
-    command.function("add_arguments")(parser)
+    command.arguments_function()(parser)
     args = parser.parse_args(argv[1:])
     setup_logging()
-    return int(command.function("run_command")(args) or 0)
+    return int(command.run_function()(args) or 0)

@@ -9,40 +9,44 @@ A stream records the identity of its model (a hash), not a path; a stream writte
 model fails with a clear message. Without --model, encode, decode and classify use the default
 model that ships with the repository (models/default/c2f: c2f at the middle rate point,
 trained from the shipped base; fetched by `make pull-models`), and info says when a stream was made by it.
-Subcommands live in the COMMANDS table: adding one is one entry there.
+Subcommands live in the COMMANDS table (coarse2fine.commands.Command, the pipeline's shape too):
+adding one is one entry there.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from dataclasses import dataclass
-from typing import Callable
 
-from .classify import classify_arguments, run_classify
+from coarse2fine.commands import Command
+
 from .common import DEFAULT_MODEL, positive_int
-from .evaluate import eval_arguments, run_eval
-from .streams import decode_arguments, encode_arguments, info_arguments, run_decode, run_encode, run_info
-
-
-@dataclass(frozen=True)
-class Command:
-    help: str
-    add_arguments: Callable[[argparse.ArgumentParser], None]
-    run: Callable[[argparse.Namespace], int]
-
 
 COMMANDS: dict[str, Command] = {
-    "encode": Command("encode an image into a progressive .c2f stream", encode_arguments, run_encode),
-    "decode": Command("decode a .c2f stream (all levels present, or --level N) to PNG", decode_arguments, run_decode),
-    "info": Command("show a stream's header, levels, bytes and bpp per level", info_arguments, run_info),
+    "encode": Command(
+        "encode an image into a progressive .c2f stream",
+        "coarse2fine.cli.streams:encode_arguments",
+        "coarse2fine.cli.streams:run_encode",
+    ),
+    "decode": Command(
+        "decode a .c2f stream (all levels present, or --level N) to PNG",
+        "coarse2fine.cli.streams:decode_arguments",
+        "coarse2fine.cli.streams:run_decode",
+    ),
+    "info": Command(
+        "show a stream's header, levels, bytes and bpp per level",
+        "coarse2fine.cli.streams:info_arguments",
+        "coarse2fine.cli.streams:run_info",
+    ),
     "classify": Command(
-        "decode at a level and show what a reference classifier sees", classify_arguments, run_classify
+        "decode at a level and show what a reference classifier sees",
+        "coarse2fine.cli.classify:classify_arguments",
+        "coarse2fine.cli.classify:run_classify",
     ),
     "eval": Command(
         "code every image of a folder at every level: bpp, PSNR, MS-SSIM, times, top-1 agreement",
-        eval_arguments,
-        run_eval,
+        "coarse2fine.cli.evaluate:eval_arguments",
+        "coarse2fine.cli.evaluate:run_eval",
     ),
 }
 
@@ -88,9 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
             epilog="examples:\n" + "\n".join(f"  {e}" for e in EXAMPLES[name]),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        command.add_arguments(p)
+        command.arguments_function()(p)
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
-        p.set_defaults(run=command.run)
+        p.set_defaults(run=command.run_function)
     return parser
 
 
@@ -107,7 +111,7 @@ def user_errors() -> tuple[type[BaseException], ...]:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        return args.run(args)
+        return args.run()(args)
     except user_errors() as exc:
         print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
         return 1

@@ -5,9 +5,15 @@ import sys
 from coarse2fine.commands import Command, run_stage
 
 COMMANDS = {
-    "encode-split": Command("coarse2fine.coding.commands", "encode the evaluation split for one model", "encode_"),
+    "encode-split": Command(
+        "encode the evaluation split for one model",
+        "coarse2fine.coding.commands:encode_add_arguments",
+        "coarse2fine.coding.commands:encode_run_command",
+    ),
     "check-split": Command(
-        "coarse2fine.coding.commands", "decode every stream at every level in a fresh process", "check_"
+        "decode every stream at every level in a fresh process",
+        "coarse2fine.coding.commands:check_add_arguments",
+        "coarse2fine.coding.commands:check_run_command",
     ),
 }
 

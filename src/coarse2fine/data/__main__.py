@@ -5,7 +5,11 @@ import sys
 from coarse2fine.commands import Command, run_stage
 
 COMMANDS = {
-    "build": Command("coarse2fine.data.build", "build a dataset manifest (path, sha256, size, label, split)"),
+    "build": Command(
+        "build a dataset manifest (path, sha256, size, label, split)",
+        "coarse2fine.data.build:add_arguments",
+        "coarse2fine.data.build:run_command",
+    ),
 }
 
 if __name__ == "__main__":

@@ -6,15 +6,35 @@ from coarse2fine.commands import Command, run_stage
 
 COMMANDS = {
     "views": Command(
-        "coarse2fine.evaluate.views", "decode, measure and classify every evaluated image for one provider"
+        "decode, measure and classify every evaluated image for one provider",
+        "coarse2fine.evaluate.views:add_arguments",
+        "coarse2fine.evaluate.views:run_command",
     ),
     "cpips": Command(
-        "coarse2fine.evaluate.cpips_views", "CPIPS of every view of one provider (cpips.csv beside views.csv)"
+        "CPIPS of every view of one provider (cpips.csv beside views.csv)",
+        "coarse2fine.evaluate.cpips_views:add_arguments",
+        "coarse2fine.evaluate.cpips_views:run_command",
     ),
-    "tables": Command("coarse2fine.evaluate.table", "per-image, summary and BD tables of one hierarchy"),
-    "claim": Command("coarse2fine.evaluate.claim", "the paired test of a method against its ablation"),
-    "headline": Command("coarse2fine.evaluate.headline", "the headline metrics and rate-accuracy points for DVC"),
-    "receiver": Command("coarse2fine.evaluate.receiver", "the confidence-driven receiver's table"),
+    "tables": Command(
+        "per-image, summary and BD tables of one hierarchy",
+        "coarse2fine.evaluate.table:add_arguments",
+        "coarse2fine.evaluate.table:run_command",
+    ),
+    "claim": Command(
+        "the paired test of a method against its ablation",
+        "coarse2fine.evaluate.claim:add_arguments",
+        "coarse2fine.evaluate.claim:run_command",
+    ),
+    "headline": Command(
+        "the headline metrics and rate-accuracy points for DVC",
+        "coarse2fine.evaluate.headline:add_arguments",
+        "coarse2fine.evaluate.headline:run_command",
+    ),
+    "receiver": Command(
+        "the confidence-driven receiver's table",
+        "coarse2fine.evaluate.receiver:add_arguments",
+        "coarse2fine.evaluate.receiver:run_command",
+    ),
 }
 
 if __name__ == "__main__":

@@ -5,11 +5,31 @@ import sys
 from coarse2fine.commands import Command, run_stage
 
 COMMANDS = {
-    "evaluation": Command("coarse2fine.figures.evaluation", "evaluation figures (PNG + PDF) of one hierarchy"),
-    "receiver": Command("coarse2fine.figures.receiver", "the receiver's bytes-against-accuracy figure"),
-    "hierarchy": Command("coarse2fine.figures.hierarchy", "the overview figure of the built hierarchies (PNG, PDF)"),
-    "training": Command("coarse2fine.figures.training", "the training curves of the trained codecs"),
-    "overview": Command("coarse2fine.figures.overview", "the report's opening page: the study, its claim, its figures"),
+    "evaluation": Command(
+        "evaluation figures (PNG + PDF) of one hierarchy",
+        "coarse2fine.figures.evaluation:add_arguments",
+        "coarse2fine.figures.evaluation:run_command",
+    ),
+    "receiver": Command(
+        "the receiver's bytes-against-accuracy figure",
+        "coarse2fine.figures.receiver:add_arguments",
+        "coarse2fine.figures.receiver:run_command",
+    ),
+    "hierarchy": Command(
+        "the overview figure of the built hierarchies (PNG, PDF)",
+        "coarse2fine.figures.hierarchy:add_arguments",
+        "coarse2fine.figures.hierarchy:run_command",
+    ),
+    "training": Command(
+        "the training curves of the trained codecs",
+        "coarse2fine.figures.training:add_arguments",
+        "coarse2fine.figures.training:run_command",
+    ),
+    "overview": Command(
+        "the report's opening page: the study, its claim, its figures",
+        "coarse2fine.figures.overview:add_arguments",
+        "coarse2fine.figures.overview:run_command",
+    ),
 }
 
 if __name__ == "__main__":

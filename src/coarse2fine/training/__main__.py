@@ -5,18 +5,30 @@ import sys
 from coarse2fine.commands import Command, run_stage
 
 COMMANDS = {
-    "train": Command("coarse2fine.training.commands", "run, or resume, one training job", "train_"),
+    "train": Command(
+        "run, or resume, one training job",
+        "coarse2fine.training.commands:train_add_arguments",
+        "coarse2fine.training.commands:train_run_command",
+    ),
     "install-base": Command(
-        "coarse2fine.training.base", "check a base checkpoint against the config and copy it into place", "install_"
+        "check a base checkpoint against the config and copy it into place",
+        "coarse2fine.training.base:install_add_arguments",
+        "coarse2fine.training.base:install_run_command",
     ),
     "verify-base": Command(
-        "coarse2fine.training.base", "check a checkpoint against the sha256 its provenance records", "verify_"
+        "check a checkpoint against the sha256 its provenance records",
+        "coarse2fine.training.base:verify_add_arguments",
+        "coarse2fine.training.base:verify_run_command",
     ),
     "base-provenance": Command(
-        "coarse2fine.training.base", "write a base checkpoint's provenance as JSON", "provenance_"
+        "write a base checkpoint's provenance as JSON",
+        "coarse2fine.training.base:provenance_add_arguments",
+        "coarse2fine.training.base:provenance_run_command",
     ),
     "quick-eval": Command(
-        "coarse2fine.training.quick_eval", "accuracy per level of checkpoints on a split, without coding"
+        "accuracy per level of checkpoints on a split, without coding",
+        "coarse2fine.training.quick_eval:add_arguments",
+        "coarse2fine.training.quick_eval:run_command",
     ),
 }
 
