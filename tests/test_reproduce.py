@@ -106,6 +106,21 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     subprocess.run(["git", "commit", "-qm", "lock"], cwd=first, check=True, env=GIT_ENV)
 
     second = _clone(first, tmp_path / "second", storage)
+    # Pulled outputs made from other settings than this checkout's are not restamped as current.
+    hierarchy_file = second / "config" / "hierarchy.yaml"
+    original = hierarchy_file.read_text()
+    hierarchy_file.write_text(original.replace("wordnet_cut: split", "wordnet_cut: depth"))
+    refused = subprocess.run(
+        ["make", "-o", "setup", "pull", f"VENV={Path(sys.executable).parent.parent}"],
+        cwd=second,
+        env=_env(second),
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert refused.returncode != 0 and "nothing restamped" in refused.stdout + refused.stderr, refused.stdout[-2000:]
+    assert not (second / ".snakemake" / "metadata").exists() or not any((second / ".snakemake" / "metadata").iterdir())
+    hierarchy_file.write_text(original)
     _make("pull", second, "setup")
     for rel in produced:
         assert (second / rel).read_bytes() == (first / rel).read_bytes(), rel
@@ -113,8 +128,6 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     assert "Nothing to be done" in _planned(second)
 
     # An edit to a hierarchy nobody trains on: its jobs rerun, nothing is retrained or re-coded.
-    hierarchy_file = second / "config" / "hierarchy.yaml"
-    original = hierarchy_file.read_text()
     hierarchy_file.write_text(original.replace("wordnet_cut: split", "wordnet_cut: depth"))
     planned = _planned(second)
     assert "rule hierarchy_build:" in planned and "wordnet_depth/assignments.csv" in planned, planned[-3000:]
