@@ -14,10 +14,9 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-from .common import REPO_ROOT, Target
+from .common import REPO_ROOT, Target, median_seconds
 
 TARGETS = {
     "version": Target(0.3, "<= 0.3 s"),
@@ -37,15 +36,14 @@ def c2f_command() -> list[str]:
 
 
 def wall_seconds(command: list[str], repeats: int, cwd: Path = REPO_ROOT) -> float:
-    """Median wall time of `repeats` runs of a command (each must succeed)."""
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
+    """Median wall time of `repeats` runs of a command in a fresh process (each must succeed)."""
+
+    def call() -> None:
         done = subprocess.run(command, cwd=cwd, capture_output=True, text=True)
-        times.append(time.perf_counter() - start)
         if done.returncode != 0:
             raise RuntimeError(f"{' '.join(command)} failed: {done.stderr[-2000:]}")
-    return sorted(times)[len(times) // 2]
+
+    return median_seconds(call, repeats)
 
 
 def _row(name: str, call: str, seconds: float, target: str | None = None, per: str = "call") -> dict:
