@@ -12,7 +12,7 @@ import coarse2fine.models.deephq  # noqa: F401  (registers "deephq")
 from coarse2fine.coding.codec_io import compress_image, decode_bitstream, estimated_bits
 from coarse2fine.coding.errors import BitstreamError
 from coarse2fine.container import Bitstream, parse_bitstream
-from coarse2fine.models import C2FLoss, MaskedPrefixCodec, ProgressiveCodec, build_codec
+from coarse2fine.models import C2FLoss, MaskedPrefixCodec, ProgressiveCodec, build_codec, nested
 from coarse2fine.models.deephq import DeepHQ, HierarchicalStepSizes, LayerCoder
 
 LAYERS = 4
@@ -107,6 +107,22 @@ def test_step_sizes_strictly_decrease():
         s = steps(dtype)
         assert s.shape == (8, 5) and (s > 0).all() and (s[:-1] > s[1:]).all()
         assert (s[:-1] / s[1:] <= 16 * (1 + 1e-5)).all()
+
+
+def test_every_layer_of_eight_codes_something_from_the_start(one_torch_thread):
+    """The initial steps halve (at least) from layer to layer: a centred grid cuts a parent only
+    into whole cells, so with ratios under 2 (8 layers spread from 4 to 0.5) every second layer
+    coded nothing and, with no gradient through its ratio, stayed empty."""
+    initial = HierarchicalStepSizes(8, 3)().detach()
+    assert torch.allclose(initial[:-1] / initial[1:], torch.full((7, 3), 2.0))
+    assert torch.allclose(initial[-1], torch.full((3,), 0.5))
+    assert torch.allclose(HierarchicalStepSizes(4, 3)().detach()[:, 0], torch.tensor([4.0, 2.0, 1.0, 0.5]))
+    steps = initial[:, 0].double().numpy()
+    for parent, child in zip(steps, steps[1:]):  # a cell of layer l-1 is cut into pieces by layer l
+        count = nested.centred_grid(np.array([-parent / 2]), np.array([parent / 2]), np.array([child]), 17)[3]
+        assert count[0] > 1, (parent, child)
+    spread = np.geomspace(4.0, 0.5, 8)  # the old initial steps: nothing to cut at layer 2
+    assert nested.centred_grid(np.array([-spread[0] / 2]), np.array([spread[0] / 2]), spread[1:2], 17)[3][0] == 1
 
 
 def test_nested_intervals_hold_y_and_shrink(one_torch_thread):

@@ -27,7 +27,10 @@ def test_default_models_and_their_paths():
     models = plan.training.learned_models()
     ids = [m.id for m in models]
     assert ids[:3] == [f"c2f/paper_clip_kmeans/rp{i}" for i in range(3)]
-    assert {"hyperprior", "deephq_steps", "deephq", "rmpgc", "base/c2f"} <= set(ids)
+    assert {"deephq", "rmpgc", "base/c2f"} <= set(ids)
+    # DeepHQ and RMPGC are shipped: no phase of their chains is a model to train
+    assert plan.training.shipped_baselines() == ["deephq", "rmpgc"]
+    assert "hyperprior" not in ids and "deephq_steps" not in ids
     coded = {m.id for m in plan.training.coded_models()}
     assert "deephq" in coded and "hyperprior" not in coded and "deephq_steps" not in coded
     base = next(m for m in models if m.id == "base/c2f")
@@ -39,6 +42,23 @@ def test_default_models_and_their_paths():
     assert c2f.checkpoint == "results/checkpoints/c2f/paper_clip_kmeans/rp1/model.pt"
     assert c2f.bitstream_dir == "results/bitstreams/c2f/paper_clip_kmeans/rp1"
     assert c2f.views_dir == "results/metrics/views/learned/c2f/paper_clip_kmeans/rp1"
+
+
+def test_a_baseline_trained_here_brings_its_chain_and_a_missing_shipped_one_says_how_to_get_it(tmp_path, monkeypatch):
+    trained = plan_of("config/config.yaml", overlay(tmp_path, "baselines:\n  deephq: {source: train}\n"))
+    ids = [m.id for m in trained.training.learned_models()]
+    assert {"hyperprior", "deephq_steps", "deephq"} <= set(ids)
+    assert trained.training.trained_baselines() == ["hyperprior", "deephq_steps", "deephq"]
+    elsewhere = tmp_path / "checkout"
+    (elsewhere / "config").mkdir(parents=True)
+    for name in ("config.yaml", "hierarchy.yaml"):
+        (elsewhere / "config" / name).write_text((REPO / "config" / name).read_text())
+    plan = plan_of("config/config.yaml", root=elsewhere)
+    monkeypatch.chdir(elsewhere)  # a checkout whose shipped models were never pulled
+    with pytest.raises(
+        ValueError, match=r"models/baselines/rmpgc/model.pt is missing.*make pull-models.*source: train"
+    ):
+        plan.training.shipped_baseline_source("rmpgc")
 
 
 def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():

@@ -390,3 +390,43 @@ def test_feature_matching_on_four_scales_with_the_papers_weights():
     assert codec.feature_matching(x, [x * 0.5]).item() > 0.0
     last = build_codec("rmpgc", N=16, M=24, target_bpp=[0.2, 0.5], classifier_size=64, feature_layers="last")
     assert last.config["feature_layers"] == "last" and last.feature_matching(x, [x * 0.5]).item() > 0.0
+
+
+def test_paper_training_conditions_train_base_salient_and_whole_latent(image, one_torch_thread):
+    """Section V: the decoder trained under U = 0 (the base layer), U = B (the salient positions
+    of the Otsu mask) and U = 1 (everything), one reconstruction and one lambda each."""
+    codec = make_codec(base_channels=8, train_conditions="paper", conditioned_decoder=True).train()
+    assert codec.training_levels == 3 and codec.num_levels == 4  # coding keeps its four segments
+    x = image[0][..., :128, :128]
+    out = codec(x)
+    none, salient, whole = out["masks"]
+    assert not none.any() and whole.all()
+    assert bool((salient == (out["importance"] >= 1)).all()) and 0 < int(salient.sum()) < salient.numel()
+    first, second, third = out["likelihoods"]["y"]
+    assert bool((first[:, :8] != 1).all()) and bool((first[:, 8:] == 1).all())  # U = 0: the base layer only
+    assert bool((second[:, 8:][salient.expand_as(second[:, 8:])] != 1).all())
+    assert bool((second[:, :8] == 1).all()) and bool((third[:, :8] == 1).all())
+    level_maps = [np.zeros(1000, dtype=int)] * 2
+    terms = C2FLoss([5e-4, 5e-4, 7e-3], [1] * 3, [0] * 3, level_maps=level_maps)(out, x)
+    terms["loss"].backward()
+    grad = codec.condition.weight.grad
+    assert grad is not None and grad.abs().sum() > 0  # the decoder learns from U
+    with pytest.raises(ValueError, match="base_channels > 0"):
+        make_codec(train_conditions="paper")
+
+
+def test_a_conditioned_decoder_decodes_every_prefix_bit_exact_and_reads_the_mask(image, one_torch_thread):
+    codec = make_codec(base_channels=8, train_conditions="paper", conditioned_decoder=True)
+    with torch.no_grad():  # a decoder that does depend on U
+        codec.condition.weight.normal_(0, 0.5)
+    codec.update(force=True)
+    x = image[0][..., :128, :128]
+    enc = compress_image(codec, x)
+    images = []
+    for level in range(1, 5):
+        decoded = decode_bitstream(codec, enc.data, level)
+        assert torch.equal(decoded.latents, enc.level_latents[level - 1])
+        images.append(decoded.image)
+    # U (here: the positions segment 4 brought) changes what the same latent decodes to
+    unconditioned = codec.synthesise(enc.level_latents[-1])
+    assert not torch.allclose(unconditioned, images[-1], atol=1e-3)

@@ -58,7 +58,7 @@ def test_wrong_type_fails_naming_the_value(tmp_path):
 
 
 def test_baselines_are_phase_jobs_coded_and_evaluated_unless_intermediate():
-    result = run_snakemake("-n", "--forceall", "stage_evaluate")
+    result = run_snakemake("-n", "--forceall", "stage_evaluate", "--configfile", "config/test.yaml")
     assert result.returncode == 0, result.stderr
     out = result.stdout
     for job in ("hyperprior", "deephq_steps", "deephq", "rmpgc"):
@@ -66,6 +66,19 @@ def test_baselines_are_phase_jobs_coded_and_evaluated_unless_intermediate():
     assert "results/bitstreams/deephq/sizes.csv" in out and "results/bitstreams/rmpgc/sizes.csv" in out
     # intermediate phases are trained, never coded
     assert "results/bitstreams/hyperprior/" not in out and "results/bitstreams/deephq_steps/" not in out
+
+
+def test_shipped_baselines_are_installed_and_their_chains_never_run():
+    """The embedded default ships DeepHQ and RMPGC (trained longer than its budget allows): each
+    is installed after a check of its settings; no phase of their chains is planned."""
+    result = run_snakemake("-n", "-p", "--forceall", "stage_evaluate")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.count("rule baseline_checkpoint:") == 2 and "rule train_baseline:" not in out
+    for job in ("deephq", "rmpgc"):
+        assert f"--checkpoint models/baselines/{job}/model.pt" in out
+        assert f"--retrain 'baselines.{job}.source: train'" in out
+    assert "results/checkpoints/hyperprior/" not in out and "results/checkpoints/deephq_steps/" not in out
 
 
 def test_baseline_config_errors_name_the_problem(tmp_path):

@@ -141,6 +141,13 @@ CODEC_PROPERTIES: dict[str, dict] = {
             description="C_b: channels coded at every position in segment 1 "
             "(the paper's base layer); the rest are masked by importance. 0: every channel masked",
         ),
+        "train_conditions": {
+            "enum": ["fractions", "paper"],
+            "description": "the decoder's training masks: nested masks at jittered fractions of the target rates, "
+            "or the paper's three conditions U = 0 (base layer), B (salient positions), 1 (whole latent), one "
+            "lambda each",
+        },
+        "conditioned_decoder": flag("the decoder told which positions' enhancement channels it holds (U)"),
     },
 }
 

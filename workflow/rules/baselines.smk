@@ -22,7 +22,7 @@ rule train_baseline:
     log:
         "results/logs/train/{baseline}.log",
     wildcard_constraints:
-        baseline=alternatives(PLAN.training.baselines),
+        baseline=alternatives(PLAN.training.trained_baselines()),
     threads: job_threads(PLAN.training.resources("finetune")["threads"])
     resources:
         # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
@@ -34,3 +34,27 @@ rule train_baseline:
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.init}"
         " --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
+
+
+# A baseline trained once with longer phases than the embedded default's budget allows, shipped
+# like the base (baselines.<job>.source: shipped; models/baselines/<job>/, `make pull-models`):
+# installed after checking it was trained with exactly the job's settings; its chain never runs.
+rule baseline_checkpoint:
+    conda:
+        CONDA_ENV
+    input:
+        unpack(lambda w: PLAN.training.shipped_baseline_source(w.baseline)),
+    output:
+        model="results/checkpoints/{baseline}/model.pt",
+        log="results/checkpoints/{baseline}/log.csv",
+    params:
+        settings=lambda w: as_json(PLAN.training.baseline_settings(w.baseline)),
+        retrain=lambda w: f"baselines.{w.baseline}.source: train",
+    log:
+        "results/logs/train/{baseline}.log",
+    wildcard_constraints:
+        baseline=alternatives(PLAN.training.shipped_baselines()),
+    shell:
+        "python -m coarse2fine.training install-base --source shipped --checkpoint {input.model}"
+        " --settings {params.settings:q} --output {output.model} --retrain {params.retrain:q} > {log} 2>&1"
+        " && cp {input.log} {output.log}"

@@ -35,6 +35,11 @@ COMMANDS = {
         "coarse2fine.evaluate.receiver:add_arguments",
         "coarse2fine.evaluate.receiver:run_command",
     ),
+    "rd-curve": Command(
+        "BD-rate against an anchor of a job's checkpoint snapshots, by the estimate (where training flattens)",
+        "coarse2fine.evaluate.rd_curve:add_arguments",
+        "coarse2fine.evaluate.rd_curve:run_command",
+    ),
 }
 
 if __name__ == "__main__":

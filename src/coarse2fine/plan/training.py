@@ -127,11 +127,18 @@ class TrainingPlan:
         return [codec for codec in self.codecs if self.reads_hierarchy(codec) == reads]
 
     def baseline_models(self, evaluated_only: bool = False) -> list[Model]:
-        return [
-            Model(name, name, None, None, True)
-            for name, spec in self.baselines.items()
-            if spec["evaluate"] or not evaluated_only
-        ]
+        """The evaluated baselines, and (evaluated_only False) the intermediate phases a job
+        trained here starts from (a shipped job needs no chain)."""
+        needed = [name for name, spec in self.baselines.items() if spec["evaluate"]]
+        if not evaluated_only:
+            stack = [name for name in needed if name in self.trained_baselines()]
+            while stack:
+                init = self.baselines[stack.pop()]["init"]
+                if init in self.baselines and init not in needed:
+                    needed.append(init)
+                    if init in self.trained_baselines():
+                        stack.append(init)
+        return [Model(name, name, None, None, True) for name in self.baselines if name in needed]
 
     def base_models(self) -> list[Model]:
         """The rate-distortion base of each architecture, coded and evaluated like a baseline (its
@@ -274,6 +281,19 @@ class TrainingPlan:
         shipped = self.train["base"]["source"] == "shipped"
         return _checkpoint_source(
             f"models/base/{base}", f"results/checkpoints/pretrain/{base}", shipped, "train.base.source: scratch"
+        )
+
+    def trained_baselines(self) -> list[str]:
+        """Baseline jobs that train here (the rest are shipped models, installed as they are)."""
+        return [name for name, spec in self.baselines.items() if spec.get("source", "train") == "train"]
+
+    def shipped_baselines(self) -> list[str]:
+        return [name for name in self.baselines if name not in self.trained_baselines()]
+
+    def shipped_baseline_source(self, name: str) -> dict:
+        """A shipped baseline's model.pt and log.csv (models/baselines/<job>/, DVC-tracked)."""
+        return _checkpoint_source(
+            f"models/baselines/{name}", "", True, f"baselines.{name}.source: train (hours on two cores)"
         )
 
     def baseline_init(self, name: str) -> str | None:

@@ -33,13 +33,17 @@ class BaseMismatch(ValueError):
     """A base checkpoint that is not the one the config describes."""
 
 
-def check_base(path: Path, settings: dict) -> dict:
-    """The checkpoint's metadata if it is a finished job with these settings, else BaseMismatch."""
+RETRAIN_BASE = "train.base.source: scratch"
+
+
+def check_base(path: Path, settings: dict, retrain: str = RETRAIN_BASE) -> dict:
+    """The checkpoint's metadata if it is a finished job with these settings, else BaseMismatch.
+    `retrain`: the config setting that trains the model here instead (named in the errors)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(
             f"{path}: no base checkpoint here. The shipped base comes with the repository through DVC: "
-            f"run `dvc pull models/base` (or `make pull-models`); or set train.base.source: scratch to train one"
+            f"run `make pull-models` (dvc pull {path}.dvc); or set {retrain} to train one"
         )
     try:
         payload = ckpt.load(path)
@@ -57,14 +61,14 @@ def check_base(path: Path, settings: dict) -> dict:
     diffs = settings_difference(saved, TrainSettings.from_dict(settings).to_dict(), ignore=RESUME_NEUTRAL)
     if diffs:
         raise BaseMismatch(
-            f"{path} was trained with other settings than config's train.base ({'; '.join(diffs)}); "
-            f"set train.base.source: scratch to train a base with these settings"
+            f"{path} was trained with other settings than the config gives ({'; '.join(diffs)}); "
+            f"set {retrain} to train one with these settings"
         )
     return {k: v for k, v in payload.items() if k != "codec"}
 
 
-def install(checkpoint: Path, settings: dict, output: Path) -> dict:
-    meta = check_base(checkpoint, settings)
+def install(checkpoint: Path, settings: dict, output: Path, retrain: str = RETRAIN_BASE) -> dict:
+    meta = check_base(checkpoint, settings, retrain)
     output = Path(output)
     output.parent.mkdir(parents=True, exist_ok=True)
     tmp = output.with_name(f".{output.name}.tmp")
@@ -120,6 +124,7 @@ def install_add_arguments(parser) -> None:
     parser.add_argument("--checkpoint", type=Path, required=True)
     parser.add_argument("--settings", required=True, help="the base job's settings (JSON)")
     parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--retrain", default=RETRAIN_BASE, help="the setting that trains it here (for the errors)")
 
 
 def verify_add_arguments(parser) -> None:
@@ -143,7 +148,7 @@ def _named_failure(action) -> int:
 
 
 def install_run_command(args) -> int:
-    return _named_failure(lambda: install(args.checkpoint, json.loads(args.settings), args.output))
+    return _named_failure(lambda: install(args.checkpoint, json.loads(args.settings), args.output, args.retrain))
 
 
 def verify_run_command(args) -> int:

@@ -117,9 +117,11 @@ class Job:
         torch.manual_seed(settings.seed)
         self.codec = build_codec(**settings.codec)
         self.codec_config, self.level_blocks = dict(self.codec.config), list(self.codec.level_blocks)
-        if self.codec.num_levels != settings.num_levels:
+        # one lambda per reconstruction the codec trains (its levels; RMPGC's paper conditions: 3)
+        trained = getattr(self.codec, "training_levels", self.codec.num_levels)
+        if trained != settings.num_levels:
             raise ValueError(
-                f"codec {settings.codec['name']} has {self.codec.num_levels} levels but the settings give "
+                f"codec {settings.codec['name']} trains {trained} reconstructions but the settings give "
                 f"{settings.num_levels} lambdas"
             )
         if settings.view % self.codec.pad_multiple:
@@ -133,8 +135,8 @@ class Job:
                     f"{settings.codec['name']} trains with its own quantisation only"
                 )
             self.codec.set_training_quantization(settings.training_quantization)
-        self.level_maps = load_level_maps(hierarchy, self.codec.num_levels)
-        if settings.uses_task_loss and self.level_maps is None and self.codec.num_levels > 1:
+        self.level_maps = load_level_maps(hierarchy, trained)
+        if settings.uses_task_loss and self.level_maps is None and trained > 1:
             raise ValueError("task weights > 0 need a hierarchy (--hierarchy assignments.csv) for the coarse levels")
         self.init_id = None if init is None else self.start_from(Path(init))
 

@@ -7,6 +7,7 @@ MIN_STEP_RATIO_GAP = 0.01  # step_{l-1} / step_l >= 1.01: strictly decreasing st
 SCALE_BOUND = 0.11  # CompressAI's lower bound on Gaussian scales
 LIKELIHOOD_BOUND = 1e-9  # CompressAI's likelihood_bound
 INITIAL_FIRST_STEP, INITIAL_LAST_STEP = 4.0, 0.5
+INITIAL_MIN_RATIO = 2.0  # initial step_{l-1} / step_l at least this: every layer cuts its parents
 SELECT_ALL_SCORE = 4.0  # initial score: above every initial threshold (everything coded)
 MIN_LAYER_SYMBOLS = 8
 PAD_TABLE = [0, 65535, 65536]  # symbol 0 with probability 1 - 2^-16, then escape

@@ -8,7 +8,14 @@ import torch
 from torch import nn
 
 from .. import nested
-from .constants import INITIAL_FIRST_STEP, INITIAL_LAST_STEP, LIKELIHOOD_BOUND, MAX_STEP_RATIO, MIN_STEP_RATIO_GAP
+from .constants import (
+    INITIAL_FIRST_STEP,
+    INITIAL_LAST_STEP,
+    INITIAL_MIN_RATIO,
+    LIKELIHOOD_BOUND,
+    MAX_STEP_RATIO,
+    MIN_STEP_RATIO_GAP,
+)
 
 
 class HierarchicalStepSizes(nn.Module):
@@ -17,7 +24,10 @@ class HierarchicalStepSizes(nn.Module):
 
     def __init__(self, layers: int, channels: int):
         super().__init__()
-        ratio = (INITIAL_FIRST_STEP / INITIAL_LAST_STEP) ** (1 / (layers - 1))
+        # At least 2 between layers: a centred grid cuts a parent into whole cells only, so a
+        # smaller ratio leaves the layer nothing to code and no gradient to learn its ratio by
+        # (with 8 layers from 4 down to 0.5, every second layer stayed empty).
+        ratio = max(INITIAL_MIN_RATIO, (INITIAL_FIRST_STEP / INITIAL_LAST_STEP) ** (1 / (layers - 1)))
         fraction = (ratio - 1 - MIN_STEP_RATIO_GAP) / (MAX_STEP_RATIO - 1 - MIN_STEP_RATIO_GAP)
         self.log_finest_step = nn.Parameter(torch.full((channels,), math.log(INITIAL_LAST_STEP)))
         self.ratio_logits = nn.Parameter(torch.full((layers - 1, channels), math.log(fraction / (1 - fraction))))

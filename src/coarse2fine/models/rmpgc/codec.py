@@ -9,6 +9,7 @@ import math
 import numpy as np
 import torch
 from compressai.ans import RansDecoder
+from torch import nn
 from compressai.ops import quantize_ste
 from torch.nn import functional as F
 
@@ -16,11 +17,17 @@ from coarse2fine import rans
 
 from ..gradcam import PYRAMID_WEIGHTS, classifier_features, gradcam_plus_plus, pyramid_features
 from ..hyperprior import HyperpriorBase
+from ..hyperlatent import single_threaded
 from ..registry import register_codec
 from .importance import blend_importance, complexity_map, nested_masks, paper_importance, ranking
 from .rate import _ImageCoder, closest_count, container_bytes, segment_size_estimates
 from .segments import decode_mask, parse_segment, split_base_layer
 from coarse2fine.classify import load_classifier
+
+
+# How the decoder is trained: on nested masks at jittered fractions of the target rates
+# (`fractions`), or under the paper's three conditions U in {0, B, 1} (`paper`, section V).
+TRAIN_CONDITIONS = {"fractions", "paper"}
 
 
 @register_codec("rmpgc")
@@ -32,7 +39,8 @@ class RMPGC(HyperpriorBase):
                  feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
                  classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0,
-                 feature_layers: str = "pyramid"):
+                 feature_layers: str = "pyramid", train_conditions: str = "fractions",
+                 conditioned_decoder: bool = False):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -58,6 +66,19 @@ class RMPGC(HyperpriorBase):
         if not 0 <= int(base_channels) < int(M):
             raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
         self.base_channels = int(base_channels)
+        if train_conditions not in TRAIN_CONDITIONS:
+            raise ValueError(f"train_conditions must be one of {sorted(TRAIN_CONDITIONS)}, got {train_conditions!r}")
+        if train_conditions == "paper" and (importance != "paper" or not self.base_channels):
+            raise ValueError("train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
+                             "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)")
+        self.train_conditions = train_conditions
+        # The decoder told which positions' enhancement channels it holds (U, the paper's
+        # conditioned decoder): a learned map of U added to the latent, zero at the start so the
+        # decoder starts as the backbone's.
+        self.condition = nn.Conv2d(1, int(M), 3, padding=1) if conditioned_decoder else None
+        if self.condition is not None:
+            nn.init.zeros_(self.condition.weight)
+            nn.init.zeros_(self.condition.bias)
         if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
             raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
         self.target_bpp, self.train_fractions = targets, fractions
@@ -73,8 +94,15 @@ class RMPGC(HyperpriorBase):
                             "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
                             "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
                             "classifier_size": self.classifier_size, "importance": importance,
-                            "base_channels": self.base_channels, "feature_layers": feature_layers})
+                            "base_channels": self.base_channels, "feature_layers": feature_layers,
+                            "train_conditions": train_conditions, "conditioned_decoder": bool(conditioned_decoder)})
         object.__setattr__(self, "_classifier_module", None)
+
+    @property
+    def training_levels(self) -> int:
+        """Reconstructions per training step, one lambda each: the segments, or the paper's
+        three conditions U = 0, B, 1."""
+        return 3 if self.train_conditions == "paper" else self.num_levels
 
     @property
     def num_levels(self) -> int:
@@ -149,7 +177,9 @@ class RMPGC(HyperpriorBase):
         importance = self.importance_map(x, y)
         batch, _, height, width = y.shape
         positions = height * width
-        if self.training:
+        if self.training and self.train_conditions == "paper":
+            counts = None
+        elif self.training:
             counts = self.training_counts(batch, positions)
         else:
             # Evaluation follows the coder's rate control (on the estimate, over the padded size).
@@ -161,7 +191,13 @@ class RMPGC(HyperpriorBase):
             fixed = container_bytes(self)
             counts = [self.estimated_counts(bits[b, order[b]].cpu().numpy(), fixed + z_bits[b].item() / 8,
                                             x.shape[-2] * x.shape[-1]) for b in range(batch)]
-        masks = nested_masks(importance, counts)
+        if counts is None:
+            # U = 0 (the base layer alone), U = B (the enhancement of the salient positions:
+            # Eq. 12 puts them at I >= 1), U = 1 (the whole latent)
+            salient = importance >= 1
+            masks = [torch.zeros_like(salient), salient, torch.ones_like(salient)]
+        else:
+            masks = nested_masks(importance, counts)
         ones = torch.ones_like(y_likelihoods)
         base = self.base_channel_mask(y)
         likelihoods, x_hats, previous = [], [], torch.zeros_like(masks[0])
@@ -171,7 +207,7 @@ class RMPGC(HyperpriorBase):
             coded_now = (mask & ~previous & ~base) | (base & (k == 0))
             likelihoods.append(torch.where(coded_now, y_likelihoods, ones))
             if synthesise:
-                x_hats.append(self.g_s(torch.where(mask | base, y_hat, means)))
+                x_hats.append(self.synthesis(torch.where(mask | base, y_hat, means), mask))
             previous = mask
         out = {"x_hat": x_hats, "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
                "importance": importance, "masks": masks}
@@ -196,6 +232,13 @@ class RMPGC(HyperpriorBase):
             features = pyramid_features(classifier, x_hat, size)
             terms.append(sum(w * F.mse_loss(f, r) for w, f, r in zip(PYRAMID_WEIGHTS, features, reference)))
         return torch.stack(terms).mean()
+
+    def synthesis(self, y_hat: torch.Tensor, coded: torch.Tensor) -> torch.Tensor:
+        """g_s of a masked latent; `coded` (B, 1, h, w): the positions whose enhancement
+        channels it holds, which a conditioned decoder is told."""
+        if self.condition is not None:
+            y_hat = y_hat + self.condition(coded.to(y_hat.dtype))
+        return self.g_s(y_hat)
 
     def forward(self, x: torch.Tensor) -> dict:
         return self._masked(x, synthesise=True)
@@ -247,6 +290,7 @@ class RMPGC(HyperpriorBase):
         cdf, lengths, offsets = self.gaussian_tables()
         y_hat = means.clone()
         height, width = means.shape[-2:]
+        coded_maps = []
         for b in range(means.shape[0]):
             coded = np.zeros((height, width), dtype=bool)
             cb, enhancement = self.base_channels, self.M - self.base_channels
@@ -271,5 +315,9 @@ class RMPGC(HyperpriorBase):
                     values = decoder.decode_stream(indexes[b][cb:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
                     y_hat[b][cb:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(enhancement, count)
                 coded |= new
+            coded_maps.append(torch.from_numpy(coded.copy()))
         y_hat = y_hat.float()
-        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": levels}
+        coded = torch.stack(coded_maps).unsqueeze(1).to(means.device)
+        with single_threaded():
+            x_hat = self.synthesis(y_hat, coded).clamp_(0, 1)
+        return {"x_hat": x_hat, "y_hat": y_hat, "levels": levels}
