@@ -1,4 +1,4 @@
-"""The paired test of the claim (evaluate/claim.py): McNemar, paired bootstrap, BD-accuracy with
+"""The paired test of the claim (evaluate/reports/claim.py): McNemar, paired bootstrap, BD-accuracy with
 its interval, verdicts, and the agreement column of the tables."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from coarse2fine.evaluate.claim import (
+from coarse2fine.evaluate.reports.claim import (
     ClaimSettings,
     claim_markdown,
     claim_tables,
@@ -17,8 +17,8 @@ from coarse2fine.evaluate.claim import (
     survives,
     verdict,
 )
-from coarse2fine.evaluate.claim_stats import mcnemar_exact
-from coarse2fine.evaluate.predictions import add_agreement
+from coarse2fine.evaluate.reports.claim_stats import mcnemar_exact
+from coarse2fine.evaluate.tables.predictions import add_agreement
 
 
 def test_mcnemar_exact_matches_the_binomial_tail():
@@ -120,7 +120,7 @@ def test_agreement_compares_with_the_same_classifiers_uncompressed_prediction():
 def test_the_claim_over_seeds_averages_the_runs_image_by_image(tmp_path):
     """Two runs of the same recipe: one with a planted coarse gain, one with none. The seed
     average is half the gain, its interval is over images, and each run is listed."""
-    from coarse2fine.evaluate.claim import run
+    from coarse2fine.evaluate.reports.claim import run
 
     first = planted_table(0.4, seed=0)
     second = planted_table(0.0, seed=1).replace({"codec": {"c2f": "c2f_seed1", "rd_only": "rd_only_seed1"}})
@@ -196,8 +196,8 @@ def test_a_prior_shift_raises_top1_but_not_balanced_accuracy_and_the_verdict_say
 
 
 def test_the_headline_leads_with_the_claims_coarse_verdict_and_keeps_the_rest_in_details(tmp_path):
-    from coarse2fine.evaluate.claim import run
-    from coarse2fine.evaluate.headline import details, headline
+    from coarse2fine.evaluate.reports.claim import run
+    from coarse2fine.evaluate.reports.headline import details, headline
 
     table = planted_table(0.35)
     per_image = tmp_path / "per_image.csv"

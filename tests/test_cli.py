@@ -219,6 +219,28 @@ def test_eval_codes_a_folder_of_mixed_sizes_at_every_level(tmp_path, checkpoint,
     assert "not a folder" in capsys.readouterr().err
 
 
+def test_eval_goes_through_the_studys_one_measuring_loop(tmp_path, checkpoint, capsys, monkeypatch):
+    """`c2f eval` measures with the pipeline's loop (evaluate/views/measure.py), one call per
+    image, the model as a coding provider: no second loop to drift from the study's."""
+    import coarse2fine.evaluate.views.folder as folder_module
+
+    calls = []
+    loop = folder_module.measure_views
+
+    def counted(table, *args, **kwargs):
+        calls.append(list(table["path"]))
+        return loop(table, *args, **kwargs)
+
+    monkeypatch.setattr(folder_module, "measure_views", counted)
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for i in range(2):
+        Image.fromarray(photo_like(64, 64, seed=i)).save(folder / f"p{i}.png")
+    assert main(["eval", str(folder), "--model", str(checkpoint), "--json", "--classifier", "none"]) == 0
+    result = json.loads(capsys.readouterr().out)
+    assert sorted(calls) == [["p0.png"], ["p1.png"]] and len(result["images"]) == 6
+
+
 @pytest.mark.slow
 def test_eval_with_workers_measures_the_same_as_alone(tmp_path, checkpoint, capsys):
     """`c2f eval --workers 2`: the images shared between two processes, every figure but the

@@ -1,4 +1,4 @@
-"""Metrics a shift of the predicted-cluster prior cannot fake (evaluate/cluster_prior.py)."""
+"""Metrics a shift of the predicted-cluster prior cannot fake (evaluate/tables/cluster_prior.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from sklearn.metrics import balanced_accuracy_score
 
-from coarse2fine.evaluate.cluster_prior import (
+from coarse2fine.evaluate.tables.cluster_prior import (
     balanced_accuracy,
     balanced_from_correct,
     breakdown,

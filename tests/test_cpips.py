@@ -21,11 +21,11 @@ import torch
 from PIL import Image
 
 from coarse2fine.data.manifest import read_manifest, write_manifest
-from coarse2fine.evaluate import table as tables
-from coarse2fine.evaluate import views
-from coarse2fine.evaluate.cpips import CPIPS
-from coarse2fine.evaluate.cpips_check import perceptual_check
-from coarse2fine.evaluate.view_files import read_views
+from coarse2fine.evaluate.tables import tables_job as tables
+from coarse2fine.evaluate.tables.cpips_check import perceptual_check
+from coarse2fine.evaluate.views import views_job as views
+from coarse2fine.evaluate.views.cpips import CPIPS
+from coarse2fine.evaluate.views.view_files import read_views
 from coarse2fine.imaging.photos import image_to_tensor, open_rgb
 from coarse2fine.models import build_codec
 
@@ -231,7 +231,7 @@ def test_cpips_job_matches_the_in_views_column_and_joins_the_tables(view_dirs, m
     not wait for training; it must give the very values the views job computes inline."""
     import shutil
 
-    from coarse2fine.evaluate.cpips_views import cpips_of_views
+    from coarse2fine.evaluate.views.cpips_job import cpips_of_views
 
     frame, folder = view_dirs["jpeg"]
     settings = view_settings({"kind": "anchor", "name": "jpeg", "settings": {"qualities": QUALITIES}})

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageFile
 
-from coarse2fine.evaluate.anchors import JPEG2000, CodestreamError, build_anchor, layer_prefixes
+from coarse2fine.evaluate.views.anchors import JPEG2000, CodestreamError, build_anchor, layer_prefixes
 
 
 def photo() -> Image.Image:

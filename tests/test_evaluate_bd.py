@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from coarse2fine.evaluate.bd import bd_metric, bd_rate
+from coarse2fine.evaluate.tables.bd import bd_metric, bd_rate
 
 RATES = np.array([0.1, 0.2, 0.4, 0.8, 1.6])
 PSNR = np.array([26.0, 28.5, 31.0, 33.2, 35.1])

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 import torch
 
-from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, ms_ssim_window, psnr
+from coarse2fine.evaluate.views.image_metrics import bits_per_pixel, ms_ssim_value, ms_ssim_window, psnr
 from coarse2fine.hierarchy.similarity import wu_palmer
 
 

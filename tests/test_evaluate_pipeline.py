@@ -14,8 +14,8 @@ import torch
 from PIL import Image
 
 from coarse2fine.data.manifest import sha256_file, write_manifest
-from coarse2fine.evaluate import table as tables
-from coarse2fine.evaluate import views
+from coarse2fine.evaluate.tables import tables_job as tables
+from coarse2fine.evaluate.views import views_job as views
 
 CLASSIFIERS = ["efficientnet_lite0", "resnet50"]  # resnet50 has no weights offline: skipped, logged
 
@@ -178,7 +178,7 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
 def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learned_views, tmp_path):
     import shutil
 
-    from coarse2fine.evaluate.providers.learned import learned_provider
+    from coarse2fine.evaluate.views.providers.learned import learned_provider
 
     _, views_dir, sizes = learned_views
     decoded = next(views_dir.parent.glob("**/decoded"))
@@ -197,7 +197,7 @@ def test_learned_provider_refuses_a_decoded_image_that_is_not_the_encoders(learn
 
 
 def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views):
-    from coarse2fine.evaluate.providers.learned import learned_provider
+    from coarse2fine.evaluate.views.providers.learned import learned_provider
 
     _, views_dir, sizes = learned_views
     decoded = next(views_dir.parent.glob("**/decoded"))
@@ -215,7 +215,7 @@ def test_baseline_prefixes_are_rate_points_that_serve_every_level(learned_views)
 
 
 def test_progressive_check_follows_prefixes_and_flags_a_falling_psnr():
-    from coarse2fine.evaluate.progressive import progressive_check
+    from coarse2fine.evaluate.tables.progressive import progressive_check
 
     rows = [("c2f", "rp0", lvl, 0.1 * lvl, 20 + lvl) for lvl in (1, 2, 3)]
     rows += [("deephq", f"L{i}", None, 0.05 * i, 25 - (i == 3)) for i in (1, 2, 3)]

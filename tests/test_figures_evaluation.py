@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 from PIL import Image
 
-from coarse2fine.evaluate.summary import curve
+from coarse2fine.evaluate.tables.summary import curve
 from coarse2fine.figures.rate_accuracy import top1_vs_bpp, wu_palmer_vs_bpp
 
 

@@ -87,3 +87,31 @@ def late():
 """
     found = [unit for _, unit in imports(PACKAGE / "evaluate" / "module.py", text)]
     assert found == ["coding", "rans", "models", "evaluate", "figures", "classify"], found
+
+
+def test_the_evaluation_goes_views_then_tables_then_reports():
+    """Inside evaluate/, the data's journey: a sub-package imports only from those before it."""
+    order = {"views": 1, "tables": 2, "reports": 3}
+    root = PACKAGE / "evaluate"
+    wrong = []
+    for path in sorted(root.rglob("*.py")):
+        here = path.relative_to(root).parts[0]
+        if here not in order:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("coarse2fine.evaluate."):
+                there = node.module.split(".")[2]
+                if order.get(there, 0) > order[here]:
+                    wrong.append(f"{path.relative_to(PACKAGE)}:{node.lineno} imports {node.module}")
+    assert not wrong, wrong
+    assert set(order) <= {p.name for p in root.iterdir() if p.is_dir()}
+
+
+def test_no_two_modules_of_the_evaluation_and_its_figures_share_a_name():
+    names = {}
+    for package in ("evaluate", "figures"):
+        for path in (PACKAGE / package).rglob("*.py"):
+            if path.name not in ("__init__.py", "__main__.py"):
+                names.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
+    names.setdefault("receiver.py", []).append("receiver.py")
+    assert not {name: paths for name, paths in names.items() if len(paths) > 1}

@@ -1,4 +1,4 @@
-"""The BD-rate-against-steps curve of a training job (evaluate/rd_curve.py)."""
+"""The BD-rate-against-steps curve of a training job (evaluate/reports/rd_curve.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import torch
 
-from coarse2fine.evaluate.rd_curve import anchor_curve, prefix_points
+from coarse2fine.evaluate.reports.rd_curve import anchor_curve, prefix_points
 from coarse2fine.models import build_codec
 
 

@@ -155,7 +155,7 @@ def test_until_confident_from_a_pipe_stops_without_waiting_for_the_rest(
 def test_receiver_table_follows_the_rule_image_by_image():
     import pandas as pd
 
-    from coarse2fine.evaluate.receiver import receiver_rows, segment_tables
+    from coarse2fine.evaluate.reports.receiver_table import receiver_rows, segment_tables
 
     rows = []
     # image a: confident at level 1 (right there), image b: never confident (wrong coarse, right class)

@@ -9,8 +9,8 @@ import torch
 from PIL import Image
 from torch import nn
 
-from coarse2fine.evaluate.measure import classify_views
-from coarse2fine.evaluate.providers import DecodedView
+from coarse2fine.evaluate.views.measure import classify_views
+from coarse2fine.evaluate.views.providers import DecodedView
 from coarse2fine.imaging.photos import image_to_tensor
 from coarse2fine.imaging.view import StudyView, open_view
 from coarse2fine.models import C2FLoss

@@ -5,7 +5,7 @@ Level n of a coarse-to-fine stream answers hierarchy level n (the class at the l
 receiver with threshold P reads one segment at a time, classifies after each, and stops at the
 first level whose prob-sum confidence is at least P (or at the end of the stream). The rule is
 `stop_level`, shared by `c2f classify --until-confident` and the pipeline's receiver table
-(evaluate/receiver.py), so both report the same policy.
+(evaluate/reports/receiver_table.py), so both report the same policy.
 """
 
 from __future__ import annotations

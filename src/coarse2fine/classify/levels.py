@@ -107,7 +107,7 @@ def true_clusters(class_idx, level_maps) -> list[np.ndarray]:
     return [check_level_map(m)[class_idx] for m in level_maps]
 
 
-# -- the receiver's policy (receiver.py, evaluate/receiver.py) ---------------------------------
+# -- the receiver's policy (receiver.py, evaluate/reports/receiver_table.py) ---------------------------------
 def answered_level(segment: int, segments: int, hierarchy_levels: int, semantic: bool = True) -> int:
     """The hierarchy level that `segment` (1-based) of `segments` answers. A semantic codec's
     level n answers level n (capped at the class); a codec whose segments are rate points

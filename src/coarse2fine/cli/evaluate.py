@@ -36,7 +36,7 @@ def eval_arguments(p: argparse.ArgumentParser) -> None:
 
 def run_eval(args) -> int:
     from coarse2fine.coding import load_codec
-    from coarse2fine.evaluate.folder import evaluate_folder, summary_table
+    from coarse2fine.evaluate.views.folder import evaluate_folder, summary_table
 
     set_threads(args)
     if not args.folder.is_dir():

@@ -1,2 +1,4 @@
-"""Evaluation: decoded views per provider (views, anchors, learned), metrics, prob-sum tables
-per hierarchy with bootstrap intervals (table) and Bjontegaard deltas (bd). docs/evaluation.md."""
+"""Evaluation along the data's journey (docs/evaluation.md): `views` (decoded views per
+provider, measured and classified), then `tables` (per image, summaries, BD deltas, checks),
+then `reports` (claims, the receiver, the headline). Each sub-package imports only from the
+ones before it."""

@@ -12,8 +12,8 @@ COMMANDS = {
     ),
     "receiver": Command(
         "the receiver's bytes-against-accuracy figure",
-        "coarse2fine.figures.receiver:add_arguments",
-        "coarse2fine.figures.receiver:run_command",
+        "coarse2fine.figures.receiver_curve:add_arguments",
+        "coarse2fine.figures.receiver_curve:run_command",
     ),
     "hierarchy": Command(
         "the overview figure of the built hierarchies (PNG, PDF)",

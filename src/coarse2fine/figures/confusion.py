@@ -17,8 +17,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from sklearn.metrics import confusion_matrix  # noqa: E402
 
-from coarse2fine.evaluate.cluster_prior import balanced_accuracy, shares  # noqa: E402
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC  # noqa: E402
+from coarse2fine.evaluate.tables.cluster_prior import balanced_accuracy, shares  # noqa: E402
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC  # noqa: E402
 from coarse2fine.figures.rate_accuracy import save_figure  # noqa: E402
 
 

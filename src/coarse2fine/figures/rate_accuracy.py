@@ -17,8 +17,8 @@ import pandas as pd  # noqa: E402
 import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from coarse2fine.evaluate.summary import curve  # noqa: E402
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC  # noqa: E402
+from coarse2fine.evaluate.tables.summary import curve  # noqa: E402
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC  # noqa: E402
 
 
 def save_figure(fig, stem: Path) -> list[Path]:

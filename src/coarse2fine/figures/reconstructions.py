@@ -17,7 +17,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC  # noqa: E402
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC  # noqa: E402
 from coarse2fine.figures.rate_accuracy import save_figure  # noqa: E402
 
 

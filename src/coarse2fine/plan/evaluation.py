@@ -3,7 +3,7 @@ them, the tables of each hierarchy, the claims, the headline, the receiver and t
 
 from __future__ import annotations
 
-from coarse2fine.evaluate.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FILES
+from coarse2fine.evaluate.views.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FILES
 
 from .models import Model
 

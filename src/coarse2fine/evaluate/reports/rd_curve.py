@@ -19,7 +19,7 @@ import pandas as pd
 import torch
 
 from coarse2fine.data.manifest import read_manifest
-from coarse2fine.evaluate.bd import bd_rate
+from coarse2fine.evaluate.tables.bd import bd_rate
 from coarse2fine.imaging.photos import image_to_tensor
 from coarse2fine.imaging.view import open_view
 from coarse2fine.models import crop_to_size, pad_to_multiple

@@ -3,9 +3,9 @@ views.csv).
 
 CPIPS needs a codec trained with the classifier, so computing it inside an anchor's views job
 would make the anchor wait for training. This job runs the provider again through the same
-measuring loop (evaluate/measure.py; an anchor re-encodes, which costs milliseconds), keeps
+measuring loop (evaluate/views/measure.py; an anchor re-encodes, which costs milliseconds), keeps
 each view's key and CPIPS, and checks that the views are the ones of views.csv. The tables
-join the column on the key (evaluate/view_files.py). A learned model's views job computes
+join the column on the key (evaluate/views/view_files.py). A learned model's views job computes
 CPIPS inline (settings key `cpips`): it waits for training anyway.
 """
 
@@ -18,11 +18,11 @@ from pathlib import Path
 import pandas as pd
 import torch
 
-from coarse2fine.evaluate.cpips import CPIPS
-from coarse2fine.evaluate.measure import measure_views
-from coarse2fine.evaluate.providers import build_provider
-from coarse2fine.evaluate.view_files import VIEW_KEY, join_cpips, read_view_table
-from coarse2fine.evaluate.views import evaluated_images
+from coarse2fine.evaluate.views.cpips import CPIPS
+from coarse2fine.evaluate.views.measure import measure_views
+from coarse2fine.evaluate.views.providers import build_provider
+from coarse2fine.evaluate.views.view_files import VIEW_KEY, join_cpips, read_view_table
+from coarse2fine.evaluate.views.views_job import evaluated_images
 from coarse2fine.imaging.view import StudyView
 
 log = logging.getLogger("coarse2fine.evaluate")

@@ -31,12 +31,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from coarse2fine.evaluate.bd import bd_metric
-from coarse2fine.evaluate.claim_stats import interval, paired_difference
-from coarse2fine.evaluate.cluster_prior import balanced_from_correct, informative, shares
-from coarse2fine.evaluate.repeats import markdown as repeats_markdown
-from coarse2fine.evaluate.repeats import seed_averaged
-from coarse2fine.evaluate.scores import SCORES, Score, curve_truth
+from coarse2fine.evaluate.reports.claim_stats import interval, paired_difference
+from coarse2fine.evaluate.reports.repeats import markdown as repeats_markdown
+from coarse2fine.evaluate.reports.repeats import seed_averaged
+from coarse2fine.evaluate.tables.bd import bd_metric
+from coarse2fine.evaluate.tables.cluster_prior import balanced_from_correct, informative, shares
+from coarse2fine.evaluate.tables.scores import SCORES, Score, curve_truth
 
 
 @dataclass(frozen=True)

@@ -26,8 +26,8 @@ import math
 import numpy as np
 import pandas as pd
 
-from coarse2fine.evaluate.summary import curve
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC
+from coarse2fine.evaluate.tables.summary import curve
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC
 
 
 def _prepare(rate, metric) -> tuple[np.ndarray, np.ndarray]:

@@ -21,11 +21,11 @@ from PIL import Image
 
 from coarse2fine.classify import ClassifierUnavailable, load_classifier
 from coarse2fine.classify.levels import NUM_CLASSES
-from coarse2fine.evaluate.cpips import CPIPS
-from coarse2fine.evaluate.metrics import bits_per_pixel, ms_ssim_value, psnr
-from coarse2fine.evaluate.providers import DecodedView, Provider
+from coarse2fine.evaluate.views.cpips import CPIPS
+from coarse2fine.evaluate.views.image_metrics import bits_per_pixel, ms_ssim_value, psnr
+from coarse2fine.evaluate.views.providers import DecodedView, Provider
 from coarse2fine.files import png_bytes, write_atomic
-from coarse2fine.imaging.photos import image_to_tensor
+from coarse2fine.imaging.photos import ImageReadError, image_to_tensor
 from coarse2fine.imaging.view import StudyView, open_view
 
 log = logging.getLogger("coarse2fine.evaluate")
@@ -85,34 +85,30 @@ def measure_views(
     image_metrics: bool = True,
     recon_dir: Path | None = None,
     reconstructions: int = 0,
+    classifier_view: StudyView | None = None,
+    max_pixels: int | None = None,
+    timings: bool = False,
+    skipped: list | None = None,
 ) -> tuple[pd.DataFrame, dict]:
     """One row per image x view (the manifest's columns, the view's key, the image metrics if
-    asked, `cpips` if a metric is given) and the logits per classifier, rows in the same order."""
+    asked, `cpips` if a metric is given, the provider's seconds if `timings`) and the logits per
+    classifier, rows in the same order. Classifiers see `classifier_view`'s input (default: the
+    study view's). With a `skipped` list, an image that cannot be read or coded is listed there
+    ({"image", "reason"}) and left out; without one, it raises."""
     classifiers = classifiers or {}
+    classifier_view = classifier_view or study_view
     rows, logits = [], {name: [] for name in classifiers}
     for i, item in enumerate(table.itertuples(index=False)):
-        original = open_view(Path(root) / item.path, study_view)
-        x = image_to_tensor(original)
-        views = list(provider(item.path, original))
+        try:
+            original, x, views = _decoded(root, item.path, provider, study_view, max_pixels)
+        except (ImageReadError, ValueError) as exc:
+            if skipped is None:
+                raise
+            skipped.append({"image": str(Path(root) / item.path), "reason": str(exc)})
+            continue
         cpips_features = None if cpips is None else cpips.features(x)  # the original's, once per image
         for view in views:
-            if view.image.shape != x.shape:
-                raise ValueError(
-                    f"{item.path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, "
-                    f"original is {tuple(x.shape)}"
-                )
-            row = {
-                "image": item.path,
-                "split": item.split,
-                "label_idx": item.label_idx,
-                "label_source": item.label_source,
-                "source": getattr(item, "source", ""),  # where the photo came from (the breakdown)
-                "height": original.height,
-                "width": original.width,
-                "codec": view.codec,
-                "rate_point": view.rate_point,
-                "level": view.level,
-            }
+            row = _view_row(item, original, view)
             if image_metrics:
                 row.update(image_measures(x, view, original.height, original.width))
             if cpips is not None:
@@ -121,12 +117,14 @@ def measure_views(
                     if view.num_bytes is None
                     else cpips.feature_distance(cpips_features, cpips.features(view.image))
                 )
+            if timings:
+                row.update(view.seconds)
             if recon_dir is not None and i < reconstructions:
                 level = "" if view.level is None else f"_level{view.level}"
                 row["recon_file"] = f"{Path(item.path).stem}/{view.codec}_{view.rate_point}{level}.png"
                 save_reconstruction(view, Path(recon_dir) / row["recon_file"])
             rows.append(row)
-        for name, value in classify_views(views, classifiers, study_view).items():
+        for name, value in classify_views(views, classifiers, classifier_view).items():
             logits[name].append(value)
         if (i + 1) % 10 == 0 or i + 1 == len(table):
             log.info("%d/%d images", i + 1, len(table))
@@ -136,3 +134,33 @@ def measure_views(
     if len(frame):
         frame["level"] = frame["level"].astype("Int64")
     return frame, {k: np.concatenate(v) if v else np.zeros((0, NUM_CLASSES), np.float32) for k, v in logits.items()}
+
+
+def _decoded(root: Path, path: str, provider: Provider, study_view: StudyView, max_pixels: int | None):
+    """(the original in the study's view, as a tensor, its decoded views), each view checked to
+    be the original's size."""
+    original = open_view(Path(root) / path, study_view, max_pixels)
+    x = image_to_tensor(original)
+    views = list(provider(path, original))
+    for view in views:
+        if view.image.shape != x.shape:
+            raise ValueError(
+                f"{path}: {view.codec} {view.rate_point} decoded to {tuple(view.image.shape)}, "
+                f"original is {tuple(x.shape)}"
+            )
+    return original, x, views
+
+
+def _view_row(item, original, view: DecodedView) -> dict:
+    return {
+        "image": item.path,
+        "split": item.split,
+        "label_idx": item.label_idx,
+        "label_source": item.label_source,
+        "source": getattr(item, "source", ""),  # where the photo came from (the breakdown)
+        "height": original.height,
+        "width": original.width,
+        "codec": view.codec,
+        "rate_point": view.rate_point,
+        "level": view.level,
+    }

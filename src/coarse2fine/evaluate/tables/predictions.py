@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from coarse2fine.classify.levels import NUM_CLASSES, prob_sum_predictions, true_clusters
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC, read_views
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC, read_views
 from coarse2fine.hierarchy.classes import labels
 from coarse2fine.hierarchy.similarity import wu_palmer
 

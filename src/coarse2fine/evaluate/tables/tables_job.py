@@ -1,14 +1,14 @@
 """The tables job (`python -m coarse2fine.evaluate tables`): the results tables of one
 hierarchy from the decoded views of every provider (the cheap half).
 
-Writes per_image.csv (evaluate/predictions.py), summary.csv / summary.md (evaluate/summary.py),
+Writes per_image.csv (evaluate/tables/predictions.py), summary.csv / summary.md (evaluate/tables/summary.py),
 bd.csv / bd.md: BD-rate and BD-accuracy per level (and BD-PSNR) against a named anchor, and
-against the base codec where it was evaluated (codec "base") (evaluate/bd.py), levels.json,
+against the base codec where it was evaluated (codec "base") (evaluate/tables/bd.py), levels.json,
 progressive_check.json / .md: whether every learned stream's rate rises and PSNR never falls
-prefix by prefix (evaluate/progressive.py), prior.md (balanced accuracy, predicted-cluster
-shares, informativeness; evaluate/cluster_prior.py) and breakdown.csv / .md (by label and photo
+prefix by prefix (evaluate/tables/progressive.py), prior.md (balanced accuracy, predicted-cluster
+shares, informativeness; evaluate/tables/cluster_prior.py) and breakdown.csv / .md (by label and photo
 source), and, when the views carry a cpips column,
-cpips_check.json / .md (evaluate/cpips_check.py).
+cpips_check.json / .md (evaluate/tables/cpips_check.py).
 """
 
 from __future__ import annotations
@@ -19,13 +19,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from coarse2fine.evaluate.bd import bd_table
-from coarse2fine.evaluate.cluster_prior import GROUP, breakdown, prior_markdown, prior_metrics
-from coarse2fine.evaluate.cpips_check import perceptual_check, perceptual_check_markdown
-from coarse2fine.evaluate.predictions import image_metrics, per_image_table
-from coarse2fine.evaluate.progressive import progressive_check, progressive_check_markdown
-from coarse2fine.evaluate.summary import bootstrap_summary, summary_markdown
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC
+from coarse2fine.evaluate.tables.bd import bd_table
+from coarse2fine.evaluate.tables.cluster_prior import GROUP, breakdown, prior_markdown, prior_metrics
+from coarse2fine.evaluate.tables.cpips_check import perceptual_check, perceptual_check_markdown
+from coarse2fine.evaluate.tables.predictions import image_metrics, per_image_table
+from coarse2fine.evaluate.tables.progressive import progressive_check, progressive_check_markdown
+from coarse2fine.evaluate.tables.summary import bootstrap_summary, summary_markdown
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC
 from coarse2fine.hierarchy import load_hierarchy
 
 log = logging.getLogger("coarse2fine.evaluate")
@@ -84,7 +84,7 @@ def add_arguments(parser) -> None:
     parser.add_argument("--settings", required=True, help="JSON: bootstrap, confidence, seed, bd_anchor, judge")
     parser.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv of the hierarchy")
     parser.add_argument(
-        "--views", type=Path, nargs="+", required=True, help="folders written by coarse2fine.evaluate.views"
+        "--views", type=Path, nargs="+", required=True, help="folders written by coarse2fine.evaluate.views.views_job"
     )
     parser.add_argument("--output-dir", type=Path, required=True)
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable, Iterable
 
 import torch
@@ -21,6 +21,8 @@ class DecodedView:
     image: torch.Tensor  # (1, 3, H, W) in [0, 1], the original's size
     num_bytes: int | None  # None for the uncompressed reference
     bpp_estimated: float = math.nan
+    # what producing it took, where the provider times it (a coding provider: encode_s, decode_s)
+    seconds: dict = field(default_factory=dict)
 
 
 # A provider: (image path as in the manifest, original RGB image in the study's view) -> views.

@@ -1,5 +1,5 @@
 """The receiver figure: bits read against top-1 of the answer, one line per progressive stream
-over the thresholds (evaluate/receiver.py), its last point reading everything.
+over the thresholds (evaluate/reports/receiver_table.py), its last point reading everything.
 
     python -m coarse2fine.figures receiver --table results/metrics/tables/<h>/receiver/receiver.csv \
         --output results/figures/<h>/receiver

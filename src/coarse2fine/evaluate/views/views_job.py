@@ -4,8 +4,8 @@ image, for one provider, measured and classified (the expensive half).
 Provider kinds: evaluate/providers. For each view: PSNR, MS-SSIM and bpp against the original
 at full resolution (in the study's view), optionally CPIPS (settings key `cpips`: a codec
 checkpoint; `evaluate.cpips`; 0 for the reference; no column when the key is absent or null),
-and the logits of every classifier (evaluate/measure.py). Output: a view folder
-(evaluate/view_files.py).
+and the logits of every classifier (evaluate/views/measure.py). Output: a view folder
+(evaluate/views/view_files.py).
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import pandas as pd
 import torch
 
 from coarse2fine.data.manifest import read_manifest, spread_subset
-from coarse2fine.evaluate.cpips import CPIPS
-from coarse2fine.evaluate.measure import load_classifiers, measure_views
-from coarse2fine.evaluate.providers import build_provider
-from coarse2fine.evaluate.view_files import EVAL_SPLITS, write_views
+from coarse2fine.evaluate.views.cpips import CPIPS
+from coarse2fine.evaluate.views.measure import load_classifiers, measure_views
+from coarse2fine.evaluate.views.providers import build_provider
+from coarse2fine.evaluate.views.view_files import EVAL_SPLITS, write_views
 from coarse2fine.imaging.view import StudyView
 
 log = logging.getLogger("coarse2fine.evaluate")

@@ -1,4 +1,4 @@
-"""The classical anchors (JPEG, WebP, JPEG 2000; evaluate/anchors.py) as providers: one view per
+"""The classical anchors (JPEG, WebP, JPEG 2000; evaluate/views/anchors.py) as providers: one view per
 quality setting, its rate the size of what the encoder wrote."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from typing import Iterator
 
 from PIL import Image
 
-from coarse2fine.evaluate.anchors import build_anchor
+from coarse2fine.evaluate.views.anchors import build_anchor
 from coarse2fine.imaging.photos import image_to_tensor
 
 from .base import DecodedView, Provider, register_provider

@@ -6,7 +6,7 @@ from typing import Iterator
 
 from PIL import Image
 
-from coarse2fine.evaluate.view_files import REFERENCE_CODEC
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC
 from coarse2fine.imaging.photos import image_to_tensor
 
 from .base import DecodedView, Provider, register_provider

@@ -1,4 +1,4 @@
-"""The check that CPIPS (evaluate/cpips.py) behaves as a perceptual distance on the study's
+"""The check that CPIPS (evaluate/views/cpips.py) behaves as a perceptual distance on the study's
 views: it rises as JPEG quality falls, and how it correlates with MS-SSIM and with classifier
 agreement. Torch-free: it reads the per-image table."""
 

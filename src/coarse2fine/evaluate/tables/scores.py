@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from coarse2fine.evaluate.cluster_prior import balanced_from_correct
+from coarse2fine.evaluate.tables.cluster_prior import balanced_from_correct
 
 
 @dataclass(frozen=True)

@@ -16,8 +16,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from coarse2fine.evaluate.claim_stats import interval
-from coarse2fine.evaluate.scores import SCORES, Score, curve_truth
+from coarse2fine.evaluate.reports.claim_stats import interval
+from coarse2fine.evaluate.tables.scores import SCORES, Score, curve_truth
 
 
 def run_matrices(judged: pd.DataFrame, pairs, level: int, score: Score):
