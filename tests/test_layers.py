@@ -115,3 +115,15 @@ def test_no_two_modules_of_the_evaluation_and_its_figures_share_a_name():
                 names.setdefault(path.name, []).append(str(path.relative_to(PACKAGE)))
     names.setdefault("receiver.py", []).append("receiver.py")
     assert not {name: paths for name, paths in names.items() if len(paths) > 1}
+
+
+def test_no_function_of_the_package_runs_past_sixty_lines():
+    """A function a reader takes in at once (the house rule; split along what it does)."""
+    long = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
+                long.append(
+                    f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
+                )
+    assert not long, long

@@ -215,43 +215,8 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
     split_cfg = {"seed": 42, "train": 0.7, "val": 0.2, **settings.get("split", {})}
     if split_cfg["train"] + split_cfg["val"] > 1:
         raise DatasetError(f"dataset.split: train + val = {split_cfg['train'] + split_cfg['val']} exceeds 1")
-    if kind == "sample":
-        candidates, root = sample_candidates(dataset_dir), dataset_dir
-    elif kind == "folder":
-        candidates = folder_candidates(settings.get("folder", {}).get("path"))
-        root = Path(settings["folder"]["path"]).expanduser()
-    elif kind == "labelled_folder":
-        candidates, unlabelled = labelled_folder_candidates(settings.get("folder", {}).get("path"))
-        root = Path(settings["folder"]["path"]).expanduser()
-    elif kind == "imagenet":
-        cfg = {"train_images": 80000, "val_images": 5000, **settings.get("imagenet", {})}
-        candidates = imagenet_candidates(cfg.get("root"), cfg["train_images"], cfg["val_images"], split_cfg["seed"])
-        root = Path(cfg["root"]).expanduser()
-    else:
-        raise DatasetError(f"unknown dataset kind {kind!r} (sample | folder | labelled_folder | imagenet)")
-    if kind != "labelled_folder":
-        unlabelled = []
-
-    rows, unreadable, to_label = [], [], []
-    for cand in tqdm(candidates, desc=f"checking {settings['name']} images", unit="img", mininterval=2):
-        try:
-            image = open_rgb(cand.file)
-        except ImageReadError as exc:
-            unreadable.append(str(exc))
-            log.warning("left out: %s", exc)
-            continue
-        if kind == "sample":
-            target = dataset_dir / cand.rel_path
-            target.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(cand.file, target)
-        label_source = "ground_truth" if cand.label_idx is not None else "teacher"
-        rows.append({
-            "path": cand.rel_path, "sha256": sha256_file(cand.file), "width": image.width,
-            "height": image.height, "label_idx": cand.label_idx, "label_source": label_source,
-            "split": cand.split, "source": cand.source,
-        })
-        if cand.label_idx is None:
-            to_label.append((len(rows) - 1, image))
+    candidates, root, unlabelled = _candidates(settings, dataset_dir, split_cfg["seed"])
+    rows, unreadable, to_label = _checked_rows(candidates, settings["name"], dataset_dir if kind == "sample" else None)
     if unreadable:
         log.warning("%d of %d images unreadable and left out", len(unreadable), len(candidates))
     if unlabelled:
@@ -274,6 +239,50 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
     }
     write_manifest(table, manifest_path, root, info)
     return table
+
+
+def _candidates(settings: dict, dataset_dir: Path, seed: int):
+    """(candidate images, the root their paths are relative to, images left out for want of a
+    usable label) of the dataset kind."""
+    kind = settings["kind"]
+    if kind == "sample":
+        return sample_candidates(dataset_dir), dataset_dir, []
+    if kind == "folder":
+        return folder_candidates(settings.get("folder", {}).get("path")), Path(settings["folder"]["path"]).expanduser(), []
+    if kind == "labelled_folder":
+        candidates, unlabelled = labelled_folder_candidates(settings.get("folder", {}).get("path"))
+        return candidates, Path(settings["folder"]["path"]).expanduser(), unlabelled
+    if kind == "imagenet":
+        cfg = {"train_images": 80000, "val_images": 5000, **settings.get("imagenet", {})}
+        candidates = imagenet_candidates(cfg.get("root"), cfg["train_images"], cfg["val_images"], seed)
+        return candidates, Path(cfg["root"]).expanduser(), []
+    raise DatasetError(f"unknown dataset kind {kind!r} (sample | folder | labelled_folder | imagenet)")
+
+
+def _checked_rows(candidates, name: str, copy_to: Path | None):
+    """(manifest rows of the readable candidates, reasons the others were left out, (row, image)
+    of those the teacher must label); the sample's photos are copied under `copy_to`."""
+    rows, unreadable, to_label = [], [], []
+    for cand in tqdm(candidates, desc=f"checking {name} images", unit="img", mininterval=2):
+        try:
+            image = open_rgb(cand.file)
+        except ImageReadError as exc:
+            unreadable.append(str(exc))
+            log.warning("left out: %s", exc)
+            continue
+        if copy_to is not None:
+            target = copy_to / cand.rel_path
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cand.file, target)
+        label_source = "ground_truth" if cand.label_idx is not None else "teacher"
+        rows.append({
+            "path": cand.rel_path, "sha256": sha256_file(cand.file), "width": image.width,
+            "height": image.height, "label_idx": cand.label_idx, "label_source": label_source,
+            "split": cand.split, "source": cand.source,
+        })
+        if cand.label_idx is None:
+            to_label.append((len(rows) - 1, image))
+    return rows, unreadable, to_label
 
 
 def add_arguments(parser) -> None:

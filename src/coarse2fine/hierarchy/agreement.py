@@ -37,6 +37,21 @@ def _comparison(a: dict, b: dict) -> str:
     return "methods+embedders" if not same_method else "settings"
 
 
+COLUMNS = [
+    "kind",
+    "target_k",
+    "hierarchy_a",
+    "method_a",
+    "embedder_a",
+    "hierarchy_b",
+    "method_b",
+    "embedder_b",
+    "ari",
+    "ari_min",
+    "pairs",
+]
+
+
 def agreement_table(assignment_paths: list[str | Path]) -> pd.DataFrame:
     """One row per (comparison, target K): kind seeds | paper | embedders | methods | ..."""
     entries = []
@@ -46,71 +61,65 @@ def agreement_table(assignment_paths: list[str | Path]) -> pd.DataFrame:
         hierarchy = load_hierarchy(path)
         by_k = {lvl["target_k"]: (lvl, level) for lvl, level in zip(summary["levels"], hierarchy.level_maps)}
         entries.append((summary, by_k))
-    rows = []
-    for summary, by_k in entries:
-        base = {"hierarchy_a": summary["name"], "method_a": summary["method"], "embedder_a": _embedder_name(summary)}
-        for k, (lvl, _) in by_k.items():
-            seeds = lvl["ari_across_seeds"]
-            if seeds is not None:
-                rows.append(
-                    base
-                    | {
-                        "kind": "seeds",
-                        "target_k": k,
-                        "hierarchy_b": summary["name"],
-                        "method_b": summary["method"],
-                        "embedder_b": _embedder_name(summary),
-                        "ari": seeds["mean"],
-                        "ari_min": seeds["min"],
-                        "pairs": seeds["pairs"],
-                    }
-                )
-            paper_key = f"K{k}"
-            if paper_key in lvl["ari_vs_paper"]:
-                rows.append(
-                    base
-                    | {
-                        "kind": "paper",
-                        "target_k": k,
-                        "hierarchy_b": PAPER,
-                        "method_b": "kmeans",
-                        "embedder_b": "clip (paper)",
-                        "ari": lvl["ari_vs_paper"][paper_key],
-                        "ari_min": None,
-                        "pairs": 1,
-                    }
-                )
+    rows = [row for summary, by_k in entries for row in _own_rows(summary, by_k)]
     for (sa, ka), (sb, kb) in itertools.combinations(entries, 2):
-        for k in sorted(set(ka) & set(kb)):
+        rows += [_pair_row(sa, sb, k, ka[k][1], kb[k][1]) for k in sorted(set(ka) & set(kb))]
+    return pd.DataFrame(rows, columns=COLUMNS)
+
+
+def _own_rows(summary: dict, by_k: dict) -> list[dict]:
+    """A hierarchy against itself over seeds, and against the paper's released clusters."""
+    base = {"hierarchy_a": summary["name"], "method_a": summary["method"], "embedder_a": _embedder_name(summary)}
+    rows = []
+    for k, (lvl, _) in by_k.items():
+        seeds = lvl["ari_across_seeds"]
+        if seeds is not None:
             rows.append(
-                {
-                    "kind": _comparison(sa, sb),
+                base
+                | {
+                    "kind": "seeds",
                     "target_k": k,
-                    "hierarchy_a": sa["name"],
-                    "method_a": sa["method"],
-                    "embedder_a": _embedder_name(sa),
-                    "hierarchy_b": sb["name"],
-                    "method_b": sb["method"],
-                    "embedder_b": _embedder_name(sb),
-                    "ari": float(adjusted_rand_score(ka[k][1], kb[k][1])),
+                    "hierarchy_b": summary["name"],
+                    "method_b": summary["method"],
+                    "embedder_b": _embedder_name(summary),
+                    "ari": seeds["mean"],
+                    "ari_min": seeds["min"],
+                    "pairs": seeds["pairs"],
+                }
+            )
+        paper_key = f"K{k}"
+        if paper_key in lvl["ari_vs_paper"]:
+            rows.append(
+                base
+                | {
+                    "kind": "paper",
+                    "target_k": k,
+                    "hierarchy_b": PAPER,
+                    "method_b": "kmeans",
+                    "embedder_b": "clip (paper)",
+                    "ari": lvl["ari_vs_paper"][paper_key],
                     "ari_min": None,
                     "pairs": 1,
                 }
             )
-    columns = [
-        "kind",
-        "target_k",
-        "hierarchy_a",
-        "method_a",
-        "embedder_a",
-        "hierarchy_b",
-        "method_b",
-        "embedder_b",
-        "ari",
-        "ari_min",
-        "pairs",
-    ]
-    return pd.DataFrame(rows, columns=columns)
+    return rows
+
+
+def _pair_row(sa: dict, sb: dict, k: int, level_a, level_b) -> dict:
+    """Two hierarchies' clusterings at one target K."""
+    return {
+        "kind": _comparison(sa, sb),
+        "target_k": k,
+        "hierarchy_a": sa["name"],
+        "method_a": sa["method"],
+        "embedder_a": _embedder_name(sa),
+        "hierarchy_b": sb["name"],
+        "method_b": sb["method"],
+        "embedder_b": _embedder_name(sb),
+        "ari": float(adjusted_rand_score(level_a, level_b)),
+        "ari_min": None,
+        "pairs": 1,
+    }
 
 
 def agreement_matrix(table: pd.DataFrame, target_k: int) -> pd.DataFrame:

@@ -52,18 +52,7 @@ def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: st
         lambda r: int(m.group(1)) if (m := re.fullmatch(r"q(\d+)", str(r))) else -1
     )
     jpeg = jpeg[jpeg["quality"] >= 0]
-    points = []
-    for quality, group in sorted(jpeg.groupby("quality"), key=lambda kv: -kv[0]):  # best quality first
-        points.append(
-            {
-                "rate_point": group["rate_point"].iloc[0],
-                "quality": int(quality),
-                "n_images": int(group["image"].nunique()),
-                "cpips_mean": float(group["cpips"].mean()),
-                "ms_ssim_mean": float(group["ms_ssim"].mean()),
-                "bpp_mean": float(group["bpp_actual"].mean()),
-            }
-        )
+    points = _quality_points(jpeg)
     means = [p["cpips_mean"] for p in points]
     monotonic = bool(np.all(np.diff(means) > 0)) if len(means) >= 2 else None
     per_image_rises = [
@@ -71,18 +60,7 @@ def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: st
         for _, g in jpeg.groupby(["views_dir", "image"] if "views_dir" in jpeg else ["image"])
         if len(g) >= 2
     ]
-
-    agreement = {}
-    for classifier, rows in per_image.groupby("classifier"):
-        reference = (
-            rows[rows["codec"] == reference_codec].drop_duplicates("image").set_index("image")["predicted_class"]
-        )
-        test = rows[(rows["codec"] != reference_codec) & rows["cpips"].notna() & rows["image"].isin(reference.index)]
-        agree = (test["predicted_class"].to_numpy() == reference.loc[test["image"]].to_numpy()).astype(float)
-        agreement[classifier] = {
-            **_spearman(test["cpips"], agree),
-            "agreement_rate": round(float(agree.mean()), 6) if len(agree) else None,
-        }
+    agreement = _agreement_correlations(per_image, reference_codec)
     return {
         "codec": codec,
         "per_quality": points,
@@ -95,6 +73,40 @@ def perceptual_check(per_image, reference_codec: str = "uncompressed", codec: st
         if not agreement or all(a["n"] == 0 for a in agreement.values())
         else None,
     }
+
+
+def _quality_points(jpeg) -> list[dict]:
+    """Mean CPIPS, MS-SSIM and bpp per JPEG quality, the best quality first."""
+    points = []
+    for quality, group in sorted(jpeg.groupby("quality"), key=lambda kv: -kv[0]):
+        points.append(
+            {
+                "rate_point": group["rate_point"].iloc[0],
+                "quality": int(quality),
+                "n_images": int(group["image"].nunique()),
+                "cpips_mean": float(group["cpips"].mean()),
+                "ms_ssim_mean": float(group["ms_ssim"].mean()),
+                "bpp_mean": float(group["bpp_actual"].mean()),
+            }
+        )
+    return points
+
+
+def _agreement_correlations(per_image, reference_codec: str) -> dict:
+    """Per classifier: Spearman of CPIPS with agreement (the view's top-1 is the uncompressed
+    view's), and the agreement rate."""
+    agreement = {}
+    for classifier, rows in per_image.groupby("classifier"):
+        reference = (
+            rows[rows["codec"] == reference_codec].drop_duplicates("image").set_index("image")["predicted_class"]
+        )
+        test = rows[(rows["codec"] != reference_codec) & rows["cpips"].notna() & rows["image"].isin(reference.index)]
+        agree = (test["predicted_class"].to_numpy() == reference.loc[test["image"]].to_numpy()).astype(float)
+        agreement[classifier] = {
+            **_spearman(test["cpips"], agree),
+            "agreement_rate": round(float(agree.mean()), 6) if len(agree) else None,
+        }
+    return agreement
 
 
 def perceptual_check_markdown(check: dict) -> str:

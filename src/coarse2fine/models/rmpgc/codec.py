@@ -25,6 +25,24 @@ from .segments import decode_mask, parse_segment, split_base_layer
 from coarse2fine.classify import load_classifier
 
 
+def _segment_rates(target_bpp, train_fractions) -> tuple[list[float], list[float]]:
+    """The checked target rates and training fractions (by default the targets' share of the
+    last: [0.1, 0.2, 0.35, 0.6] -> [0.17, 0.33, 0.58, 1])."""
+    targets = [float(t) for t in target_bpp]
+    if not targets or len(targets) > 16:
+        raise ValueError(f"target_bpp needs 1 to 16 rates (one per segment), got {len(targets)}")
+    if any(t <= 0 for t in targets) or any(b <= a for a, b in zip(targets, targets[1:])):
+        raise ValueError(f"target_bpp must be positive and strictly increasing, got {targets}")
+    if train_fractions is None:
+        train_fractions = [round(t / targets[-1], 4) for t in targets]
+    fractions = [float(f) for f in train_fractions]
+    if len(fractions) != len(targets):
+        raise ValueError(f"train_fractions needs one value per target rate ({len(targets)}), got {len(fractions)}")
+    if any(not 0 <= f <= 1 for f in fractions) or any(b < a for a, b in zip(fractions, fractions[1:])):
+        raise ValueError(f"train_fractions must be non-decreasing in [0, 1], got {fractions}")
+    return targets, fractions
+
+
 # How the decoder is trained: on nested masks at jittered fractions of the target rates
 # (`fractions`), or under the paper's three conditions U in {0, B, 1} (`paper`, section V).
 TRAIN_CONDITIONS = {"fractions", "paper"}
@@ -44,19 +62,7 @@ class RMPGC(HyperpriorBase):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
-        targets = [float(t) for t in target_bpp]
-        if not targets or len(targets) > 16:
-            raise ValueError(f"target_bpp needs 1 to 16 rates (one per segment), got {len(targets)}")
-        if any(t <= 0 for t in targets) or any(b <= a for a, b in zip(targets, targets[1:])):
-            raise ValueError(f"target_bpp must be positive and strictly increasing, got {targets}")
-        if train_fractions is None:
-            # Training fractions follow the target rates: [0.1, 0.2, 0.35, 0.6] -> [0.17, 0.33, 0.58, 1].
-            train_fractions = [round(t / targets[-1], 4) for t in targets]
-        fractions = [float(f) for f in train_fractions]
-        if len(fractions) != len(targets):
-            raise ValueError(f"train_fractions needs one value per target rate ({len(targets)}), got {len(fractions)}")
-        if any(not 0 <= f <= 1 for f in fractions) or any(b < a for a, b in zip(fractions, fractions[1:])):
-            raise ValueError(f"train_fractions must be non-decreasing in [0, 1], got {fractions}")
+        targets, fractions = _segment_rates(target_bpp, train_fractions)
         if importance not in ("paper", "continuous"):
             raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
         self.importance = importance
