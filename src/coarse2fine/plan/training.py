@@ -293,7 +293,10 @@ class TrainingPlan:
     def shipped_baseline_source(self, name: str) -> dict:
         """A shipped baseline's model.pt and log.csv (models/baselines/<job>/, DVC-tracked)."""
         return _checkpoint_source(
-            f"models/baselines/{name}", "", True, f"baselines.{name}.source: train (hours on two cores)"
+            f"models/baselines/{name}",
+            "",
+            True,
+            f"baselines.{name}.source: train (config/train-baselines.yaml; about an hour on one core)",
         )
 
     def baseline_init(self, name: str) -> str | None:
