@@ -74,10 +74,10 @@ class Target:
 
 
 def load_config(path: Path = DEFAULT_CONFIG) -> dict:
-    import yaml
+    """The configuration as the pipeline reads it: validated, the schema's defaults filled."""
+    from coarse2fine.plan import load_study_config
 
-    with open(path) as f:
-        return yaml.safe_load(f)
+    return load_study_config(path)
 
 
 def sample_crops(manifest: Path, sizes: list[tuple[int, int]], per_size: int) -> list[dict]:

@@ -6,16 +6,13 @@ from __future__ import annotations
 import json
 import re
 
-import yaml
-from snakemake.utils import update_config
-
+from coarse2fine.plan import load_study_config
 from conftest import REPO
 
 
 def effective_paper_config() -> dict:
-    config = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
-    update_config(config, yaml.safe_load((REPO / "config" / "imagenet.yaml").read_text()))
-    return config
+    # as the pipeline reads it: merged, validated, the schema's defaults filled
+    return load_study_config(REPO / "config" / "config.yaml", REPO / "config" / "imagenet.yaml")
 
 
 def documented_settings() -> dict:

@@ -7,8 +7,9 @@ import pytest
 import yaml
 
 from coarse2fine.plan import StudyPlan, load_study_config
-from coarse2fine.plan.config import load_hierarchy_config
+from coarse2fine.plan.config import as_json, load_hierarchy_config
 from coarse2fine.plan.evaluation import ANCHOR_CODECS
+from coarse2fine.training.settings import TrainSettings
 from conftest import REPO
 
 
@@ -65,21 +66,32 @@ def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
     plan = plan_of("config/config.yaml")
     config = plan.config
     settings = plan.training.finetune_settings("c2f", 2)
-    assert (
-        settings["view"] == config["view"]["size"] and settings["classifier_crop"] == config["view"]["classifier_crop"]
-    )
-    assert settings["lambdas"] == [lam * config["train"]["rate_points"][2] for lam in config["train"]["lambdas"]]
-    assert settings["classifier"] == config["train"]["classifier"] and "task_gradient" not in settings
+    assert settings.view == config["view"]["size"] and settings.classifier_crop == config["view"]["classifier_crop"]
+    assert settings.lambdas == [lam * config["train"]["rate_points"][2] for lam in config["train"]["lambdas"]]
+    assert settings.classifier == config["train"]["classifier"] and settings.task_gradient == "all"
+    # what the rule carries is these settings, every field
+    assert TrainSettings.from_json(as_json(settings)) == settings
     # the fine-tunes start from the base adapted to the study's lambdas (train.adapt) ...
     assert plan.training.base_checkpoint("c2f") == "results/checkpoints/adapted/c2f/model.pt"
     adapt = plan.training.adapt_settings("c2f")
-    assert adapt["lambdas"] == config["train"]["lambdas"] and adapt["steps"] == config["train"]["adapt"]["steps"]
-    assert adapt["classifier"] is None and adapt["task_weights"] == [0.0] * len(config["train"]["lambdas"])
+    assert adapt.lambdas == config["train"]["lambdas"] and adapt.steps == config["train"]["adapt"]["steps"]
+    assert adapt.classifier is None and adapt.task_weights == [0.0] * len(config["train"]["lambdas"])
     # ... while the base keeps the lambdas it was trained (and shipped) with
     base = plan.training.base_settings("c2f")
-    assert base["lambdas"] == config["train"]["base"]["lambdas"] != config["train"]["lambdas"]
-    assert base["classifier"] is None and "label_smoothing" not in base and base["labelled_only"] is False
-    assert base["task_weights"] == [0.0] * len(config["train"]["lambdas"])
+    assert base.lambdas == config["train"]["base"]["lambdas"] != config["train"]["lambdas"]
+    assert base.classifier is None and base.labelled_only is False
+    assert base.task_weights == [0.0] * len(config["train"]["lambdas"])
+
+
+def test_a_classifier_setting_reruns_the_fine_tunes_only(tmp_path):
+    """The jobs with no classifier in their loss keep the classifier's settings at their
+    defaults: editing one changes the fine-tunes' settings, not the base's or a baseline's."""
+    before = plan_of("config/config.yaml")
+    after = plan_of("config/config.yaml", overlay(tmp_path, "train:\n  label_smoothing: 0.3\n"))
+    assert after.training.finetune_settings("c2f", 1).label_smoothing == 0.3
+    assert after.training.base_settings("c2f") == before.training.base_settings("c2f")
+    assert after.training.adapt_settings("c2f") == before.training.adapt_settings("c2f")
+    assert after.training.baseline_settings("rmpgc") == before.training.baseline_settings("rmpgc")
 
 
 def test_base_source_scratch_and_none(tmp_path):
@@ -104,8 +116,8 @@ def test_diagnostic_overlay_trains_each_variant_at_one_rate_point_with_its_setti
     plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
     variants = [m for m in plan.training.codec_models() if m.codec != "c2f" and m.codec != "rd_only"]
     assert variants and all(m.rate_point == "rp1" for m in variants)
-    assert plan.training.finetune_settings("c2f_own_block", 1)["task_gradient"] == "own_block"
-    assert plan.training.finetune_settings("c2f_all_levels", 1)["task_levels"] == "all"
+    assert plan.training.finetune_settings("c2f_own_block", 1).task_gradient == "own_block"
+    assert plan.training.finetune_settings("c2f_all_levels", 1).task_levels == "all"
     assert plan.evaluation.claim_methods()[0] == "c2f"
     assert "results/metrics/tables/paper_clip_kmeans/claim/c2f_own_block/claim.md" in plan.evaluation.claim_targets()
 
@@ -202,8 +214,8 @@ def test_config_loader_merges_overlays_and_fills_defaults(tmp_path):
 
 def test_training_quantization_reaches_only_the_variant_that_asks_for_it():
     plan = plan_of("config/config.yaml", "config/diagnostics.yaml")
-    assert plan.training.finetune_settings("c2f_noise", 1)["training_quantization"] == "noise"
-    assert "training_quantization" not in plan.training.finetune_settings("c2f", 1)
+    assert plan.training.finetune_settings("c2f_noise", 1).training_quantization == "noise"
+    assert plan.training.finetune_settings("c2f", 1).training_quantization == "ste"
 
 
 def test_a_variant_of_another_architecture_starts_from_the_named_base_and_meets_its_own_twin(tmp_path):
@@ -213,8 +225,8 @@ def test_a_variant_of_another_architecture_starts_from_the_named_base_and_meets_
     assert training.base_checkpoint("c2f_attention") == "results/checkpoints/adapted/c2f/model.pt"
     assert [m.id for m in training.base_models()] == ["base/c2f"]  # no second base to pretrain or ship
     settings = training.finetune_settings("c2f_attention", 1)
-    assert settings["codec"]["context"] == "causal_attention" and settings["init_transfer"] is True
-    assert "init_transfer" not in training.finetune_settings("c2f", 1)  # the same architecture loads whole
+    assert settings.codec["context"] == "causal_attention" and settings.init_transfer is True
+    assert training.finetune_settings("c2f", 1).init_transfer is False  # the same architecture loads whole
     assert evaluation.claim_settings("c2f_attention")["ablation"] == "rd_only_attention"
     assert evaluation.claim_settings("c2f_noise")["ablation"] == "rd_only"
     assert "results/metrics/tables/paper_clip_kmeans/claim/c2f_attention/claim.md" in evaluation.claim_targets()
@@ -227,8 +239,8 @@ def test_seed_repeats_train_with_their_own_seed_and_meet_the_rd_only_of_that_see
     plan = plan_of("config/config.yaml", "config/seeds.yaml")
     seeds = {m.codec for m in plan.training.codec_models() if "seed" in m.codec}
     assert seeds == {"c2f_seed1", "rd_only_seed1", "c2f_seed2", "rd_only_seed2"}
-    assert plan.training.finetune_settings("c2f_seed2", 1)["seed"] == 2
-    assert plan.training.finetune_settings("c2f", 1)["seed"] == plan.config["seed"]
+    assert plan.training.finetune_settings("c2f_seed2", 1).seed == 2
+    assert plan.training.finetune_settings("c2f", 1).seed == plan.config["seed"]
     assert plan.training.base_name("rd_only_seed1") == "c2f"  # the same base for every seed
     assert plan.evaluation.claim_settings("c2f_seed1")["ablation"] == "rd_only_seed1"
 

@@ -14,16 +14,11 @@ from PIL import Image
 
 from coarse2fine.data.manifest import sha256_file, write_manifest
 from coarse2fine.imaging.view import StudyView
-from coarse2fine.training import (
-    CheckpointMismatch,
-    SettingsError,
-    TrainSettings,
-    load_codec_with_meta,
-    resume_path,
-    train,
-)
+from coarse2fine.training import SettingsError, TrainSettings
 from coarse2fine.training import checkpoint as ckpt
+from coarse2fine.training.checkpoint import CheckpointMismatch, load_codec_with_meta
 from coarse2fine.training.data import StepSampler, ViewDataset
+from coarse2fine.training.loop import resume_path, train
 
 TINY_CODEC = {
     "name": "c2f",

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from coarse2fine.training import checkpoint as ckpt
-from coarse2fine.training import resume_path, train
+from coarse2fine.training.loop import resume_path, train
 from test_training import make_dataset, tiny_settings
 
 STEPS, EVERY = 60, 4

@@ -132,7 +132,7 @@ def test_diagnostic_variants_are_off_by_default_and_the_overlay_trains_each_with
     assert len(own_block) == len(paper) == len(all_levels) == 1 and len(plain) == 3  # variants at rp1 only
     assert all("/rp1/" in c for c in own_block + paper + all_levels)
     assert all('"task_gradient": "own_block"' in c for c in own_block)
-    assert not any("task_gradient" in c for c in plain + paper + all_levels)
+    assert all('"task_gradient": "all"' in c for c in plain + paper + all_levels)
     assert all('"task_weights": [0.5, 0.0, 0.0]' in c for c in plain)
     assert all('"task_weights": [0.5, 1.0, 2.0]' in c for c in paper + own_block + all_levels)
     assert all('"task_levels": "all"' in c for c in all_levels) and all('"task_levels": "random"' in c for c in plain)

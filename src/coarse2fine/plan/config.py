@@ -7,14 +7,14 @@ from pathlib import Path
 
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[3] / "workflow" / "schemas"
-CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
-HIERARCHY_SCHEMA = SCHEMA_DIR / "hierarchy.schema.yaml"
+from coarse2fine.config_schema import CONFIG_SCHEMA, HIERARCHY_SCHEMA
 
 
 def as_json(value) -> str:
     """A job's settings as a rule param: canonical JSON, so a change to these settings reruns
-    exactly the jobs that use them."""
+    exactly the jobs that use them (typed settings as their every field)."""
+    if hasattr(value, "to_dict"):
+        value = value.to_dict()
     return json.dumps(value, sort_keys=True)
 
 

@@ -9,25 +9,16 @@ jobs it touches.
 
 from __future__ import annotations
 
+from dataclasses import fields, replace
 from pathlib import Path
+
+from coarse2fine.training.settings import TrainSettings
 
 from .models import Model
 
-# train.* keys every training job passes on as they are
-COMMON_KEYS = (
-    "batch_size",
-    "view_scale",
-    "aux_lr",
-    "lr_milestones",
-    "lr_decay",
-    "grad_clip",
-    "log_every",
-    "workers",
-    "device",
-    "cache_images",
-)
-# ... and those only jobs with a classifier in the loss use
-CLASSIFIER_KEYS = ("classifier_size", "label_smoothing", "task_levels")
+# what a job's settings are made of: every field of TrainSettings, read from the config under
+# the same name (train.*, a codec's or a baseline's own entry); nothing is listed twice
+SETTING_FIELDS = frozenset(f.name for f in fields(TrainSettings))
 # checkpoint folders that are not models of a codec or baseline
 RESERVED_NAMES = {"base", "pretrain", "adapt", "adapted"}
 
@@ -158,57 +149,49 @@ class TrainingPlan:
         """The models whose bitstreams are written and evaluated (intermediate phases are not)."""
         return self.learned_models(evaluated_only=True)
 
-    # -- each job's settings -----------------------------------------------------------------
-    def _job_settings(
-        self, architecture, rate_point, task_weights, steps, lr, checkpoint_every, classifier, lambdas=None
-    ):
-        return {
-            **{k: self.train[k] for k in COMMON_KEYS + CLASSIFIER_KEYS + ("mse_weights",)},
-            **self.view,
-            "codec": architecture,
-            "lambdas": [lam * rate_point for lam in (lambdas or self.train["lambdas"])],
-            "task_weights": task_weights,
-            "steps": steps,
-            "lr": lr,
-            "checkpoint_every": checkpoint_every,
-            "classifier": classifier,
-            "seed": self.seed,
+    # -- each job's settings ----------------------------------------------------------------
+    def _job_settings(self, with_classifier: bool, **job) -> TrainSettings:
+        """The train.* settings that are TrainSettings fields, the view and the seed, then the
+        job's own values. A job with no classifier in its loss keeps the classifier's settings
+        at their defaults, so editing them never reruns it (nor refuses its shipped model)."""
+        shared = {
+            key: value
+            for key, value in self.train.items()
+            if key in SETTING_FIELDS and (with_classifier or key not in TrainSettings.CLASSIFIER_FIELDS)
         }
+        return TrainSettings(**{**shared, **self.view, "seed": self.seed, **job})
 
-    def base_settings(self, name: str) -> dict:
+    def base_settings(self, name: str) -> TrainSettings:
+        """Rate-distortion only, on every training photo (no labels needed), with the base's own
+        steps, crops and batch."""
         base = self.train["base"]
-        zeros = [0.0] * len(self.train["lambdas"])
-        settings = self._job_settings(
-            self.codecs[name]["architecture"],
-            base["rate_point"],
-            zeros,
-            base["steps"],
-            base["lr"],
-            base["checkpoint_every"],
-            None,
-            base.get("lambdas"),
+        lambdas = base.get("lambdas") or self.train["lambdas"]
+        return self._job_settings(
+            False,
+            codec=self.codecs[name]["architecture"],
+            lambdas=[lam * base["rate_point"] for lam in lambdas],
+            task_weights=[0.0] * len(lambdas),
+            classifier=None,
+            labelled_only=False,
+            **{key: base[key] for key in ("steps", "lr", "checkpoint_every", "batch_size", "view_scale")},
         )
-        for unused in CLASSIFIER_KEYS:  # no classifier in the base
-            del settings[unused]
-        # rate-distortion needs no labels: every training photo, with its own augmentation range
-        return settings | {"view_scale": base["view_scale"], "labelled_only": False, "batch_size": base["batch_size"]}
 
     @property
     def adapts(self) -> bool:
         """Whether the base is moved to the study's lambdas before the fine-tunes (train.adapt)."""
         return self.train.get("adapt", {}).get("steps", 0) > 0 and self.train["base"]["source"] != "none"
 
-    def adapt_settings(self, name: str) -> dict:
+    def adapt_settings(self, name: str) -> TrainSettings:
         """The base's job at the study's lambdas (train.lambdas at rate point 1), started from the
         base: rate-distortion only, every training photo, the base's crops and batch."""
         adapt = self.train["adapt"]
-        settings = self.base_settings(name) | {
-            "lambdas": list(self.train["lambdas"]),
-            "steps": adapt["steps"],
-            "lr": adapt["lr"],
-            "checkpoint_every": adapt["checkpoint_every"],
-        }
-        return settings
+        return replace(
+            self.base_settings(name),
+            lambdas=list(self.train["lambdas"]),
+            steps=adapt["steps"],
+            lr=adapt["lr"],
+            checkpoint_every=adapt["checkpoint_every"],
+        )
 
     def adapt_source(self, base: str) -> dict:
         """The adapted base: shipped (DVC-tracked) or trained here by `adapt_base`."""
@@ -217,56 +200,35 @@ class TrainingPlan:
             f"models/adapted/{base}", f"results/checkpoints/adapt/{base}", shipped, "train.adapt.source: train"
         )
 
-    def finetune_settings(self, codec: str, rp) -> dict:
+    def finetune_settings(self, codec: str, rp) -> TrainSettings:
+        """train.* at the rate point's lambdas, with what the codec's entry sets itself (its task
+        weights, lambdas, crops, task options, seed)."""
         spec = self.codecs[codec]
-        settings = self._job_settings(
-            spec["architecture"],
-            self.train["rate_points"][int(rp)],
-            spec["task_weights"],
-            self.train["steps"],
-            self.train["lr"],
-            self.train["checkpoint_every"],
-            self.train["classifier"],
-            spec.get("lambdas"),
+        own = {key: value for key, value in spec.items() if key in SETTING_FIELDS and value is not None}
+        lambdas = own.pop("lambdas", self.train["lambdas"])
+        return self._job_settings(
+            True,
+            **own,
+            codec=spec["architecture"],
+            lambdas=[lam * self.train["rate_points"][int(rp)] for lam in lambdas],
+            # another architecture's base: the weights it shares
+            init_transfer=self.codecs[self.base_name(codec)]["architecture"] != spec["architecture"],
         )
-        if spec.get("view_scale"):
-            settings["view_scale"] = spec["view_scale"]
-        if spec.get("task_levels"):
-            settings["task_levels"] = spec["task_levels"]
-        # only when it departs from the paper, so the other codecs' settings (and results) stay
-        if spec.get("task_gradient", "all") != "all":
-            settings["task_gradient"] = spec["task_gradient"]
-        if spec.get("task_target", "labels") != "labels":
-            settings["task_target"] = spec["task_target"]
-        if spec.get("task_balance", "none") != "none":
-            settings["task_balance"] = spec["task_balance"]
-        if spec.get("training_quantization", "ste") != "ste":
-            settings["training_quantization"] = spec["training_quantization"]
-        if spec.get("seed") is not None:
-            settings["seed"] = spec["seed"]
-        if self.codecs[self.base_name(codec)]["architecture"] != spec["architecture"]:
-            settings["init_transfer"] = True  # another architecture's base: the weights it shares
-        return settings
 
-    def baseline_settings(self, name: str) -> dict:
+    def baseline_settings(self, name: str) -> TrainSettings:
+        """Rate-distortion only (no classifier), with the baseline's own lambdas, steps and
+        learning rates; a phase started from another phase loads the weights it shares."""
         spec = self.baselines[name]
-        levels = len(spec["lambdas"])
-        return {
-            **{k: self.train[k] for k in COMMON_KEYS},
-            **self.view,
-            "codec": spec["architecture"],
-            "lambdas": spec["lambdas"],
-            "mse_weights": spec["mse_weights"] or [1.0] * levels,
-            "task_weights": [0.0] * levels,
-            "classifier": None,
-            "steps": spec["steps"],
-            "lr": spec["lr"],
-            "checkpoint_every": spec["checkpoint_every"],
-            "trainable": spec["trainable"],
-            **({"lr_multipliers": spec["lr_multipliers"]} if spec.get("lr_multipliers") else {}),
-            "init_transfer": spec["init"] is not None,
-            "seed": self.seed,
-        }
+        own = {key: value for key, value in spec.items() if key in SETTING_FIELDS and value is not None}
+        return self._job_settings(
+            False,
+            **own,
+            codec=spec["architecture"],
+            mse_weights=spec["mse_weights"] or [1.0] * len(spec["lambdas"]),
+            task_weights=[0.0] * len(spec["lambdas"]),
+            classifier=None,
+            init_transfer=spec["init"] is not None,
+        )
 
     # -- where each job starts from ----------------------------------------------------------
     def base_checkpoint(self, codec: str) -> str | None:

@@ -1,8 +1,10 @@
 """Training jobs: the shared rate-distortion warm-up and the (codec, hierarchy, rate point)
-fine-tunes, with atomic resumable checkpoints, CSV logs and DDP under torchrun."""
+fine-tunes, with atomic resumable checkpoints, CSV logs and DDP under torchrun.
 
-from .checkpoint import CheckpointMismatch, load_codec_with_meta
-from .loop import resume_path, train
+The package itself holds only what needs no torch: a job's settings (`settings.py`), which the
+study plan builds without loading a model. The loop is `training.loop.train`, checkpoints
+`training.checkpoint`."""
+
 from .settings import SettingsError, TrainSettings
 
-__all__ = ["CheckpointMismatch", "SettingsError", "TrainSettings", "load_codec_with_meta", "resume_path", "train"]
+__all__ = ["SettingsError", "TrainSettings"]

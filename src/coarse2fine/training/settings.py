@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import json
 from dataclasses import MISSING, asdict, dataclass, field, fields
-from typing import Any
+from typing import Any, ClassVar
 
+from coarse2fine.config_schema import schema_default
 from coarse2fine.imaging.view import StudyView
 
 
@@ -18,54 +19,69 @@ class SettingsError(ValueError):
     """Training settings that cannot describe a job."""
 
 
+def _default(path: str):
+    """A field whose default is the config schema's for `path` (lists and mappings copied)."""
+    value = schema_default(path)
+    if isinstance(value, (list, dict)):
+        return field(default_factory=lambda: schema_default(path))
+    return field(default=value)
+
+
 @dataclass(frozen=True)
 class TrainSettings:
+    """One job's settings. A field that is a config setting takes its default from the config
+    schema (coarse2fine.config_schema): the plan builds these from a validated config, and a job
+    started by hand gets the same defaults."""
+
     codec: dict[str, Any]  # keyword arguments of coarse2fine.models.build_codec
     lambdas: list[float]  # per level, already scaled by the rate point
     mse_weights: list[float]  # per level (paper: 0.33 / 0.67 / 1.0)
     task_weights: list[float]  # per level (paper: 0.5 / 1 / 2); all zero = rate-distortion only
     steps: int
-    batch_size: int = 8
+    batch_size: int = _default("train.batch_size")
     # The study's view (imaging/view.py): photos squashed to view x view, the classifier given
     # the centre classifier_crop of the reconstruction; view_scale: area fractions of the random
     # resized crop that augments it ([1, 1]: the evaluation view itself, flipped half the time).
-    view: int = 256
-    view_scale: list[float] = field(default_factory=lambda: [1.0, 1.0])
-    classifier_crop: float = 0.875  # 224 / 256, data.view.PAPER_CLASSIFIER_CROP
+    view: int = _default("view.size")
+    view_scale: list[float] = _default("train.view_scale")
+    classifier_crop: float = _default("view.classifier_crop")
     # Rate-distortion jobs may train on unlabelled photos too (the base codec).
     labelled_only: bool = True
-    lr: float = 1e-4
-    aux_lr: float = 1e-3
-    lr_milestones: list[float] = field(default_factory=lambda: [0.7, 0.9])  # fractions of steps
-    lr_decay: float = 0.2
-    grad_clip: float = 1.0
-    classifier: str | None = "efficientnet_lite0"  # None: no classifier at all (warm-up)
-    classifier_size: int = 224
-    label_smoothing: float = 0.1
-    task_levels: str = "all"  # all (paper) | random: the task loss on one level per step, ~1/L of its cost
-    task_gradient: str = "all"  # all (paper) | own_block: level k's task term trains block k only
+    lr: float = _default("train.lr")
+    aux_lr: float = _default("train.aux_lr")
+    lr_milestones: list[float] = _default("train.lr_milestones")  # fractions of steps
+    lr_decay: float = _default("train.lr_decay")
+    grad_clip: float = _default("train.grad_clip")
+    classifier: str | None = _default("train.classifier")  # None: no classifier at all (warm-up)
+    classifier_size: int = _default("train.classifier_size")
+    label_smoothing: float = _default("train.label_smoothing")
+    task_levels: str = _default("train.task_levels")  # all (paper) | random: one level per step
+    task_gradient: str = _default("codecs.*.task_gradient")  # all (paper) | own_block
     # labels (paper: the true cluster / class) | teacher: the classifier's own prob-sum distribution
     # on the uncompressed view as a per-image soft target (KL); models/loss.py
-    task_target: str = "labels"
+    task_target: str = _default("codecs.*.task_target")
     # none (paper) | cluster: each image's task term weighted by its cluster's inverse frequency
-    task_balance: str = "none"
+    task_balance: str = _default("codecs.*.task_balance")
     # what the synthesis and the channel context see in training (models/codec.py): ste | noise
-    training_quantization: str = "ste"
-    checkpoint_every: int = 50
-    log_every: int = 10
-    seed: int = 42
-    threads: int = 2
-    workers: int = 0
-    device: str = "auto"  # auto | cpu | cuda
-    cache_images: bool = True
+    training_quantization: str = _default("codecs.*.training_quantization")
+    checkpoint_every: int = _default("train.checkpoint_every")
+    log_every: int = _default("train.log_every")
+    seed: int = _default("seed")
+    threads: int = _default("train.resources.finetune.threads")
+    workers: int = _default("train.workers")
+    device: str = _default("train.device")  # auto | cpu | cuda
+    cache_images: bool = _default("train.cache_images")
     # Start from a checkpoint of another architecture (a training phase of a baseline): load
     # the parameters whose names and shapes match, the rest starts fresh.
     init_transfer: bool = False
     # Name prefixes of the parameters this job trains (e.g. ["selector."]); None: all of them.
-    trainable: list[str] | None = None
+    trainable: list[str] | None = _default("baselines.*.trainable")
     # {name prefix: factor}: those parameters learn at factor x lr (DeepHQ's official phase 3
     # trains its exponents at 1000x); empty: one learning rate.
-    lr_multipliers: dict[str, float] = field(default_factory=dict)
+    lr_multipliers: dict[str, float] = _default("baselines.*.lr_multipliers")
+
+    # the settings only a job with a classifier in its loss reads
+    CLASSIFIER_FIELDS: ClassVar[frozenset[str]] = frozenset({"classifier_size", "label_smoothing", "task_levels"})
 
     def __post_init__(self):
         if "name" not in self.codec:
