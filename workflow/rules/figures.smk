@@ -55,7 +55,25 @@ rule receiver_figure:
         "python -m coarse2fine.figures receiver --table {input} --output {params.stem} > {log} 2>&1"
 
 
-# The hierarchy stage draws its overview; the report shows a copy under a caption of its own.
+# The hierarchies' overview (cluster sizes, agreement), drawn by the figures package. Its files
+# belong to the hierarchy stage (results/hierarchy/, one DVC output), which builds them.
+rule hierarchy_figure:
+    conda:
+        CONDA_ENV
+    input:
+        agreement="results/hierarchy/agreement.csv",
+        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
+    output:
+        png="results/hierarchy/hierarchy_overview.png",
+        pdf="results/hierarchy/hierarchy_overview.pdf",
+    log:
+        "results/logs/hierarchy/figure.log",
+    shell:
+        "python -m coarse2fine.figures hierarchy --agreement {input.agreement} "
+        "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"
+
+
+# The report shows a copy of the overview under a caption of its own.
 rule report_hierarchy_figure:
     conda:
         CONDA_ENV

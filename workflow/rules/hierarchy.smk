@@ -86,18 +86,3 @@ rule hierarchy_agreement:
         "python -m coarse2fine.hierarchy agreement --assignments {input.assignments} "
         "--output-csv {output.csv} --output-md {output.md} > {log} 2>&1"
 
-
-rule hierarchy_figure:
-    conda:
-        CONDA_ENV
-    input:
-        agreement="results/hierarchy/agreement.csv",
-        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
-    output:
-        png="results/hierarchy/hierarchy_overview.png",
-        pdf="results/hierarchy/hierarchy_overview.pdf",
-    log:
-        "results/logs/hierarchy/figure.log",
-    shell:
-        "python -m coarse2fine.figures hierarchy --agreement {input.agreement} "
-        "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"
