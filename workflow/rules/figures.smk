@@ -62,7 +62,7 @@ rule hierarchy_figure:
         CONDA_ENV
     input:
         agreement="results/hierarchy/agreement.csv",
-        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
+        assignments=[PLAN.hierarchy.assignments(n) for n in PLAN.hierarchy.enabled],
     output:
         png="results/hierarchy/hierarchy_overview.png",
         pdf="results/hierarchy/hierarchy_overview.pdf",
