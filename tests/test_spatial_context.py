@@ -5,7 +5,7 @@ every prefix decoding bit-exactly when the context does change the parameters.""
 import pytest
 import torch
 
-from coarse2fine.architectures import ArchitectureError
+from coarse2fine.errors import ArchitectureError
 from coarse2fine.models import build_codec
 from coarse2fine.models.spatial_context import CausalAttentionContext, ContextFusion
 from test_models import TINY, coded_in_another_process, images

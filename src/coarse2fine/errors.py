@@ -24,3 +24,8 @@ class LatentRangeError(ValueError):
 class ResourceLimitError(ValueError):
     """Work refused or abandoned because it exceeds a limit: an image or a stream's declared size
     above the pixel limit, or memory that ran out while coding."""
+
+
+class ArchitectureError(ValueError):
+    """A codec architecture (config or checkpoint codec_config) outside its registered schema
+    (coarse2fine.models.schema); the message names the key."""

@@ -11,7 +11,7 @@ import torch
 
 from .gaussian_tables import CheckedEntropyBottleneck
 from .exact import ExactCodingModel
-from .registry import BACKBONES
+from .registry import build_backbone
 
 
 @contextlib.contextmanager
@@ -32,10 +32,8 @@ def single_threaded():
 class HyperLatentCodec(ExactCodingModel):
     def build_transforms(self, backbone: str, N: int, M: int, backbone_options: dict | None) -> dict:
         """g_a, g_s, h_a, h_s of `backbone` and the factorized prior of z; the options as built."""
-        if backbone not in BACKBONES:
-            raise KeyError(f"unknown backbone {backbone!r}; known: {', '.join(sorted(BACKBONES))}")
         backbone_options = dict(backbone_options or {})
-        transforms = BACKBONES[backbone](N, M, **backbone_options)
+        transforms = build_backbone(backbone, N, M, **backbone_options)
         self.g_a, self.g_s, self.h_a, self.h_s = transforms.g_a, transforms.g_s, transforms.h_a, transforms.h_s
         self.pad_multiple = transforms.downsampling
         self.entropy_bottleneck = CheckedEntropyBottleneck(N)

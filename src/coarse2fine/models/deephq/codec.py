@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from coarse2fine.architectures import MAX_LAYERS, MIN_LAYERS
+from .options import MAX_LAYERS, MIN_LAYERS
 
 from .. import nested
 from ..hyperprior import HyperpriorBase
