@@ -11,13 +11,16 @@ CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile config/config.yaml $(CONFIG))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-test pull-models base run test lint test-fast test-slow test-network dry-run pull repro clean
+.PHONY: setup setup-test lock pull-models base run test lint test-fast test-slow test-network dry-run pull repro clean
 
 setup:  ## what the pipeline needs (Debian packages, venv, WordNet)
 	@bash scripts/setup.sh
 
 setup-test:  ## the above, plus what only the tests need (chromium, slurm-wlm, munge)
 	@bash scripts/setup.sh test
+
+lock:  ## regenerate requirements.lock from requirements.txt (network; UPGRADE=1 moves unpinned dependencies to their newest)
+	@bash scripts/lock.sh
 
 pull-models: setup  ## the shipped models (base codec, CLI default), from the DVC remote inside the repository, verified
 	@bash scripts/pull-models.sh

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
-# Idempotent set-up: Debian packages, the virtual environment from pinned requirements, the
-# project itself (editable), and offline WordNet for nltk. A second run finds everything in
-# place and returns in seconds. `setup.sh` sets up what the pipeline needs; `setup.sh test`
-# adds what only the tests need (a browser, a local Slurm).
+# Idempotent set-up: Debian packages, the virtual environment from the lock (requirements.lock:
+# every package pinned, with hashes), the project itself (editable), and offline WordNet for
+# nltk. A second run finds everything in place and returns in seconds. `setup.sh` sets up what
+# the pipeline needs; `setup.sh test` adds what only the tests need (a browser, a local Slurm).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -47,9 +47,9 @@ if [ "$PURPOSE" = test ]; then
     || echo "setup: continuing without them: the report and Slurm tests will skip, saying why" >&2
 fi
 
-# The venv is rebuilt only when the pinned requirements or the project metadata change.
+# The venv is rebuilt only when the pinned requirements, the lock or the project metadata change.
 stamp="$VENV/.c2f-setup-stamp"
-want=$(cat requirements.txt requirements-photos.txt pyproject.toml | sha256sum | cut -d' ' -f1)
+want=$(cat requirements.txt requirements.lock requirements-photos.txt pyproject.toml | sha256sum | cut -d' ' -f1)
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
   echo "setup: installing Python requirements into $VENV (first run takes a few minutes)"
@@ -63,7 +63,11 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
       exit 1
     fi
   }
-  pip_quiet -r requirements.txt
+  # The lock must pin what requirements.txt asks for (one line naming what differs if not), then
+  # exactly its files are installed: every transitive dependency at its locked version, each file
+  # checked against the lock's sha256 (`make lock` regenerates it after an edit of requirements.txt).
+  "$VENV/bin/python" scripts/check_requirements.py --lock requirements.lock requirements.txt || exit 1
+  pip_quiet --require-hashes --no-deps -r requirements.lock
   # Photo-only packages: their data folders are read, their code is never imported.
   pip_quiet --no-deps -r requirements-photos.txt
   pip_quiet --no-deps -e .

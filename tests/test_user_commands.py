@@ -260,3 +260,35 @@ def test_set_up_names_a_requirement_that_did_not_install(tmp_path):
         text=True,
     )
     assert ok.returncode == 0, ok.stderr
+
+
+def test_pyproject_and_the_lock_pin_what_requirements_txt_pins():
+    """`pip install .` gets the same exact pins as the set-up, and requirements.lock (what
+    scripts/setup.sh installs, hashes checked) pins every requirement at a version it allows."""
+    import tomllib
+
+    sys.path.insert(0, str(REPO / "scripts"))
+    try:
+        from check_requirements import lock_mismatches, requirements
+    finally:
+        sys.path.pop(0)
+
+    wanted = [str(r) for _, r in requirements(str(REPO / "requirements.txt"))[0]]
+    assert all("==" in r for r in wanted), "every direct requirement is pinned exactly"
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]
+    assert sorted(project["dependencies"] + project["optional-dependencies"]["test"]) == sorted(wanted)
+    assert lock_mismatches(str(REPO / "requirements.lock"), [str(REPO / "requirements.txt")]) == []
+
+
+def test_a_lock_left_behind_by_an_edit_of_requirements_txt_is_named(tmp_path):
+    wanted = tmp_path / "requirements.txt"
+    wanted.write_text("numpy==1.26.3\nno-such-package-c2f==1.0\ntqdm==4.70.1\n")
+    result = subprocess.run(
+        [sys.executable, "scripts/check_requirements.py", "--lock", "requirements.lock", str(wanted)],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 1
+    assert "numpy is locked at 1.26.4" in result.stderr and "no-such-package-c2f is not in it" in result.stderr
+    assert "tqdm" not in result.stderr and "make lock" in result.stderr
