@@ -35,7 +35,7 @@ from coarse2fine.evaluate.reports.claim_stats import interval, paired_difference
 from coarse2fine.evaluate.reports.repeats import markdown as repeats_markdown
 from coarse2fine.evaluate.reports.repeats import seed_averaged
 from coarse2fine.evaluate.tables.bd import bd_metric
-from coarse2fine.evaluate.tables.cluster_prior import balanced_from_correct, informative, shares
+from coarse2fine.evaluate.tables.cluster_prior import balanced_from_correct, cluster_sizes, informative, shares
 from coarse2fine.evaluate.tables.scores import SCORES, Score, curve_truth
 
 
@@ -170,6 +170,7 @@ def informativeness(table: pd.DataFrame, ks: list[int], settings: ClaimSettings)
                         "modal_share": 100 * modal,
                         "true_modal_share": 100 * true_modal,
                         "informative": informative(balanced, clusters, modal, true_modal),
+                        "photos_per_cluster": cluster_sizes(truth),
                     }
                 )
     return pd.DataFrame(rows)
@@ -276,13 +277,15 @@ def claim_markdown(
         "## Is the coarse prefix informative? (balanced accuracy at least "
         "2x chance, modal share at most 1.5x the labels')",
         "",
-        "| level | K | codec | rate point | bpp | balanced % | chance % | modal share % (labels') | informative |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| level | K | codec | rate point | bpp | balanced % | chance % | modal share % (labels') | informative "
+        "| photos per true cluster |",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in info.itertuples():
         lines.append(
             f"| {r.level} | {r.K} | {r.codec} | {r.rate_point} | {r.bpp:.3f} | {r.balanced:.1f} | {r.chance:.1f} | "
-            f"{r.modal_share:.1f} ({r.true_modal_share:.1f}) | {'yes' if r.informative else 'no'} |"
+            f"{r.modal_share:.1f} ({r.true_modal_share:.1f}) | {'yes' if r.informative else 'no'} | "
+            f"{r.photos_per_cluster} |"
         )
     lines += [
         "",

@@ -13,7 +13,9 @@ level, from the stored predictions (no pass over the images):
   true_modal_share_L<k>, the share of the labels' most frequent cluster (the majority baseline:
   the top-1 of a codec that sends every image there);
 - pred_entropy_L<k>: entropy (bits) of the predicted clusters, beside true_entropy_L<k>;
-- clusters_L<k>: clusters present among the labels (chance of balanced accuracy is 1 / that).
+- clusters_L<k>: clusters present among the labels (chance of balanced accuracy is 1 / that);
+- cluster_sizes_L<k>: the photos of each true cluster present, largest first ("25/12/3/2"): a
+  cluster of n photos moves balanced accuracy by 100 / (n x clusters) points per photo.
 
 `informative` says whether a codec's prefix carries the coarse question at all: balanced
 accuracy at least `min_chance_ratio` times chance and a modal share at most `max_modal_ratio`
@@ -51,6 +53,13 @@ def balanced_from_correct(correct, truth) -> float:
     return float(np.mean(hits / np.bincount(inverse)))
 
 
+def cluster_sizes(truth) -> str:
+    """The number of images of each true cluster present, largest first, as "25/12/3/2"."""
+    truth = np.asarray(truth, float)
+    _, counts = np.unique(truth[~np.isnan(truth)], return_counts=True)
+    return "/".join(str(c) for c in sorted(counts, reverse=True))
+
+
 def shares(values) -> tuple[float, float]:
     """(share of the most frequent value, entropy of the values in bits); NaNs left out."""
     values = np.asarray(values, float)
@@ -72,6 +81,7 @@ def group_metrics(group: pd.DataFrame, num_levels: int) -> dict:
         row[f"modal_share_L{level}"], row[f"pred_entropy_L{level}"] = shares(pred)
         row[f"true_modal_share_L{level}"], row[f"true_entropy_L{level}"] = shares(truth)
         row[f"clusters_L{level}"] = int(pd.Series(truth).dropna().nunique())
+        row[f"cluster_sizes_L{level}"] = cluster_sizes(truth)
     return row
 
 
@@ -141,8 +151,8 @@ def prior_markdown(prior: pd.DataFrame, ks: list[int], classifier: str) -> str:
             f"## K={k} (level {level})",
             "",
             "| codec | rate point | level | balanced % | chance % | balanced agreement % | "
-            "modal share % (labels') | entropy bits (labels') | informative |",
-            "|---|---|---|---|---|---|---|---|---|",
+            "modal share % (labels') | entropy bits (labels') | informative | photos per true cluster |",
+            "|---|---|---|---|---|---|---|---|---|---|",
         ]
         for r in rows.itertuples():
             get = r._asdict()
@@ -156,7 +166,8 @@ def prior_markdown(prior: pd.DataFrame, ks: list[int], classifier: str) -> str:
                 f"{chance:.1f} | {100 * get.get(f'balanced_agree_L{level}', np.nan):.1f} | "
                 f"{100 * modal:.1f} ({100 * true_modal:.1f}) | "
                 f"{get[f'pred_entropy_L{level}']:.2f} ({get[f'true_entropy_L{level}']:.2f}) | "
-                f"{'yes' if informative(balanced, clusters, modal, true_modal) else 'no'} |"
+                f"{'yes' if informative(balanced, clusters, modal, true_modal) else 'no'} | "
+                f"{get[f'cluster_sizes_L{level}']} |"
             )
         lines.append("")
     return "\n".join(lines)

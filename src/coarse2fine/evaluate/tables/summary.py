@@ -84,6 +84,9 @@ def summary_markdown(summary: pd.DataFrame, ks: list[int]) -> str:
             out[f"modal share K={k} %"] = summary[f"modal_share_L{level}"].map(
                 lambda v: "" if pd.isna(v) else f"{100 * v:.1f}"
             )
+            if f"cluster_sizes_L{level}" in summary:
+                # balanced accuracy weighs each cluster equally: how many photos each one holds
+                out[f"photos per true cluster K={k}"] = summary[f"cluster_sizes_L{level}"].fillna("")
     for level, k in enumerate(ks, start=1):
         if f"agree_L{level}" in summary:
             out[f"agreement K={k} %"] = [with_ci(r, f"agree_L{level}", 100) for _, r in summary.iterrows()]
