@@ -11,7 +11,7 @@ CONFIG ?=
 CONFIG_ARGS := $(if $(CONFIG),--configfile config/config.yaml $(CONFIG))
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup setup-test lock pull-models base run test lint test-fast test-slow test-network dry-run pull repro clean
+.PHONY: docs-figures check-docs-figures setup setup-test lock pull-models base run test lint test-fast test-slow test-network dry-run pull repro clean
 
 setup:  ## what the pipeline needs (Debian packages, venv, WordNet)
 	@bash scripts/setup.sh
@@ -36,6 +36,12 @@ run: pull-models  ## the pipeline on the embedded default (config/config.yaml; C
 	@# dvc.yaml's stages only: committing the shipped models' .dvc files too would copy them back
 	@# from the cache, newer than every result, and Snakemake would rerun the whole study.
 	$(if $(CONFIG),@echo "make run: CONFIG=$(CONFIG) is not params.yaml's configuration; dvc.lock left as it was",$(BIN)/dvc commit --force --quiet dvc.yaml)
+
+docs-figures: setup  ## copy results/' tables and figures into docs/figures/ with their header (GROUP=preregistered or embedded-default; default both)
+	$(BIN)/python -m coarse2fine.figures publish $(if $(GROUP),--group $(GROUP))
+
+check-docs-figures: setup  ## results/ against docs/figures/: a diff for every number that moved, exit 1 if any
+	$(BIN)/python -m coarse2fine.figures publish --check $(if $(GROUP),--group $(GROUP))
 
 dry-run: pull-models
 	$(BIN)/snakemake -n $(CONFIG_ARGS)

@@ -30,6 +30,11 @@ COMMANDS = {
         "coarse2fine.figures.overview:add_arguments",
         "coarse2fine.figures.overview:run_command",
     ),
+    "publish": Command(
+        "copy a run's tables and figures into docs/figures/ with their header, or check them",
+        "coarse2fine.figures.publish:add_arguments",
+        "coarse2fine.figures.publish:run_command",
+    ),
 }
 
 if __name__ == "__main__":
