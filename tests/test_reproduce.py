@@ -8,6 +8,7 @@ clones the committed state of the repository: uncommitted changes are not part o
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import shutil
@@ -83,6 +84,34 @@ def _make(target: str, clone: Path, *skip: str) -> subprocess.CompletedProcess:
     return _run(["make", *skipped, target, f"VENV={Path(sys.executable).parent.parent}"], clone)
 
 
+# The tiny run's tables, committed: a change that moves any of its numbers fails here and shows
+# in the diff of tests/golden/ when regenerated on purpose (C2F_UPDATE_GOLDEN=1 writes them).
+GOLDEN = REPO / "tests" / "golden"
+GOLDEN_TABLES = {
+    "tiny-claim-c2f.md": "results/metrics/tables/paper_clip_kmeans/claim/c2f/claim.md",
+    "tiny-summary.md": "results/metrics/tables/paper_clip_kmeans/summary.md",
+}
+
+
+def _compare_with_golden(clone: Path) -> None:
+    update = os.environ.get("C2F_UPDATE_GOLDEN") == "1"
+    moved = []
+    for name, rel in GOLDEN_TABLES.items():
+        fresh = (clone / rel).read_text()
+        if update:
+            GOLDEN.mkdir(exist_ok=True)
+            (GOLDEN / name).write_text(fresh)
+        elif fresh != (GOLDEN / name).read_text():
+            diff = difflib.unified_diff(
+                (GOLDEN / name).read_text().splitlines(), fresh.splitlines(), f"tests/golden/{name}", rel, lineterm=""
+            )
+            moved.append("\n".join(diff))
+    assert not moved, (
+        "the tiny run's numbers moved; if on purpose, regenerate with C2F_UPDATE_GOLDEN=1 and commit "
+        "tests/golden/:\n" + "\n".join(moved)[:6000]
+    )
+
+
 def _planned(clone: Path) -> str:
     return _run([sys.executable, "-m", "snakemake", "-n", "--cores", "1"], clone).stdout
 
@@ -98,6 +127,7 @@ def test_make_run_push_then_pull_restores_and_an_edit_reruns_only_its_jobs(tmp_p
     produced = sorted(p.relative_to(first).as_posix() for p in (first / "results").rglob("*") if p.is_file())
     produced = [p for p in produced if not p.startswith(("results/logs/", "results/benchmarks/"))]
     assert "results/figures/paper_clip_kmeans/top1_vs_bpp.png" in produced, produced
+    _compare_with_golden(first)
     # `make run` recorded what it built: DVC and Snakemake agree nothing is to be done
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
     assert "Nothing to be done" in _planned(first)
