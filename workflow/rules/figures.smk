@@ -1,9 +1,13 @@
-# Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), Wu-Palmer
-# vs bpp, reconstructions per level, the receiver, the training curves; each PNG + PDF, the PNGs
-# captioned in `snakemake --report`, which opens on the study's overview (`report_overview`:
-# the description, the claim, the main figure, the training curves) once a run has written it,
-# on the description alone before.
+# Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), balanced
+# accuracy vs bpp (the endpoint), PSNR and MS-SSIM vs bpp, Wu-Palmer vs bpp, reconstructions
+# per level and at equal rate, the coarse confusion,
+# the receiver, the training curves; each PNG + PDF, the PNGs captioned in `snakemake --report`,
+# which opens on the study's overview (`report_overview`: the description, the claim, the main
+# figure, the training curves) once a run has written it, on the description alone before.
 OVERVIEW = PLAN.evaluation.overview_inputs()
+# written by evaluation_figures beside FIGURE_NAMES (the plan's targets)
+MORE_FIGURE_NAMES = ("balanced_vs_bpp", "quality_vs_bpp", "reconstructions_equal_rate")
+
 
 
 report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
@@ -26,7 +30,13 @@ rule evaluation_figures:
                      category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions", "hierarchy": "{hierarchy}"}),
         confusion=report("results/figures/{hierarchy}/coarse_confusion.png", caption="../report/coarse_confusion.rst",
                          category="Evaluation", subcategory="{hierarchy}", labels={"figure": "coarse confusion", "hierarchy": "{hierarchy}"}),
-        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
+        balanced=report("results/figures/{hierarchy}/balanced_vs_bpp.png", caption="../report/balanced_vs_bpp.rst",
+                        category="Evaluation", subcategory="{hierarchy}", labels={"figure": "balanced accuracy vs bpp", "hierarchy": "{hierarchy}"}),
+        quality=report("results/figures/{hierarchy}/quality_vs_bpp.png", caption="../report/quality_vs_bpp.rst",
+                       category="Evaluation", subcategory="{hierarchy}", labels={"figure": "PSNR and MS-SSIM vs bpp", "hierarchy": "{hierarchy}"}),
+        equal_rate=report("results/figures/{hierarchy}/reconstructions_equal_rate.png", caption="../report/reconstructions_equal_rate.rst",
+                          category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions at equal rate", "hierarchy": "{hierarchy}"}),
+        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES + MORE_FIGURE_NAMES],
     params:
         settings=as_json(PLAN.evaluation.figure_settings),
         metrics_dir=lambda w, input: os.path.dirname(input.summary),

@@ -1,5 +1,7 @@
 """The evaluation figures of one hierarchy from its tables (results/metrics/<hierarchy>/):
-top1_vs_bpp, wu_palmer_vs_bpp and reconstructions, each as PNG and PDF."""
+top1_vs_bpp, balanced_vs_bpp, quality_vs_bpp (PSNR, MS-SSIM), wu_palmer_vs_bpp, coarse_confusion,
+reconstructions (a codec's steps) and reconstructions_equal_rate (the method beside the other
+codecs), each as PNG and PDF."""
 
 from __future__ import annotations
 
@@ -10,8 +12,8 @@ from pathlib import Path
 import pandas as pd
 
 from coarse2fine.figures.confusion import coarse_confusion
-from coarse2fine.figures.rate_accuracy import top1_vs_bpp, wu_palmer_vs_bpp
-from coarse2fine.figures.reconstructions import reconstruction_grid
+from coarse2fine.figures.rate_accuracy import balanced_vs_bpp, quality_vs_bpp, top1_vs_bpp, wu_palmer_vs_bpp
+from coarse2fine.figures.reconstructions import COMPARED_CODECS, equal_rate_grid, reconstruction_grid
 
 log = logging.getLogger("coarse2fine.figures")
 
@@ -40,6 +42,8 @@ def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
     ks = json.loads((metrics_dir / "levels.json").read_text())["ks"]
     classifier = pick_classifier(summary, list(settings.get("classifiers", [])))
     paths = top1_vs_bpp(summary, ks, classifier, output_dir / "top1_vs_bpp")
+    paths += balanced_vs_bpp(summary, ks, classifier, output_dir / "balanced_vs_bpp")
+    paths += quality_vs_bpp(summary, ks, classifier, output_dir / "quality_vs_bpp")
     paths += wu_palmer_vs_bpp(summary, ks, classifier, output_dir / "wu_palmer_vs_bpp")
     if "true_L1" in table:  # per-image tables written before the prior metrics lack it
         compared = [c for c in settings.get("confusion_codecs", ["rd_only", "c2f"]) if c in set(table["codec"])]
@@ -49,16 +53,20 @@ def run(settings: dict, metrics_dir: Path, output_dir: Path) -> list[Path]:
         raise ValueError(
             f"{metrics_dir}: no codec among {settings.get('reconstruction_codecs')} has saved reconstructions"
         )
-    paths += reconstruction_grid(
-        table, ks, classifier, codec, output_dir / "reconstructions", int(settings.get("reconstruction_images", 3))
-    )
+    images = int(settings.get("reconstruction_images", 3))
+    paths += reconstruction_grid(table, ks, classifier, codec, output_dir / "reconstructions", images)
+    compared = list(settings.get("comparison_codecs", COMPARED_CODECS))
+    paths += equal_rate_grid(table, ks, classifier, compared, output_dir / "reconstructions_equal_rate", images)
     log.info("figures for %s with %s: %s", metrics_dir, classifier, ", ".join(map(str, paths)))
     return paths
 
 
 def add_arguments(parser) -> None:
     parser.add_argument(
-        "--settings", required=True, help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images"
+        "--settings",
+        required=True,
+        help="JSON: classifiers (preference), reconstruction_codecs, reconstruction_images, comparison_codecs, "
+        "confusion_codecs",
     )
     parser.add_argument("--metrics-dir", type=Path, required=True)
     parser.add_argument("--output-dir", type=Path, required=True)
