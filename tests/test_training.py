@@ -261,3 +261,15 @@ def test_lr_multipliers_give_their_parameters_a_scaled_learning_rate():
         parameter_groups(codec, main, {"nothing.": 10})
     with pytest.raises(SettingsError, match="lr_multipliers"):
         TrainSettings.from_dict({**tiny_settings().to_dict(), "lr_multipliers": {"selector.": -1}})
+
+
+def test_a_job_log_gets_one_line_per_logged_interval_not_progress_bars(dataset, tmp_path, caplog, capsys):
+    """In a log file (stderr not a terminal) the job writes readable lines, no carriage returns."""
+    import logging
+
+    with caplog.at_level(logging.INFO, logger="coarse2fine.training"):
+        train(tiny_settings(steps=2, log_every=1), dataset, tmp_path / "m.pt", tmp_path / "log.csv")
+    lines = [r.getMessage() for r in caplog.records if r.getMessage().startswith("step ")]
+    assert [line.split(":")[0] for line in lines] == ["step 1/2", "step 2/2"]
+    assert "L1 " in lines[0] and " bpp " in lines[0] and " dB" in lines[0] and "s/step" in lines[0]
+    assert "\r" not in capsys.readouterr().err

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -77,10 +78,13 @@ def train(
     # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
     monitor = not settings.uses_task_loss and settings.classifier is not None and run.job.level_maps is not None
     interval = IntervalLog()
+    # A bar on a terminal; in a job's log file (Snakemake, Slurm) one line per logged interval
+    # instead, since a file of carriage-returned bars reads as one unreadable line.
+    on_terminal = sys.stderr.isatty()
     bar = tqdm(
         total=settings.steps,
         initial=run.step,
-        disable=not (progress and runtime.is_main),
+        disable=not (progress and runtime.is_main and on_terminal),
         desc=out.parent.as_posix(),
         mininterval=5.0,
         dynamic_ncols=True,
@@ -97,6 +101,8 @@ def train(
         if log_now:
             row = log_interval(run, interval, steps_per_epoch, log_csv)
             bar.set_postfix({k: round(row[k], 3) for k in ("loss", "bpp_1") if k in row})
+            if progress and runtime.is_main and not on_terminal:
+                log.info(progress_line(row, settings.steps))
             interval = IntervalLog()
         if run.step % settings.checkpoint_every == 0 and run.step < settings.steps:
             save_resume_point(run)
@@ -104,6 +110,14 @@ def train(
     if run.step != settings.steps:
         raise RuntimeError(f"the loader ended at step {run.step}, expected {settings.steps}")
     return finish(run, out, log_csv)
+
+
+def progress_line(row: dict, steps: int) -> str:
+    """One logged interval as a line: the step, the loss, each level's rate and PSNR, the time."""
+    levels = sorted(int(k.split("_")[1]) for k in row if k.startswith("bpp_"))
+    rates = " ".join(f"L{i} {row[f'bpp_{i}']:.3f} bpp {row.get(f'psnr_{i}', float('nan')):.2f} dB" for i in levels)
+    loss = row.get("loss", float("nan"))
+    return f"step {row['step']}/{steps}: loss {loss:.4f}, {rates}, {row['sec_per_step']:.2f} s/step"
 
 
 def start(settings: TrainSettings, runtime, job: Job, state_path: Path) -> Run:
