@@ -9,6 +9,7 @@ from PIL import Image
 
 from coarse2fine.evaluate.tables.summary import curve
 from coarse2fine.figures.confusion import coarse_confusion, present_confusion
+from coarse2fine.figures.paired_difference import claim_figure, no_claim, paired_difference, read_claim
 from coarse2fine.figures.rate_accuracy import (
     balanced_vs_bpp,
     family_curve,
@@ -221,3 +222,33 @@ def test_reconstructions_at_equal_rate_take_each_codec_s_nearest_complete_view(t
     png, _ = equal_rate_grid(table, [10, 100], "efficientnet_lite0", compared, tmp_path / "e")
     with Image.open(png) as im:
         assert im.width > im.height  # four columns (deephq was not evaluated), two photos
+
+
+def test_the_paired_difference_reads_every_seed_s_run_and_their_average_from_the_claim(tmp_path):
+    """The claim writes every run pair's differences and their seed average as CSV (the claim's
+    own numbers unchanged by the repeats), and the figure draws them."""
+    from coarse2fine.evaluate.reports.claim import ClaimSettings, run
+    from test_claim import planted_table
+
+    first = planted_table(0.4, n=30, seed=0)
+    second = planted_table(0.0, n=30, seed=1).replace({"codec": {"c2f": "c2f_seed1", "rd_only": "rd_only_seed1"}})
+    per_image = tmp_path / "per_image.csv"
+    pd.concat([first, second]).to_csv(per_image, index=False)
+    levels = tmp_path / "levels.json"
+    levels.write_text('{"ks": [10, 1000]}')
+    repeats = (("c2f_seed1", "rd_only_seed1"),)
+    run(ClaimSettings(judge="judge", baselines=(), bootstrap=100, repeats=repeats), per_image, levels, tmp_path / "s")
+    run(ClaimSettings(judge="judge", baselines=(), bootstrap=100), per_image, levels, tmp_path / "one")
+    assert (tmp_path / "s" / "claim_paired.csv").read_text() == (tmp_path / "one" / "claim_paired.csv").read_text()
+    runs, pooled = read_claim(tmp_path / "s")
+    assert set(zip(runs["method"], runs["ablation"])) == {("c2f", "rd_only"), ("c2f_seed1", "rd_only_seed1")}
+    own = runs[runs["method"] == "c2f"].drop(columns=["method", "ablation"]).reset_index(drop=True)
+    paired = pd.read_csv(tmp_path / "s" / "claim_paired.csv", dtype={"rate_point": str})
+    pd.testing.assert_frame_equal(own, paired)
+    assert (pooled["runs"] == 2).all() and "mean" not in set(pooled["rate_point"])
+    assert read_claim(tmp_path / "one")[1].empty  # no repeats: the seed average's header only
+    png, pdf = paired_difference(runs, pooled, tmp_path / "paired")
+    with Image.open(png) as im:
+        assert im.width > im.height  # two levels side by side, the legend beside
+    assert pdf.read_bytes()[:5] == b"%PDF-"
+    assert no_claim(tmp_path / "none")[0].exists() and claim_figure(None, tmp_path / "n")[0].exists()

@@ -143,6 +143,9 @@ rule evaluate_claim:
         json="results/metrics/tables/{hierarchy}/claim/{method}/claim.json",
         paired="results/metrics/tables/{hierarchy}/claim/{method}/claim_paired.csv",
         bd="results/metrics/tables/{hierarchy}/claim/{method}/claim_bd.csv",
+        # every seed's run pair and their seed average, for the paired-difference figure
+        runs="results/metrics/tables/{hierarchy}/claim/{method}/claim_runs.csv",
+        seeds="results/metrics/tables/{hierarchy}/claim/{method}/claim_seeds.csv",
     params:
         settings=lambda w: as_json(EVALUATION.claim_settings(w.method)),
         output_dir=lambda w, output: os.path.dirname(output.md),

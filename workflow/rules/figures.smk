@@ -1,13 +1,21 @@
 # Figures of the evaluation, per hierarchy: top-1 vs bpp per level (the main figure), balanced
-# accuracy vs bpp (the endpoint), PSNR and MS-SSIM vs bpp, Wu-Palmer vs bpp, reconstructions
-# per level and at equal rate, the coarse confusion,
+# accuracy vs bpp (the endpoint), PSNR and MS-SSIM vs bpp, Wu-Palmer vs bpp, the paired
+# difference of the claim, reconstructions per level and at equal rate, the coarse confusion,
 # the receiver, the training curves; each PNG + PDF, the PNGs captioned in `snakemake --report`,
 # which opens on the study's overview (`report_overview`: the description, the claim, the main
 # figure, the training curves) once a run has written it, on the description alone before.
 OVERVIEW = PLAN.evaluation.overview_inputs()
 # written by evaluation_figures beside FIGURE_NAMES (the plan's targets)
-MORE_FIGURE_NAMES = ("balanced_vs_bpp", "quality_vs_bpp", "reconstructions_equal_rate")
+MORE_FIGURE_NAMES = ("balanced_vs_bpp", "quality_vs_bpp", "paired_difference", "reconstructions_equal_rate")
 
+
+def figure_claim_tables(hierarchy):
+    """The first claim's per-run and seed-averaged tables of a hierarchy ([] without a claim: the
+    paired-difference figure then says so)."""
+    claims = [t for t in PLAN.evaluation.claim_targets() if t.startswith(f"results/metrics/tables/{hierarchy}/")]
+    if not claims:
+        return []
+    return [f"{os.path.dirname(claims[0])}/{name}" for name in ("claim_runs.csv", "claim_seeds.csv")]
 
 
 report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
@@ -21,6 +29,7 @@ rule evaluation_figures:
         per_image="results/metrics/tables/{hierarchy}/per_image.csv",
         levels="results/metrics/tables/{hierarchy}/levels.json",
         recon=lambda w: PLAN.evaluation.figure_recon_dirs(w.hierarchy),
+        claim=lambda w: figure_claim_tables(w.hierarchy),
     output:
         top1=report("results/figures/{hierarchy}/top1_vs_bpp.png", caption="../report/top1_vs_bpp.rst",
                     category="Evaluation", subcategory="{hierarchy}", labels={"figure": "top-1 vs bpp", "hierarchy": "{hierarchy}"}),
@@ -34,6 +43,8 @@ rule evaluation_figures:
                         category="Evaluation", subcategory="{hierarchy}", labels={"figure": "balanced accuracy vs bpp", "hierarchy": "{hierarchy}"}),
         quality=report("results/figures/{hierarchy}/quality_vs_bpp.png", caption="../report/quality_vs_bpp.rst",
                        category="Evaluation", subcategory="{hierarchy}", labels={"figure": "PSNR and MS-SSIM vs bpp", "hierarchy": "{hierarchy}"}),
+        paired=report("results/figures/{hierarchy}/paired_difference.png", caption="../report/paired_difference.rst",
+                      category="Evaluation", subcategory="{hierarchy}", labels={"figure": "paired difference", "hierarchy": "{hierarchy}"}),
         equal_rate=report("results/figures/{hierarchy}/reconstructions_equal_rate.png", caption="../report/reconstructions_equal_rate.rst",
                           category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions at equal rate", "hierarchy": "{hierarchy}"}),
         pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES + MORE_FIGURE_NAMES],
@@ -41,11 +52,12 @@ rule evaluation_figures:
         settings=as_json(PLAN.evaluation.figure_settings),
         metrics_dir=lambda w, input: os.path.dirname(input.summary),
         output_dir=lambda w, output: os.path.dirname(output.top1),
+        claim=lambda w, input: f"--claim-dir {os.path.dirname(input.claim[0])}" if getattr(input, "claim", []) else "",
     log:
         "results/logs/figures/evaluation_{hierarchy}.log",
     shell:
         "python -m coarse2fine.figures evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
-        " --output-dir {params.output_dir} > {log} 2>&1"
+        " --output-dir {params.output_dir} {params.claim} > {log} 2>&1"
 
 
 rule receiver_figure:

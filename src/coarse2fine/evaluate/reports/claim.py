@@ -1,4 +1,6 @@
-"""Does coarse-to-fine training help? The paired test of the paper's claim (claim.md, claim.csv).
+"""Does coarse-to-fine training help? The paired test of the paper's claim (claim.md, claim.json,
+and its tables as CSV: claim_paired, claim_bd, claim_informative; claim_runs, the per rate point
+difference of every seed's run pair; claim_seeds, the seed-averaged one).
 
 Scored by one classifier, the judge, that neither trained the codec nor labelled the photos, on
 every held-out image, image by image:
@@ -37,6 +39,9 @@ from coarse2fine.evaluate.reports.repeats import seed_averaged
 from coarse2fine.evaluate.tables.bd import bd_metric
 from coarse2fine.evaluate.tables.cluster_prior import balanced_from_correct, cluster_sizes, informative, shares
 from coarse2fine.evaluate.tables.scores import SCORES, Score, curve_truth
+
+# claim_seeds.csv: the seed-averaged difference (repeats.py), its header when there are no repeats
+POOLED_COLUMNS = ["level", "K", "metric", "rate_point", "runs", "n", "diff", "diff_lo", "diff_hi"]
 
 
 @dataclass(frozen=True)
@@ -193,6 +198,61 @@ def survives(bd: pd.DataFrame, informative_rows: pd.DataFrame, settings: ClaimSe
     return f"top-1: {plain}; balanced accuracy: {balanced}{note}"
 
 
+def paired_at_level(
+    judged: pd.DataFrame,
+    method: str,
+    ablation: str,
+    level: int,
+    k: int,
+    score: Score,
+    settings: ClaimSettings,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """Method minus ablation at one level, one row per rate point they share: the paired
+    difference (points), its bootstrap interval over images, McNemar for the plain scores."""
+    m_rps, m_val, m_bpp = curve_matrix(judged, method, level, score.at(level))
+    _, a_val, a_bpp = curve_matrix(judged, ablation, level, score.at(level))
+    truth = curve_truth(judged, method, level, score)
+    rows = []
+    for rp in m_rps:
+        if rp not in a_val:
+            continue
+        both = pd.concat([m_val[rp], a_val[rp]], axis=1, keys=["m", "a"]).dropna()
+        draws = rng.integers(0, len(both), size=(settings.bootstrap, len(both)))
+        row = score_difference(score, both, truth, draws, settings.confidence)
+        rows.append(
+            {
+                "level": level,
+                "K": k,
+                "metric": score.name,
+                "rate_point": rp,
+                "bpp_method": float(m_bpp[rp].mean()),
+                "bpp_ablation": float(a_bpp[rp].mean()),
+                **row,
+            }
+        )
+    return rows
+
+
+def per_run_paired(judged: pd.DataFrame, paired: pd.DataFrame, ks: list[int], settings: ClaimSettings) -> pd.DataFrame:
+    """The per rate point paired differences of every (method, ablation) run pair: the claim's
+    own (`paired`, as claim_paired.csv gives it), then each repeat with another training seed
+    (claim_runs.csv, for the paired-difference figure). The repeats draw from a generator of
+    their own, so that the claim's numbers are the same with or without them."""
+    parts = [paired.assign(method=settings.method, ablation=settings.ablation)]
+    rng = np.random.default_rng(settings.seed + 2)
+    for method, ablation in settings.repeats:
+        rows = [
+            row
+            for level, k in enumerate(ks, start=1)
+            for score in SCORES
+            for row in paired_at_level(judged, method, ablation, level, k, score, settings, rng)
+        ]
+        parts.append(pd.DataFrame(rows).assign(method=method, ablation=ablation))
+    runs = pd.concat(parts, ignore_index=True)
+    return runs[["method", "ablation", *[c for c in runs if c not in ("method", "ablation")]]]
+
+
 def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(per rate point paired differences, BD-accuracy at equal rate) for the judge."""
     judged = table[table["classifier"] == settings.judge]
@@ -208,26 +268,7 @@ def claim_tables(table: pd.DataFrame, ks: list[int], settings: ClaimSettings) ->
     paired_rows, bd_rows = [], []
     for level, k in enumerate(ks, start=1):
         for score in SCORES:
-            m_rps, m_val, m_bpp = curve_matrix(judged, settings.method, level, score.at(level))
-            _, a_val, a_bpp = curve_matrix(judged, settings.ablation, level, score.at(level))
-            truth = curve_truth(judged, settings.method, level, score)
-            for rp in m_rps:
-                if rp not in a_val:
-                    continue
-                both = pd.concat([m_val[rp], a_val[rp]], axis=1, keys=["m", "a"]).dropna()
-                draws = rng.integers(0, len(both), size=(settings.bootstrap, len(both)))
-                row = score_difference(score, both, truth, draws, settings.confidence)
-                paired_rows.append(
-                    {
-                        "level": level,
-                        "K": k,
-                        "metric": score.name,
-                        "rate_point": rp,
-                        "bpp_method": float(m_bpp[rp].mean()),
-                        "bpp_ablation": float(a_bpp[rp].mean()),
-                        **row,
-                    }
-                )
+            paired_rows += paired_at_level(judged, settings.method, settings.ablation, level, k, score, settings, rng)
             for other in (settings.ablation, *settings.baselines):
                 if other not in set(judged["codec"]):
                     continue
@@ -322,14 +363,17 @@ def run(settings: ClaimSettings, per_image: Path, levels_json: Path, output_dir:
     ks = json.loads(Path(levels_json).read_text())["ks"]
     paired, bd = claim_tables(table, ks, settings)
     info = informativeness(table, ks, settings)
+    judged = table[table["classifier"] == settings.judge]
     seeds = pd.DataFrame()
     if settings.repeats:
-        judged = table[table["classifier"] == settings.judge]
         rng = np.random.default_rng(settings.seed + 1)
         seeds = seed_averaged(judged, settings.runs, ks, settings.bootstrap, settings.confidence, rng)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     paired.to_csv(output_dir / "claim_paired.csv", index=False)
+    per_run_paired(judged, paired, ks, settings).to_csv(output_dir / "claim_runs.csv", index=False)
+    pooled = seeds.drop(columns="per_run") if len(seeds) else pd.DataFrame(columns=POOLED_COLUMNS)
+    pooled.to_csv(output_dir / "claim_seeds.csv", index=False)
     bd.to_csv(output_dir / "claim_bd.csv", index=False)
     images = int(table.loc[table["classifier"] == settings.judge, "image"].nunique())
     info.to_csv(output_dir / "claim_informative.csv", index=False)
