@@ -38,8 +38,9 @@ def test_commands_are_a_table():
 def test_encode_info_decode(tmp_path, png, checkpoint, capsys):
     stream = tmp_path / "photo.c2f"
     assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint)]) == 0
+    assert f"{stream}: 100x70, 3 levels" in capsys.readouterr().err  # status on standard error
     assert main(["info", str(stream), "--json"]) == 0
-    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    info = json.loads(capsys.readouterr().out)
     assert info["levels_present"] == 3 and (info["width"], info["height"]) == (100, 70)
     assert info["levels"][-1]["bytes"] == stream.stat().st_size
     assert info["levels"][0]["bpp"] == pytest.approx(info["levels"][0]["bytes"] * 8 / 7000)
@@ -175,7 +176,7 @@ def test_encode_codes_the_view_asked_for(tmp_path, png, checkpoint, capsys):
     stream = tmp_path / "view.c2f"
     assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "64"]) == 0
     assert main(["info", str(stream), "--json"]) == 0
-    info = json.loads(capsys.readouterr().out.split("\n", 1)[1])
+    info = json.loads(capsys.readouterr().out)
     assert (info["width"], info["height"]) == (64, 64)
     assert main(["encode", str(png), "-o", str(stream), "--model", str(checkpoint), "--view", "model"]) == 1
     assert "does not record the view" in capsys.readouterr().err

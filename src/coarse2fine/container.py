@@ -45,6 +45,9 @@ _CHANNELS = struct.Struct("<H")
 _CRC = struct.Struct("<I")
 _SEGMENT = struct.Struct("<II")  # length, crc
 SEGMENT_FRAMING = _SEGMENT.size  # bytes each segment adds before its payload
+# A segment longer than this is corruption of its length field, not a cut: far beyond any
+# stream within the format's pixel limit (a pipe reader refuses it before reading it).
+MAX_SEGMENT_BYTES = 1 << 30
 
 
 def header_size(num_levels: int) -> int:
@@ -164,6 +167,9 @@ def _check_payload_shape(length: int, what: str) -> None:
 def parse_header(data: bytes) -> tuple[Header, int]:
     """The validated header and the offset of the first segment."""
     data = memoryview(data)
+    if 0 < len(data) < len(MAGIC) and bytes(data) == MAGIC[: len(data)]:
+        # the start of a stream, cut before its magic ended: a cut, not a foreign file
+        raise BitstreamError(f"truncated header: {len(data)} bytes, the fixed part alone needs {_HEAD.size}")
     if len(data) < len(MAGIC) or bytes(data[: len(MAGIC)]) != MAGIC:
         raise BitstreamError(f"bad magic {bytes(data[:4])!r}: not a .c2f stream (expected {MAGIC!r})")
     if len(data) < _HEAD.size:
@@ -189,9 +195,60 @@ def parse_header(data: bytes) -> tuple[Header, int]:
     return header, end + _CRC.size
 
 
-def parse_bitstream(data: bytes) -> Bitstream:
-    """Parse and check a whole stream: structure, limits, lengths and every CRC."""
-    data = memoryview(bytes(data))
+@dataclass(frozen=True)
+class Cut:
+    """Where a stream that ends inside a level segment was cut, and what the cut cost.
+
+    The levels before `level` arrived whole and pass their CRCs; the segment of `level` did not
+    arrive whole, so it is discarded (its CRC cannot be checked) with every level after it."""
+
+    level: int  # the level whose segment is incomplete
+    offset: int  # where that segment starts: the bytes of the complete prefix
+    arrived: int  # bytes of that segment that arrived, framing included (discarded)
+    declared: int | None  # its whole size, framing included, where its length field arrived
+
+    @property
+    def missing(self) -> int | None:
+        """Bytes of the cut segment that did not arrive (None: its length field did not)."""
+        return None if self.declared is None else self.declared - self.arrived
+
+    def describe(self, levels_total: int) -> str:
+        """One line for a person: which levels are complete and what was lost, in bytes."""
+        if self.level == 1:
+            kept = "no level complete"
+        else:
+            kept = f"levels 1-{self.level - 1} of {levels_total} complete ({self.offset} bytes)"
+            if self.level == 2:
+                kept = f"level 1 of {levels_total} complete ({self.offset} bytes)"
+        if self.declared is None:
+            lost = f"level {self.level} cut inside its segment header ({self.arrived} of {SEGMENT_FRAMING} bytes)"
+        else:
+            lost = f"level {self.level} cut after {self.arrived} of its {self.declared} bytes ({self.missing} missing)"
+        after = self.level < levels_total
+        rest = f", levels {self.level + 1}-{levels_total} not received" if after else ""
+        if after and self.level + 1 == levels_total:
+            rest = f", level {levels_total} not received"
+        return f"{kept}; {lost}, {self.arrived} bytes discarded{rest}"
+
+
+@dataclass(frozen=True)
+class Received:
+    """What a possibly cut stream holds: its longest complete, CRC-valid prefix of levels, and
+    the cut (None when the stream ends at a segment boundary)."""
+
+    stream: Bitstream
+    cut: Cut | None
+
+    @property
+    def complete_bytes(self) -> int:
+        """Bytes of the complete prefix (the whole input when there is no cut)."""
+        return self.stream.segment_sizes()[-1]
+
+
+def _scan(data: memoryview) -> tuple[Header, list[bytes], Cut | None]:
+    """The header, the payloads of every complete segment, and where the data ends inside a
+    segment (None at a boundary). Corruption (a complete segment failing its CRC, a length no
+    encoder writes, data after the last level) raises BitstreamError; a cut does not."""
     header, offset = parse_header(data)
     crc = _CRC.unpack_from(data, offset - _CRC.size)[0]
     payloads: list[bytes] = []
@@ -203,21 +260,61 @@ def parse_bitstream(data: bytes) -> Bitstream:
                 f"{len(data) - offset} bytes after the last of the "
                 f"{header.num_levels_total} level segments the header declares"
             )
-        if len(data) - offset < _SEGMENT.size:
-            raise BitstreamError(
-                f"truncated {name}: {len(data) - offset} bytes left, its length and CRC need {_SEGMENT.size}"
-            )
+        remaining = len(data) - offset
+        if remaining < _SEGMENT.size:
+            return header, payloads, Cut(index, offset, remaining, None)
         length, stored_crc = _SEGMENT.unpack_from(data, offset)
+        # A length no encoder writes is corruption of the length field, whether or not the
+        # payload is all here: it is not read as a cut (which would drop the levels after it).
+        _check_payload_shape(length, name)
+        if length > MAX_SEGMENT_BYTES:
+            raise BitstreamError(f"{name}: declares {length} bytes, more than any stream holds ({MAX_SEGMENT_BYTES})")
         start = offset + _SEGMENT.size
         if length > len(data) - start:
-            raise BitstreamError(f"truncated {name}: declares {length} bytes, {len(data) - start} remain")
-        _check_payload_shape(length, name)
+            return header, payloads, Cut(index, offset, remaining, _SEGMENT.size + length)
         payload = data[start : start + length]
         crc = zlib.crc32(payload, zlib.crc32(data[offset : offset + 4], crc))
         if crc != stored_crc:
             raise BitstreamError(f"CRC mismatch in {name}: the segment is corrupt or comes from another stream")
         payloads.append(bytes(payload))
         offset = start + length
+    return header, payloads, None
+
+
+def _cut_message(cut: Cut) -> str:
+    name = "hyper-latent segment" if cut.level == 0 else f"level {cut.level} segment"
+    if cut.declared is None:
+        return f"truncated {name}: {cut.arrived} bytes left, its length and CRC need {_SEGMENT.size}"
+    return f"truncated {name}: declares {cut.declared - _SEGMENT.size} bytes, {cut.arrived - _SEGMENT.size} remain"
+
+
+def parse_received(data: bytes) -> Received:
+    """Parse what arrived of a stream: the longest complete, CRC-valid prefix of levels, and the
+    cut when the data ends inside a level segment (docs/bitstream.md, "Cut streams").
+
+    BitstreamError for corruption (bad magic, a header or a complete segment failing its CRC,
+    impossible lengths, data after the last level), for a header or hyper-latent segment that did
+    not arrive whole, and when no level segment is complete: there is nothing to decode then."""
+    data = memoryview(bytes(data))
+    header, payloads, cut = _scan(data)
+    if not payloads:
+        raise BitstreamError(_cut_message(cut) if cut else "truncated stream: no hyper-latent segment after the header")
+    if cut is not None and cut.level == 0:
+        raise BitstreamError(_cut_message(cut))
+    if len(payloads) < 2:
+        if cut is None:
+            raise BitstreamError("truncated stream: no level segment after the header")
+        raise BitstreamError(f"{_cut_message(cut)}: no level segment is complete")
+    return Received(Bitstream(header, payloads[0], tuple(payloads[1:])), cut)
+
+
+def parse_bitstream(data: bytes) -> Bitstream:
+    """Parse and check a whole stream: structure, limits, lengths and every CRC. A stream that
+    ends inside a segment is refused (parse_received decodes what arrived of one)."""
+    data = memoryview(bytes(data))
+    header, payloads, cut = _scan(data)
+    if cut is not None:
+        raise BitstreamError(_cut_message(cut))
     if len(payloads) < 2:
         what = "no hyper-latent segment" if not payloads else "no level segment"
         raise BitstreamError(f"truncated stream: {what} after the header")
@@ -230,3 +327,23 @@ def truncate_to_level(data: bytes, level: int) -> bytes:
     if not 1 <= level <= stream.num_levels:
         raise BitstreamError(f"level {level} is not in this stream (it holds levels 1..{stream.num_levels})")
     return bytes(data[: stream.segment_sizes()[level - 1]])
+
+
+def levels_within(stream: Bitstream, budget: int) -> int:
+    """How many levels of `stream` fit in `budget` bytes, whole (header and hyper-latent
+    included): what a sender with a byte budget sends. BitstreamError naming the minimum when
+    not even level 1 fits (a stream without a level segment decodes nothing)."""
+    sizes = stream.segment_sizes()
+    if budget < sizes[0]:
+        base = len(stream.header.to_bytes()) + SEGMENT_FRAMING + len(stream.hyper)
+        raise BitstreamError(
+            f"a budget of {budget} bytes holds no level: the smallest valid prefix is {sizes[0]} bytes "
+            f"(header and hyper-latent segment {base}, level 1 segment {sizes[0] - base})"
+        )
+    return sum(1 for size in sizes if size <= budget)
+
+
+def truncate_to_bytes(data: bytes, budget: int) -> bytes:
+    """The longest whole-level prefix of `data` within `budget` bytes (levels_within)."""
+    stream = parse_bitstream(data)
+    return bytes(data[: stream.segment_sizes()[levels_within(stream, budget) - 1]])

@@ -17,7 +17,7 @@ import torch
 from coarse2fine.classify.classifiers import classifier_view, load_quietly
 from coarse2fine.classify.levels import NUM_CLASSES, answered_level, prob_sum_predictions
 from coarse2fine.coding import BitstreamError, decode_bitstream
-from coarse2fine.coding.reader import StreamReader
+from coarse2fine.stream_reader import StreamReader
 
 
 def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
@@ -42,10 +42,18 @@ def level_rows(image: torch.Tensor, codec, hierarchy, classifier) -> list[dict]:
 
 
 def classify_stream(
-    data: bytes, codec, hierarchy, classifier_name: str, level: int | None = None, max_pixels: int | None = None
+    data: bytes,
+    codec,
+    hierarchy,
+    classifier_name: str,
+    level: int | None = None,
+    max_pixels: int | None = None,
+    allow_cut: bool = False,
 ) -> dict:
-    """Decode at `level` and report the prob-sum prediction at every level of the hierarchy."""
-    decoded = decode_bitstream(codec, data, level, max_pixels)
+    """Decode at `level` and report the prob-sum prediction at every level of the hierarchy.
+    With `allow_cut`, a stream cut inside a level segment is classified from its complete
+    levels (decode_bitstream)."""
+    decoded = decode_bitstream(codec, data, level, max_pixels, allow_cut=allow_cut)
     rows = level_rows(decoded.image, codec, hierarchy, load_quietly(classifier_name))
     target = answered_level(decoded.level, decoded.header.num_levels_total, hierarchy.num_levels)
     return {
@@ -59,14 +67,22 @@ def classify_stream(
 
 
 def receive_until_confident(
-    source: BinaryIO, codec, hierarchy, classifier_name: str, threshold: float, max_pixels: int | None = None
+    source: BinaryIO | StreamReader,
+    codec,
+    hierarchy,
+    classifier_name: str,
+    threshold: float,
+    max_pixels: int | None = None,
 ) -> dict:
-    """Read `source` (a file or a pipe) one segment at a time until the answer at the level
-    reached is at least `threshold` confident; report that answer and the bytes read."""
+    """Read `source` (a file or a pipe, or a StreamReader over one that has read the header)
+    one segment at a time until the answer at the level reached is at least `threshold`
+    confident; report that answer and the bytes read. A reader made with `allow_cut` stops at a
+    cut level segment: the answer is then the last complete level's, and `cut` says what was
+    lost (None otherwise)."""
     if not 0 <= threshold <= 1:
         raise ValueError(f"--until-confident must be a probability in [0, 1], got {threshold}")
     classifier = load_quietly(classifier_name)
-    reader = StreamReader(source)
+    reader = source if isinstance(source, StreamReader) else StreamReader(source)
     total = reader.header.num_levels_total
     trace = []
     for stream in reader:
@@ -78,6 +94,8 @@ def receive_until_confident(
         if answer["probability"] >= threshold:  # stop_level's rule, applied as each level arrives
             break
     if not trace:
+        if reader.cut is not None:
+            raise BitstreamError(f"truncated level 1 segment: {reader.cut.describe(total)}")
         raise BitstreamError("truncated stream: no level segment after the hyper-latent")
     last = trace[-1]
     confident = last["answer"]["probability"] >= threshold
@@ -91,4 +109,5 @@ def receive_until_confident(
         "hierarchy": hierarchy.name,
         "answer": last["answer"],
         "trace": trace,
+        "cut": reader.cut,
     }

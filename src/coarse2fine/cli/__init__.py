@@ -1,9 +1,15 @@
-"""`c2f`: encode, decode, inspect and classify `.c2f` progressive bitstreams.
+"""`c2f`: encode, decode, inspect, cut and classify `.c2f` progressive bitstreams.
 
     c2f encode IMAGE... [-o FILE.c2f | --output-dir DIR] --model CKPT [--view native|model|SIZE]
     c2f decode FILE.c2f... [-o OUT.png | --output-dir DIR] --model CKPT [--level N]
     c2f info FILE.c2f [--json]
+    c2f truncate FILE.c2f (--level N | --bytes B) [-o OUT.c2f]
     c2f classify FILE.c2f --model CKPT --hierarchy assignments.csv [--level N]
+    c2f eval FOLDER [--json]
+
+`-` names standard input or output wherever a stream or a picture is read or written; status
+lines and progress go to standard error (--quiet silences them). Commands that run the codec
+take --device auto|cpu|cuda[:N] (default cpu). The manual: docs/cli.md.
 
 A stream records the identity of its model (a hash), not a path; a stream written by another
 model fails with a clear message. Without --model, encode, decode and classify use the default
@@ -38,6 +44,11 @@ COMMANDS: dict[str, Command] = {
         "coarse2fine.cli.streams:info_arguments",
         "coarse2fine.cli.streams:run_info",
     ),
+    "truncate": Command(
+        "cut a stream to its first N levels, or to the levels that fit in a byte budget",
+        "coarse2fine.cli.streams:truncate_arguments",
+        "coarse2fine.cli.streams:run_truncate",
+    ),
     "classify": Command(
         "decode at a level and show what a reference classifier sees",
         "coarse2fine.cli.classify:classify_arguments",
@@ -61,15 +72,28 @@ EXAMPLES = {
     "decode": [
         "c2f decode photo.c2f -o photo.png",
         "c2f decode photo.c2f -o coarse.png --level 1",
+        "c2f decode photo.c2f -o photo.webp",
+        "c2f decode photo.c2f -o photo.jpg --quality 95",
         "c2f decode streams/*.c2f --output-dir decoded/",
+        "c2f encode photo.jpg -o - | c2f decode - -o photo.png",
     ],
-    "info": ["c2f info photo.c2f", "c2f info photo.c2f --json"],
+    "info": ["c2f info photo.c2f", "c2f info photo.c2f --json", "head -c 2000 photo.c2f | c2f info -"],
+    "truncate": [
+        "c2f truncate photo.c2f --level 1 -o coarse.c2f",
+        "c2f truncate photo.c2f --bytes 4096 -o budget.c2f",
+        "c2f truncate photo.c2f --bytes 4096 | c2f decode - -o photo.png",
+        "c2f truncate cut.c2f -o whole-levels.c2f",
+    ],
     "classify": [
         "c2f classify photo.c2f --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv --level 1",
         "cat photo.c2f | c2f classify - --hierarchy results/hierarchy/paper_clip_kmeans/assignments.csv "
         "--until-confident 0.9",
     ],
-    "eval": ["c2f eval photos/", "c2f eval photos/ --view 256 --json > eval.json"],
+    "eval": [
+        "c2f eval photos/",
+        "c2f eval photos/ --view 256 --json > eval.json",
+        "c2f eval photos/ --json --name c2f --device cuda > c2f.json && python -m compressai.utils.plot -f c2f.json",
+    ],
 }
 
 
@@ -94,30 +118,52 @@ def build_parser() -> argparse.ArgumentParser:
         )
         command.arguments_function()(p)
         p.add_argument("--threads", type=positive_int, default=None, help="torch threads (default: torch's own)")
+        p.add_argument(
+            "-q", "--quiet", action="store_true", help="no status lines or progress (warnings and errors still print)"
+        )
         p.set_defaults(run=command.run_function)
     return parser
 
 
 def user_errors() -> tuple[type[BaseException], ...]:
     # BitstreamError, ImageReadError, AssignmentsError and bad-argument errors are ValueErrors.
-    from coarse2fine.classify import ClassifierUnavailable
-    from coarse2fine.coding import CheckpointError
+    # Nothing that imports torch: an input error is answered before torch loads.
+    from coarse2fine.errors import CheckpointError
 
     # OSError: a full disk, a name too long, no permission: the message names the path.
     # ResourceLimitError (a ValueError) names the pixel limit; MemoryError is handled in main.
-    return (ValueError, CheckpointError, ClassifierUnavailable, OSError)
+    errors: tuple[type[BaseException], ...] = (ValueError, CheckpointError, OSError)
+    classifiers = sys.modules.get("coarse2fine.classify.classifiers")  # only raised once it is loaded
+    if classifiers is not None:
+        errors += (classifiers.ClassifierUnavailable,)
+    return errors
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.run()(args)
+    except BrokenPipeError:
+        # the reader of our standard output went away (`c2f decode x.c2f -o - | head -c 10`):
+        # nothing more can be written there; stop quietly, as Unix tools do
+        _silence_stdout()
+        return 1
     except user_errors() as exc:
         print(f"c2f {args.command}: error: {exc}", file=sys.stderr)
         return 1
     except MemoryError:
         print(f"c2f {args.command}: error: out of memory; try a smaller --max-pixels or free memory", file=sys.stderr)
         return 1
+
+
+def _silence_stdout() -> None:
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 __all__ = ["COMMANDS", "DEFAULT_MODEL", "build_parser", "main"]

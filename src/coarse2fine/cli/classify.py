@@ -9,7 +9,16 @@ from pathlib import Path
 
 from coarse2fine.classify.names import CLASSIFIER_NAMES
 
-from .common import max_pixels_argument, model_path, read_stream, set_threads
+from .common import (
+    device_argument,
+    is_stdio,
+    load_model,
+    max_pixels_argument,
+    model_path,
+    read_stream,
+    strict_argument,
+    warn,
+)
 
 
 # -- classify ---------------------------------------------------------------------------------
@@ -24,7 +33,12 @@ def _probability(text: str) -> float:
 
 
 def classify_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("stream", type=Path, help="a .c2f file, or - for standard input (read as it arrives)")
+    p.add_argument(
+        "stream",
+        type=Path,
+        help="a .c2f file, or - for standard input (read as it arrives); a stream cut inside a level segment "
+        "is classified from its complete levels",
+    )
     p.add_argument(
         "--model",
         type=Path,
@@ -47,6 +61,8 @@ def classify_arguments(p: argparse.ArgumentParser) -> None:
         help="reference classifier (default: %(default)s)",
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of text")
+    strict_argument(p)
+    device_argument(p)
     max_pixels_argument(p)
 
 
@@ -58,24 +74,31 @@ def _answer_text(a: dict) -> str:
 
 
 def run_classify(args) -> int:
-    from coarse2fine.coding import load_codec
-    from coarse2fine.hierarchy.assignments import load_hierarchy
-    from coarse2fine.receiver import classify_stream, receive_until_confident
+    from .streams import cut_fields, received_stream
 
-    set_threads(args)
-    codec, hierarchy = load_codec(model_path(args.model)), load_hierarchy(args.hierarchy)
+    # The stream (its header at least) and the hierarchy's file are checked before torch loads.
+    if not args.hierarchy.is_file():
+        raise ValueError(f"--hierarchy {args.hierarchy}: no such file")
+    model = model_path(args.model)
     if args.until_confident is not None:
-        if str(args.stream) == "-":
+        from contextlib import nullcontext
+
+        from coarse2fine.stream_reader import StreamReader
+
+        if not is_stdio(args.stream) and not args.stream.is_file():
+            raise ValueError(f"{args.stream}: no such file")
+        with nullcontext(sys.stdin.buffer) if is_stdio(args.stream) else open(args.stream, "rb") as source:
+            reader = StreamReader(source, allow_cut=not args.strict)  # reads the header: torch-free
+            codec, hierarchy = _load(args, model)
+            from coarse2fine.receiver import receive_until_confident
+
             result = receive_until_confident(
-                sys.stdin.buffer, codec, hierarchy, args.classifier, args.until_confident, args.max_pixels
+                reader, codec, hierarchy, args.classifier, args.until_confident, args.max_pixels
             )
-        else:
-            if not args.stream.is_file():
-                raise ValueError(f"{args.stream}: no such file")
-            with open(args.stream, "rb") as source:
-                result = receive_until_confident(
-                    source, codec, hierarchy, args.classifier, args.until_confident, args.max_pixels
-                )
+        cut = result.pop("cut")
+        if cut is not None:
+            warn(args, f"{args.stream}: the stream is cut: {cut.describe(result['levels_total'])}")
+        result["cut"] = cut_fields(cut, result["levels_total"])
         if args.json:
             print(json.dumps(result, indent=2))
             return 0
@@ -85,8 +108,13 @@ def run_classify(args) -> int:
             f"{result['bytes_read']} bytes read: {_answer_text(result['answer'])}"
         )
         return 0
-    data = sys.stdin.buffer.read() if str(args.stream) == "-" else read_stream(args.stream)
-    result = classify_stream(data, codec, hierarchy, args.classifier, args.level, args.max_pixels)
+    data = read_stream(args.stream)
+    received = received_stream(args, args.stream, data)
+    codec, hierarchy = _load(args, model)
+    from coarse2fine.receiver import classify_stream
+
+    result = classify_stream(data, codec, hierarchy, args.classifier, args.level, args.max_pixels, allow_cut=True)
+    result["cut"] = cut_fields(received.cut, received.stream.header.num_levels_total)
     if args.json:
         print(json.dumps(result, indent=2))
         return 0
@@ -94,3 +122,10 @@ def run_classify(args) -> int:
     for row in result["levels"]:
         print(f"  K={row['k']:>4}: {row['id']:>4} {row['name']} (p={row['probability']:.3f})")
     return 0
+
+
+def _load(args, model):
+    from coarse2fine.hierarchy.assignments import load_hierarchy
+
+    # the codec on --device; the reference classifier reads the decoded picture on the CPU
+    return load_model(args, model), load_hierarchy(args.hierarchy)

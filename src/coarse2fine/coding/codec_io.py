@@ -17,7 +17,8 @@ from dataclasses import dataclass
 import torch
 
 from coarse2fine import rans
-from coarse2fine.container import Bitstream, Header, parse_bitstream
+from coarse2fine.container import SEGMENT_FRAMING, Bitstream, Cut, Header, parse_bitstream, parse_received
+from coarse2fine.devices import device_of
 from coarse2fine.limits import check_pixels
 from coarse2fine.models.padding import crop_to_size, pad_to_multiple
 
@@ -34,6 +35,7 @@ class DecodedImage:
     latents: torch.Tensor  # the decoded latent y_hat (blocks after `level` are zero)
     level: int
     header: Header
+    cut: Cut | None = None  # where a cut stream ended (decoded with allow_cut); None if it did not
 
 
 def _check_image(x: torch.Tensor, max_pixels: int | None) -> None:
@@ -92,7 +94,7 @@ def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> Enc
     """Like encode_image, keeping the encoder's latents to check decoding against."""
     _check_image(x, max_pixels)
     height, width = x.shape[-2:]
-    padded, _ = pad_to_multiple(x, codec.pad_multiple)
+    padded, _ = pad_to_multiple(x.to(device_of(codec)), codec.pad_multiple)
     header = header_for(codec, width, height)
     # A rate-controlled codec (RMPGC) aims its target bpp at the original pixels, not the padded.
     with _memory_named(f"encoding a {width}x{height} image"):
@@ -111,7 +113,7 @@ def compress_image(codec, x: torch.Tensor, max_pixels: int | None = None) -> Enc
     # A codec whose prefixes are not a masking of the full latent (nested quantisation)
     # reports them itself; otherwise they follow from y_hat.
     levels = enc["y_hat_levels"]  # what decoding each prefix must give (models/interface.py)
-    return EncodedImage(data, enc["y_hat"], tuple(levels))
+    return EncodedImage(data, enc["y_hat"].cpu(), tuple(level.cpu() for level in levels))
 
 
 def check_compatible(codec, header: Header) -> None:
@@ -134,39 +136,52 @@ def _symbol_counts(codec, header: Header) -> tuple[int, list[int]]:
     return z_channels * z_h * z_w, [c * y_positions for c in header.level_channels]
 
 
-def _check_payload_lengths(codec, stream: Bitstream) -> tuple[int, list[int]]:
+def _check_payload_lengths(codec, stream: Bitstream, cut: Cut | None = None) -> tuple[int, list[int]]:
     """The symbol counts of the segments, after checking no payload is longer than they can need
-    (a longer one is not what an encoder wrote, and would only buy the decoder more padding)."""
+    (a longer one is not what an encoder wrote, and would only buy the decoder more padding).
+    A cut segment's declared length is held to the same bound: beyond it, the length field is
+    corrupt and the stream was not merely cut."""
     hyper_symbols, level_symbols = _symbol_counts(codec, stream.header)
-    named = [("hyper-latent segment", stream.hyper, hyper_symbols)]
-    named += [(f"level {k} segment", p, n) for k, (p, n) in enumerate(zip(stream.levels, level_symbols), 1)]
-    for name, payload, symbols in named:
-        if len(payload) > rans.max_payload_bytes(symbols):
+    named = [("hyper-latent segment", len(stream.hyper), hyper_symbols)]
+    named += [(f"level {k} segment", len(p), n) for k, (p, n) in enumerate(zip(stream.levels, level_symbols), 1)]
+    if cut is not None and cut.declared is not None:
+        named.append((f"cut level {cut.level} segment", cut.declared - SEGMENT_FRAMING, level_symbols[cut.level - 1]))
+    for name, length, symbols in named:
+        if length > rans.max_payload_bytes(symbols):
             raise BitstreamError(
-                f"{name}: payload of {len(payload)} bytes is longer than its {symbols} symbols "
+                f"{name}: payload of {length} bytes is longer than its {symbols} symbols "
                 f"can take ({rans.max_payload_bytes(symbols)} bytes at most)"
             )
     return hyper_symbols, level_symbols
 
 
 @torch.no_grad()
-def decode_bitstream(codec, data: bytes, level: int | None = None, max_pixels: int | None = None) -> DecodedImage:
+def decode_bitstream(
+    codec, data: bytes, level: int | None = None, max_pixels: int | None = None, allow_cut: bool = False
+) -> DecodedImage:
     """Decode `data` at `level` (default: every level present), cropped to the original size.
 
     BitstreamError for a stream that is not valid for `codec`; ResourceLimitError if its header
     declares more than `max_pixels` pixels once padded (None: coarse2fine.limits' default),
-    checked before any decoding work, or if memory runs out.
+    checked before any decoding work, or if memory runs out. A stream that ends inside a level
+    segment is an error, or with `allow_cut` decodes its complete levels (the result's `cut`
+    says what was lost; container.parse_received).
     """
-    stream = parse_bitstream(data)
+    if allow_cut:
+        received = parse_received(data)
+        stream, cut = received.stream, received.cut
+    else:
+        stream, cut = parse_bitstream(data), None
     header = stream.header
     check_compatible(codec, header)
     if level is None:
         level = stream.num_levels
     if not isinstance(level, int) or not 1 <= level <= stream.num_levels:
-        raise BitstreamError(f"level {level} is not in this stream (it holds levels 1..{stream.num_levels})")
+        lost = f"; {cut.describe(header.num_levels_total)}" if cut else ""
+        raise BitstreamError(f"level {level} is not in this stream (it holds levels 1..{stream.num_levels}{lost})")
     padded_h, padded_w = header.padded_size
     check_pixels(padded_w, padded_h, max_pixels, "stream to decode (its declared size, padded)")
-    hyper_symbols, level_symbols = _check_payload_lengths(codec, stream)
+    hyper_symbols, level_symbols = _check_payload_lengths(codec, stream, cut)
     z_shape = tuple(s // header.pad_multiple for s in header.padded_size)
     with _memory_named(f"decoding a {header.width}x{header.height} stream"):
         strings = [[rans.guarded(stream.hyper, hyper_symbols)]]
@@ -175,7 +190,9 @@ def decode_bitstream(codec, data: bytes, level: int | None = None, max_pixels: i
     x_hat = out["x_hat"]
     # Garbage latents can overflow the synthesis transform; the image must still be an image.
     x_hat = torch.nan_to_num(x_hat.float(), nan=0.0, posinf=1.0, neginf=0.0).clamp_(0, 1)
-    return DecodedImage(crop_to_size(x_hat, (header.height, header.width)), out["y_hat"], level, header)
+    # on the CPU whatever the codec's device: what callers save, measure and compare
+    image = crop_to_size(x_hat, (header.height, header.width)).cpu()
+    return DecodedImage(image, out["y_hat"].cpu(), level, header, cut)
 
 
 @torch.no_grad()
@@ -186,7 +203,7 @@ def estimated_bits(codec, x: torch.Tensor) -> list[float]:
     overhead (container, rANS flush, table quantisation) stays visible.
     """
     _check_image(x, None)
-    padded, _ = pad_to_multiple(x, codec.pad_multiple)
+    padded, _ = pad_to_multiple(x.to(device_of(codec)), codec.pad_multiple)
     with torch.no_grad():
         likelihoods = codec.eval().likelihoods(padded)
     bits = -torch.log2(likelihoods["z"]).sum().item()

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import BinaryIO
 
-import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from coarse2fine.errors import ResourceLimitError
@@ -26,6 +26,8 @@ def to_rgb(image: Image.Image, path: Path | str = "<image>") -> Image.Image:
     white (what a viewer shows), 16-bit samples are scaled to 8 bits, palettes are expanded."""
     mode = image.mode
     if mode in ("I;16", "I;16B", "I;16L", "I"):
+        import numpy as np  # here, not at the top: `c2f` reads an image with Pillow alone
+
         array = np.asarray(image, dtype=np.float64)
         peak = 65535.0 if mode.startswith("I;16") or array.max() > 255 else 255.0
         array = np.clip(np.round(array / peak * 255.0), 0, 255).astype(np.uint8)
@@ -43,17 +45,23 @@ def to_rgb(image: Image.Image, path: Path | str = "<image>") -> Image.Image:
     raise ImageReadError(f"{path}: unsupported image mode {mode!r}")
 
 
-def open_rgb(path: Path | str, max_pixels: int | None = None) -> Image.Image:
+def open_rgb(path: Path | str | BinaryIO, max_pixels: int | None = None, name: str | None = None) -> Image.Image:
     """Open, fully decode and convert an image to RGB, or raise ImageReadError naming it.
 
     The size the file declares is checked against the pixel limit (coarse2fine.limits; None:
-    the default) before any pixel is decoded: ResourceLimitError if it is larger."""
-    path = Path(path)
-    if not path.is_file():
-        raise ImageReadError(f"{path}: no such file")
+    the default) before any pixel is decoded: ResourceLimitError if it is larger. `path` may be
+    an open binary file (standard input read into memory), named `name` in errors."""
+    if hasattr(path, "read"):
+        source, path = path, name or "<image>"
+    else:
+        source = path = Path(path)
+        if path.is_dir():
+            raise ImageReadError(f"{path}: is a directory, not an image file")
+        if not path.is_file():
+            raise ImageReadError(f"{path}: no such file")
     Image.init()  # registers every plugin: `formats` may name one a lazy open has not loaded yet
     try:
-        with Image.open(path, formats=ALLOWED_FORMATS) as image:
+        with Image.open(source, formats=ALLOWED_FORMATS) as image:
             check_pixels(image.width, image.height, max_pixels, str(path))
             image.load()  # decodes everything: a truncated file fails here, not later
             # the picture as a viewer shows it: a phone's Orientation tag rotates the pixels
@@ -68,6 +76,7 @@ def open_rgb(path: Path | str, max_pixels: int | None = None) -> Image.Image:
 
 def image_to_tensor(image: Image.Image):
     """RGB PIL image -> float tensor (1, 3, H, W) in [0, 1]."""
+    import numpy as np
     import torch
 
     array = np.array(image, dtype=np.uint8, copy=True)

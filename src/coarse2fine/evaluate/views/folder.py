@@ -8,10 +8,18 @@ whole stream, once per image) and to decode that level, and top-1 agreement: the
 images whose class prediction from the decoded picture is the reference classifier's prediction
 on the uncompressed view (needs no label). Images of any size; each is coded as `view` gives it
 (native by default).
+
+A metric that is undefined for an image (MS-SSIM below 33 pixels on the shorter side; PSNR of
+a picture identical to its original, infinite) is null in that image's row, with the reason
+under `not_applicable`; a level's mean is over the images that define it (`<metric>_images`
+counts them), null with the reason when none does. No NaN or infinity reaches the JSON.
+`compressai_results` gives the same means in CompressAI's results format (the one its
+`compressai.utils.eval_model` writes and `compressai.utils.plot` reads), one entry per level.
 """
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,7 +76,32 @@ def measure_images(
     coded_rows = frame[frame["codec"] != REFERENCE_CODEC].rename(columns={"bpp_actual": "bpp"})
     columns = ["image", "width", "height", "level", *[m for m in METRICS if m in coded_rows]]
     rows = coded_rows[columns].astype({"level": int, "width": int, "height": int}).to_dict(orient="records")
-    return rows, skipped
+    return [_applicable(row) for row in rows], skipped
+
+
+def _not_applicable(metric: str, value: float, row: dict) -> str:
+    """Why `metric` has no value for this image (its value NaN or infinite)."""
+    if metric == "ms_ssim":
+        return (
+            f"MS-SSIM needs a shorter side of at least 33 pixels for its 5 scales "
+            f"(this image is {row['width']}x{row['height']})"
+        )
+    if metric == "psnr" and value == math.inf:
+        return "the decoded picture is identical to the original (PSNR infinite)"
+    return f"{metric} is undefined for this image ({value})"
+
+
+def _applicable(row: dict) -> dict:
+    """The row with undefined metrics as None and their reasons under `not_applicable`."""
+    reasons = {}
+    for metric in METRICS:
+        value = row.get(metric)
+        if isinstance(value, float) and not math.isfinite(value):
+            reasons[metric] = _not_applicable(metric, value, row)
+            row[metric] = None
+    if reasons:
+        row["not_applicable"] = reasons
+    return row
 
 
 # A worker process of `c2f eval --workers N`: its own codec and classifier, loaded once.
@@ -146,31 +179,97 @@ def evaluate_folder(
 
 
 def level_means(rows: list[dict]) -> list[dict]:
-    """Per level: the images measured and the mean of every metric they have."""
+    """Per level: the images measured and the mean of every metric over the images that define
+    it; a metric no image defines is None, its reason under `not_applicable`."""
     summary = []
     for level in sorted({r["level"] for r in rows}):
         at = [r for r in rows if r["level"] == level]
-        means = {m: float(np.nanmean([r.get(m, np.nan) for r in at])) for m in METRICS if any(m in r for r in at)}
-        summary.append({"level": level, "images": len(at), **means})
+        entry: dict = {"level": level, "images": len(at)}
+        reasons = {}
+        for metric in METRICS:
+            if not any(metric in r for r in at):
+                continue
+            values = [r[metric] for r in at if r.get(metric) is not None]
+            entry[metric] = float(np.mean(values)) if values else None
+            if len(values) < len(at):
+                entry[f"{metric}_images"] = len(values)
+            if not values:
+                reasons[metric] = next(r["not_applicable"][metric] for r in at if metric in r.get("not_applicable", {}))
+                reasons[metric] = f"undefined for every image; for example: {reasons[metric]}"
+        if reasons:
+            entry["not_applicable"] = reasons
+        summary.append(entry)
     return summary
+
+
+# CompressAI's names for the metrics its eval_model writes and its plot utility reads
+COMPRESSAI_KEYS = {
+    "bpp": ("bpp",),
+    "psnr": ("psnr-rgb",),
+    # ms-ssim-rgb is what eval_model writes and plot reads; older results files name it ms-ssim
+    "ms_ssim": ("ms-ssim-rgb", "ms-ssim"),
+    "encode_s": ("encoding_time",),
+    "decode_s": ("decoding_time",),
+}
+
+
+def compressai_results(result: dict, name: str, description: str) -> dict:
+    """`{"name", "description", "results"}` as CompressAI's `eval_model` writes them: per
+    metric a list with one entry per level (the level means, averaged over images as
+    eval_model averages them), ready for `python -m compressai.utils.plot -f FILE`. A metric
+    that some level leaves undefined is left out (the plot utility reads numbers only), and
+    the description says which and why."""
+    levels = result["levels"]
+    results, left_out = {}, []
+    for ours, names in COMPRESSAI_KEYS.items():
+        theirs = names[0]
+        values = [level.get(ours) for level in levels]
+        if values and all(v is not None for v in values):
+            results.update({name: values for name in names})
+        elif any(ours in level for level in levels):
+            left_out.append(f"{theirs} left out: {next(iter(_reasons(levels, ours)), 'undefined')}")
+        partial = [level[f"{ours}_images"] for level in levels if f"{ours}_images" in level]
+        if theirs in results and partial:
+            left_out.append(f"{theirs} over the {min(partial)} of {levels[0]['images']} images that define it")
+    note = f"; {'; '.join(left_out)}" if left_out else ""
+    return {"name": name, "description": f"{description}{note}", "results": results}
+
+
+def _reasons(levels: list[dict], metric: str):
+    for level in levels:
+        reason = level.get("not_applicable", {}).get(metric)
+        if reason:
+            yield reason
 
 
 def summary_table(result: dict) -> str:
     header = ["level", "images", "bpp", "PSNR dB", "MS-SSIM", "encode s", "decode s", "top-1 agreement %"]
     lines = ["  ".join(f"{h:>10}" for h in header)]
+
+    def cell(s: dict, metric: str, form: str, scale: float = 1.0) -> str:
+        value = s.get(metric)
+        return "n/a" if value is None else format(value * scale, form)
+
+    notes = []
     for s in result["levels"]:
-        agreement = f"{100 * s['top1_agreement']:.1f}" if "top1_agreement" in s else "-"
+        agreement = cell(s, "top1_agreement", ".1f", 100) if "top1_agreement" in s else "-"
         cells = [
             s["level"],
             s["images"],
-            f"{s['bpp']:.4f}",
-            f"{s['psnr']:.2f}",
-            f"{s['ms_ssim']:.4f}",
-            f"{s['encode_s']:.3f}",
-            f"{s['decode_s']:.3f}",
+            cell(s, "bpp", ".4f"),
+            cell(s, "psnr", ".2f"),
+            cell(s, "ms_ssim", ".4f"),
+            cell(s, "encode_s", ".3f"),
+            cell(s, "decode_s", ".3f"),
             agreement,
         ]
         lines.append("  ".join(f"{c:>10}" for c in cells))
+        for metric, reason in s.get("not_applicable", {}).items():
+            notes.append(f"level {s['level']} {metric}: n/a, {reason}")
+        for metric in METRICS:
+            if f"{metric}_images" in s:
+                notes.append(f"level {s['level']} {metric}: mean over {s[f'{metric}_images']} of {s['images']} images")
+    lines.extend(dict.fromkeys(notes))
     for item in result["skipped"]:
         lines.append(f"skipped {item['image']}: {item['reason']}")
     return "\n".join(lines)
