@@ -67,10 +67,18 @@ GROUPS = {
             "preregistered-prior.md": f"{TABLES}/prior.md",
             "preregistered-breakdown.md": f"{TABLES}/breakdown.md",
             **_claims("preregistered", ("c2f", "c2f_paper", "c2f_teacher", "c2f_balanced")),
-            "preregistered-top1_vs_bpp.png": f"{FIGURES}/top1_vs_bpp.png",
-            "preregistered-coarse_confusion.png": f"{FIGURES}/coarse_confusion.png",
-            "preregistered-reconstructions.png": f"{FIGURES}/reconstructions.png",
-            "preregistered-training_curves.png": f"{FIGURES}/training_curves.png",
+            **{
+                f"preregistered-{name}.png": f"{FIGURES}/{name}.png"
+                for name in (
+                    "balanced_vs_bpp",
+                    "paired_difference",
+                    "quality_vs_bpp",
+                    "top1_vs_bpp",
+                    "reconstructions_equal_rate",
+                    "coarse_confusion",
+                    "training_curves",
+                )
+            },
         },
     ),
 }
