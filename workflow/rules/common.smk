@@ -63,3 +63,12 @@ def job_threads(count: int):
         return count
 
     return threads
+
+
+def figure_claim_tables(hierarchy):
+    """The first claim's per-run and seed-averaged tables of a hierarchy ([] without a claim: the
+    paired-difference figure then says so)."""
+    claims = [t for t in PLAN.evaluation.claim_targets() if t.startswith(f"results/metrics/tables/{hierarchy}/")]
+    if not claims:
+        return []
+    return [f"{os.path.dirname(claims[0])}/{name}" for name in ("claim_runs.csv", "claim_seeds.csv")]

@@ -9,15 +9,6 @@ OVERVIEW = PLAN.evaluation.overview_inputs()
 MORE_FIGURE_NAMES = ("balanced_vs_bpp", "quality_vs_bpp", "paired_difference", "reconstructions_equal_rate")
 
 
-def figure_claim_tables(hierarchy):
-    """The first claim's per-run and seed-averaged tables of a hierarchy ([] without a claim: the
-    paired-difference figure then says so)."""
-    claims = [t for t in PLAN.evaluation.claim_targets() if t.startswith(f"results/metrics/tables/{hierarchy}/")]
-    if not claims:
-        return []
-    return [f"{os.path.dirname(claims[0])}/{name}" for name in ("claim_runs.csv", "claim_seeds.csv")]
-
-
 report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
 
 
