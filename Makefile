@@ -37,7 +37,7 @@ run: pull-models  ## the pipeline on the embedded default (config/config.yaml; C
 	@# from the cache, newer than every result, and Snakemake would rerun the whole study.
 	$(if $(CONFIG),@echo "make run: CONFIG=$(CONFIG) is not params.yaml's configuration; dvc.lock left as it was",$(BIN)/dvc commit --force --quiet dvc.yaml)
 
-docs-figures: setup  ## copy results/' tables and figures into docs/figures/ with their header (GROUP=embedded-default, the default, or preregistered or operating-point-sweep, right after that run)
+docs-figures: setup  ## copy results/' tables and figures into docs/figures/ with their header (GROUP=embedded-default, the default; preregistered, preregistered-figures or operating-point-sweep right after that run)
 	$(BIN)/python -m coarse2fine.figures publish $(if $(GROUP),--group $(GROUP))
 
 check-docs-figures: setup  ## results/ against docs/figures/: a diff for every number that moved, exit 1 if any
