@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import subprocess
 import sys
@@ -65,3 +66,19 @@ def save_tiny_checkpoint(path: Path, seed: int = 0) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     torch.save({"codec_config": codec.config, "state_dict": codec.state_dict()}, path)
     return path
+
+
+class Trickle(io.RawIOBase):
+    """A pipe-like source: read() returns at most `piece` bytes at a time."""
+
+    def __init__(self, data: bytes, piece: int):
+        self.data, self.piece, self.pos = data, piece, 0
+
+    def readable(self):
+        return True
+
+    def read(self, n=-1):
+        n = self.piece if n is None or n < 0 else min(n, self.piece)
+        chunk = self.data[self.pos : self.pos + n]
+        self.pos += len(chunk)
+        return chunk

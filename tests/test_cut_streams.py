@@ -28,7 +28,7 @@ from coarse2fine.coding import (
     truncate_to_level,
 )
 from coarse2fine.stream_reader import StreamReader
-from conftest import save_tiny_checkpoint
+from conftest import Trickle, save_tiny_checkpoint
 
 
 def random_stream(seed: int = 0) -> bytes:
@@ -106,22 +106,6 @@ def test_the_pipe_reader_agrees_with_the_file_parser_at_every_cut(piece):
         assert len(levels) == received.stream.num_levels and reader.cut == received.cut
     with pytest.raises(BitstreamError, match="truncated level 2 segment"):
         list(StreamReader(io.BytesIO(data[: sizes[0] + 3])))  # without allow_cut: refused
-
-
-class Trickle(io.RawIOBase):
-    """A pipe-like source: read() returns at most `piece` bytes at a time."""
-
-    def __init__(self, data: bytes, piece: int):
-        self.data, self.piece, self.pos = data, piece, 0
-
-    def readable(self):
-        return True
-
-    def read(self, n=-1):
-        n = self.piece if n is None or n < 0 else min(n, self.piece)
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += len(chunk)
-        return chunk
 
 
 def test_a_byte_budget_keeps_the_whole_levels_that_fit():

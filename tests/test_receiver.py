@@ -17,23 +17,7 @@ from coarse2fine.classify.levels import answered_level, stop_level
 from coarse2fine.cli import main
 from coarse2fine.coding import BitstreamError, encode_image, load_codec, parse_bitstream
 from coarse2fine.coding.reader import StreamReader
-from conftest import save_tiny_checkpoint
-
-
-class Trickle(io.RawIOBase):
-    """A pipe-like source: read() returns at most `piece` bytes at a time."""
-
-    def __init__(self, data: bytes, piece: int):
-        self.data, self.piece, self.pos = data, piece, 0
-
-    def readable(self):
-        return True
-
-    def read(self, n=-1):
-        n = self.piece if n is None or n < 0 else min(n, self.piece)
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += len(chunk)
-        return chunk
+from conftest import Trickle, save_tiny_checkpoint
 
 
 @pytest.fixture(scope="module")

@@ -38,6 +38,9 @@ def _claims(prefix: str, methods: tuple[str, ...]) -> dict[str, str]:
     return {f"{prefix}-claim-{m}.md": f"{TABLES}/claim/{m}/claim.md" for m in methods}
 
 
+PREREGISTERED_CONFIGS = ("config/config.yaml", "config/preregistered.yaml")
+PREREGISTERED_COMMAND = f"snakemake --cores all --configfile {' '.join(PREREGISTERED_CONFIGS)}"
+
 GROUPS = {
     "embedded-default": Group(
         command="make run",
@@ -60,8 +63,8 @@ GROUPS = {
         },
     ),
     "preregistered": Group(
-        command="snakemake --cores all --configfile config/config.yaml config/preregistered.yaml",
-        configs=("config/config.yaml", "config/preregistered.yaml"),
+        command=PREREGISTERED_COMMAND,
+        configs=PREREGISTERED_CONFIGS,
         files={
             "preregistered-summary.md": f"{TABLES}/summary.md",
             "preregistered-prior.md": f"{TABLES}/prior.md",
@@ -71,8 +74,8 @@ GROUPS = {
     ),
     # the same run's figures, a group of their own: redrawn from its tables by later figure code
     "preregistered-figures": Group(
-        command="snakemake --cores all --configfile config/config.yaml config/preregistered.yaml",
-        configs=("config/config.yaml", "config/preregistered.yaml"),
+        command=PREREGISTERED_COMMAND,
+        configs=PREREGISTERED_CONFIGS,
         files={
             f"preregistered-{name}.png": f"{FIGURES}/{name}.png"
             for name in (
