@@ -16,6 +16,7 @@ from PIL import Image
 from coarse2fine.data.manifest import sha256_file, write_manifest
 from coarse2fine.evaluate.tables import tables_job as tables
 from coarse2fine.evaluate.views import views_job as views
+from coarse2fine.plan.evaluation import FIGURE_NAMES
 
 CLASSIFIERS = ["efficientnet_lite0", "resnet50"]  # resnet50 has no weights offline: skipped, logged
 
@@ -161,11 +162,7 @@ def test_tables_and_figures_for_the_paper_hierarchy(anchor_views, learned_views,
     assert "top-1 K=10 %" in (tmp_path / "tables" / "summary.md").read_text()
 
     paths = make_figures({"classifiers": ["efficientnet_lite0"]}, tmp_path / "tables", tmp_path / "figures")
-    assert {p.name for p in paths} == {
-        f"{n}.{e}"
-        for n in ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions", "coarse_confusion")
-        for e in ("png", "pdf")
-    }
+    assert {p.name for p in paths} == {f"{n}.{e}" for n in FIGURE_NAMES for e in ("png", "pdf")}
     # the prior-robust metrics sit beside top-1 in the summary, and their own tables beside it
     assert {"balanced_L1", "modal_share_L1", "true_modal_share_L1"} <= set(summary.columns)
     assert "informative" in (tmp_path / "tables" / "prior.md").read_text()

@@ -5,8 +5,6 @@
 # which opens on the study's overview (`report_overview`: the description, the claim, the main
 # figure, the training curves) once a run has written it, on the description alone before.
 OVERVIEW = PLAN.evaluation.overview_inputs()
-# written by evaluation_figures beside FIGURE_NAMES (the plan's targets)
-MORE_FIGURE_NAMES = ("balanced_vs_bpp", "quality_vs_bpp", "paired_difference", "reconstructions_equal_rate")
 
 
 report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
@@ -38,7 +36,7 @@ rule evaluation_figures:
                       category="Evaluation", subcategory="{hierarchy}", labels={"figure": "paired difference", "hierarchy": "{hierarchy}"}),
         equal_rate=report("results/figures/{hierarchy}/reconstructions_equal_rate.png", caption="../report/reconstructions_equal_rate.rst",
                           category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions at equal rate", "hierarchy": "{hierarchy}"}),
-        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES + MORE_FIGURE_NAMES],
+        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
     params:
         settings=as_json(PLAN.evaluation.figure_settings),
         metrics_dir=lambda w, input: os.path.dirname(input.summary),

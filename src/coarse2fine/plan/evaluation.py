@@ -19,7 +19,17 @@ TABLE_FILES = (
     "breakdown.md",
 )
 CPIPS_CHECK_FILES = ("cpips_check.json", "cpips_check.md")
-FIGURE_NAMES = ("top1_vs_bpp", "wu_palmer_vs_bpp", "reconstructions", "coarse_confusion")
+# every figure `python -m coarse2fine.figures evaluation` draws, per hierarchy (PNG + PDF each)
+FIGURE_NAMES = (
+    "top1_vs_bpp",
+    "balanced_vs_bpp",
+    "quality_vs_bpp",
+    "wu_palmer_vs_bpp",
+    "paired_difference",
+    "coarse_confusion",
+    "reconstructions",
+    "reconstructions_equal_rate",
+)
 HEADLINE_METRICS = "results/metrics/headline.json"
 # the opening page of `snakemake --report` (figures/overview.py)
 REPORT_OVERVIEW = "results/figures/report_overview.rst"
