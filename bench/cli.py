@@ -56,7 +56,7 @@ def _row(name: str, call: str, seconds: float, target: str | None = None, per: s
 def run(crops: list[dict], repeats: int, eval_images: int = 2) -> dict:
     from PIL import Image
 
-    from coarse2fine.cli.common import DEFAULT_MODEL
+    from coarse2fine.cli.common import default_model
 
     c2f = c2f_command()
     rows = [
@@ -68,8 +68,10 @@ def run(crops: list[dict], repeats: int, eval_images: int = 2) -> dict:
         _row("version", "c2f --version", wall_seconds(c2f + ["--version"], repeats), "version"),
         _row("help", "c2f --help", wall_seconds(c2f + ["--help"], repeats), "help"),
     ]
-    if not DEFAULT_MODEL.is_file():
-        return {"rows": rows, "skipped": f"{DEFAULT_MODEL.relative_to(REPO_ROOT)} is not here (make pull-models)"}
+    try:
+        default_model()
+    except FileNotFoundError:
+        return {"rows": rows, "skipped": "no default model here (make pull-models, or set C2F_DEFAULT_MODEL)"}
     work = Path(tempfile.mkdtemp(prefix="c2f-bench-"))
     try:
         photo = work / "photo.png"

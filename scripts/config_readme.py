@@ -3,7 +3,7 @@ and each codec architecture, with its type, default and description.
 
     python scripts/config_readme.py > config/README.md
 
-The schemas are the one source of truth (workflow/schemas/*.schema.yaml, checked at start-up;
+The schemas are the one source of truth (src/coarse2fine/schemas/*.schema.yaml, checked at start-up;
 coarse2fine.models.schema for the `architecture` objects); tests/test_user_commands.py checks
 that config/README.md is what this script writes.
 """
@@ -19,6 +19,7 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from coarse2fine.config_schema import CONFIG_SCHEMA, HIERARCHY_SCHEMA  # noqa: E402
 from coarse2fine.models.schema import BACKBONE_OPTIONS, CODEC_PROPERTIES  # noqa: E402
 
 HEADER = """# Configuration
@@ -91,9 +92,8 @@ def table(properties: dict, required=()) -> str:
 
 
 def main() -> None:
-    schemas = REPO / "workflow" / "schemas"
-    config = yaml.safe_load((schemas / "config.schema.yaml").read_text())
-    hierarchy = yaml.safe_load((schemas / "hierarchy.schema.yaml").read_text())
+    config = yaml.safe_load(CONFIG_SCHEMA.read_text())
+    hierarchy = yaml.safe_load(HIERARCHY_SCHEMA.read_text())
     parts = [
         HEADER,
         "## Pipeline settings (config.yaml and its overlays)",

@@ -184,11 +184,12 @@ def test_encode_codes_the_view_asked_for(tmp_path, png, checkpoint, capsys):
     assert "--view must be native, model or a size" in capsys.readouterr().err
 
 
-def test_the_shipped_default_model_needs_no_model_option(tmp_path, png, capsys):
-    from coarse2fine.cli import DEFAULT_MODEL
+def test_the_shipped_default_model_needs_no_model_option(tmp_path, png, capsys, monkeypatch):
+    from coarse2fine.cli.common import CHECKOUT_MODEL, MODEL_VARIABLE
 
-    if not DEFAULT_MODEL.is_file():
-        pytest.skip(f"{DEFAULT_MODEL} is not pulled here (make pull-models)")
+    monkeypatch.delenv(MODEL_VARIABLE, raising=False)
+    if CHECKOUT_MODEL is None or not CHECKOUT_MODEL.is_file():
+        pytest.skip(f"{CHECKOUT_MODEL} is not pulled here (make pull-models)")
     stream = tmp_path / "photo.c2f"
     assert main(["encode", str(png), "-o", str(stream), "--view", "model"]) == 0
     assert main(["info", str(stream)]) == 0
@@ -272,13 +273,16 @@ def test_version_and_examples_in_every_help(capsys):
         assert f"examples:\n  c2f {command}" in capsys.readouterr().out
 
 
-def test_version_help_and_info_never_import_torch(tmp_path, png, checkpoint):
+def test_version_help_and_info_never_import_torch(tmp_path, png, checkpoint, monkeypatch):
     """The commands that read no pixels start without torch (BENCHMARKS.md times them): `info`
     of a stream from the default model knows it by the identity its provenance records."""
     import subprocess
     import sys
 
+    from coarse2fine.cli.common import MODEL_VARIABLE
     from coarse2fine.cli.streams import default_model_identity
+
+    monkeypatch.delenv(MODEL_VARIABLE, raising=False)
 
     stream = tmp_path / "x.c2f"
     assert main(["encode", str(png), "-o", str(stream)]) == 0  # the shipped default model
@@ -292,11 +296,11 @@ def test_version_help_and_info_never_import_torch(tmp_path, png, checkpoint):
     assert result.returncode == 0, result.stderr[-2000:]
     assert "the default model" in result.stdout
     # the recorded identity is the one a loaded model computes
-    from coarse2fine.cli.common import DEFAULT_MODEL
+    from coarse2fine.cli.common import default_model
     from coarse2fine.coding import load_codec
     from coarse2fine.coding.identity import model_identity
 
-    assert default_model_identity() == model_identity(load_codec(DEFAULT_MODEL)).hex()
+    assert default_model_identity() == model_identity(load_codec(default_model().path)).hex()
 
 
 def test_many_files_in_one_call_each_failure_named_and_the_rest_coded(tmp_path, checkpoint, capsys):

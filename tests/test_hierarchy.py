@@ -11,6 +11,7 @@ import pytest
 import yaml
 from snakemake.utils import validate
 
+from coarse2fine.config_schema import HIERARCHY_SCHEMA
 from coarse2fine.hierarchy import Hierarchy, load_hierarchy, metrics
 from coarse2fine.hierarchy.assignments import canonical_ids
 from coarse2fine.hierarchy.build import build_hierarchy
@@ -20,7 +21,6 @@ from coarse2fine.hierarchy.methods import build_levels, canonical_hypernym_path
 from coarse2fine.hierarchy.similarity import wup_matrix
 from coarse2fine.hierarchy.wordnet import wup_similarity
 
-SCHEMA = "workflow/schemas/hierarchy.schema.yaml"
 PAPER = ["package:paper_hierarchy/paper_clip_kmeans_K10.csv", "package:paper_hierarchy/paper_clip_kmeans_K100.csv"]
 
 
@@ -32,7 +32,7 @@ def wup() -> np.ndarray:
 def load_checked(config: dict, repo) -> dict:
     """What hierarchy.config.load_config (used by workflow/rules/hierarchy.smk) does with a parsed file."""
     config = copy.deepcopy(config)
-    validate(config, str(repo / SCHEMA))
+    validate(config, str(HIERARCHY_SCHEMA))
     return check_config(config)
 
 

@@ -1,5 +1,7 @@
 """Where the study's settings are declared: the workflow's config schema, the one place a
-setting's default lives (config/README.md is written from it). Snakemake fills a config from
+setting's default lives (config/README.md is written from it). The schemas are package data
+(coarse2fine/schemas/), so an installed package finds them as a checkout does; the workflow
+validates its config against the same files. Snakemake fills a config from
 it; `schema_default` gives the same defaults to code that runs without a config, such as a
 training job's settings (training/settings.py), so no default is written twice."""
 
@@ -11,7 +13,7 @@ from pathlib import Path
 
 import yaml
 
-SCHEMA_DIR = Path(__file__).resolve().parents[2] / "workflow" / "schemas"
+SCHEMA_DIR = Path(__file__).resolve().parent / "schemas"
 CONFIG_SCHEMA = SCHEMA_DIR / "config.schema.yaml"
 HIERARCHY_SCHEMA = SCHEMA_DIR / "hierarchy.schema.yaml"
 

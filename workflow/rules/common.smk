@@ -8,6 +8,7 @@ from pathlib import Path
 from snakemake.resources import Resource
 from snakemake.utils import validate
 
+from coarse2fine.config_schema import CONFIG_SCHEMA
 from coarse2fine.models.schema import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
 from coarse2fine.plan.config import as_json, load_hierarchy_config
@@ -15,7 +16,7 @@ from coarse2fine.plan.confirmation import CONFIRM_TABLE_FILES
 from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, REPORT_OVERVIEW, VIEW_FILES
 from coarse2fine.plan.hierarchy import alternatives
 
-validate(config, schema="../schemas/config.schema.yaml")
+validate(config, schema=str(CONFIG_SCHEMA))  # package data: coarse2fine/schemas/
 # Every codec's `architecture` against its codec's own schema (the keyword arguments of
 # build_codec), so a misspelt key fails now, not when its training job runs.
 for _section in ("codecs", "baselines"):

@@ -14,7 +14,9 @@ take --device auto|cpu|cuda[:N] (default cpu). The manual: docs/cli.md.
 A stream records the identity of its model (a hash), not a path; a stream written by another
 model fails with a clear message. Without --model, encode, decode and classify use the default
 model that ships with the repository (models/default/c2f: c2f at the middle rate point,
-trained from the shipped base; fetched by `make pull-models`), and info says when a stream was made by it.
+trained from the shipped base; fetched by `make pull-models`, and carried by a package
+`pip install .` builds from such a checkout; $C2F_DEFAULT_MODEL names another), and info says
+when a stream was made by it.
 Subcommands live in the COMMANDS table (coarse2fine.commands.Command, the pipeline's shape too):
 adding one is one entry there.
 """
@@ -26,7 +28,7 @@ import sys
 
 from coarse2fine.commands import Command
 
-from .common import DEFAULT_MODEL, positive_int
+from .common import default_model, positive_int
 
 COMMANDS: dict[str, Command] = {
     "encode": Command(
@@ -166,4 +168,4 @@ def _silence_stdout() -> None:
         pass
 
 
-__all__ = ["COMMANDS", "DEFAULT_MODEL", "build_parser", "main"]
+__all__ = ["COMMANDS", "build_parser", "default_model", "main"]

@@ -9,15 +9,55 @@ loads (a second or more); the model is loaded on first use (`Lazy`).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from contextlib import contextmanager, redirect_stdout
+from dataclasses import dataclass
 from pathlib import Path
 
 from coarse2fine.errors import CheckpointError
 from coarse2fine.files import write_atomic
 
-# The shipped default codec (DVC-tracked): beside the package in a checkout of the repository.
-DEFAULT_MODEL = Path(__file__).resolve().parents[3] / "models" / "default" / "c2f" / "model.pt"
+# The default codec, looked for in this order (default_model): the file this variable names;
+# the copy an installed package carries (setup.py copies it in when the checkout it is built
+# from has it); the checkout's DVC-tracked models/default/c2f/model.pt (`make pull-models`).
+MODEL_VARIABLE = "C2F_DEFAULT_MODEL"
+_PACKAGE = Path(__file__).resolve().parents[1]
+PACKAGED_MODEL = _PACKAGE / "resources" / "default_model" / "model.pt"
+# only where the package runs from a checkout's src/ (an installed one has no models/ beside it)
+CHECKOUT_MODEL = (
+    _PACKAGE.parents[1] / "models" / "default" / "c2f" / "model.pt" if _PACKAGE.parent.name == "src" else None
+)
+
+
+@dataclass(frozen=True)
+class DefaultModel:
+    path: Path
+    origin: str  # where it was found, as `c2f info` names it
+
+
+def default_model() -> DefaultModel:
+    """The default model (see MODEL_VARIABLE for the order), or a one-line FileNotFoundError
+    naming where it looked and how to get one. Only the standard library: no torch."""
+    explicit = os.environ.get(MODEL_VARIABLE)
+    if explicit:
+        path = Path(explicit).expanduser()
+        if not path.is_file():
+            raise FileNotFoundError(
+                f"{MODEL_VARIABLE}={explicit} is not a file: point it at a codec checkpoint (model.pt), "
+                f"unset it to use the shipped default model, or pass --model"
+            )
+        return DefaultModel(path, f"${MODEL_VARIABLE}")
+    if PACKAGED_MODEL.is_file():
+        return DefaultModel(PACKAGED_MODEL, "installed with the package")
+    if CHECKOUT_MODEL is not None and CHECKOUT_MODEL.is_file():
+        return DefaultModel(CHECKOUT_MODEL, "models/default/c2f")
+    looked = [f"${MODEL_VARIABLE} (not set)", str(PACKAGED_MODEL)] + ([str(CHECKOUT_MODEL)] if CHECKOUT_MODEL else [])
+    raise FileNotFoundError(
+        f"no --model given and no default model found (looked at {', '.join(looked)}): run `make pull-models` "
+        f"in a checkout of the repository (and reinstall it with `pip install .` to ship the model with the "
+        f"package), set {MODEL_VARIABLE} to a codec checkpoint, or pass --model"
+    )
 
 
 STDIO = "-"  # as a file name: standard input, or standard output for an output
@@ -28,18 +68,13 @@ def is_stdio(path) -> bool:
 
 
 def model_path(given: Path | None) -> Path:
-    """--model, or the shipped default model (a FileNotFoundError saying how to get it). A
-    missing checkpoint is named here, before torch is imported to read one."""
+    """--model, or the default model (a FileNotFoundError saying how to get it). A missing
+    checkpoint is named here, before torch is imported to read one."""
     if given is not None:
         if not Path(given).is_file():
             raise CheckpointError(f"checkpoint not found: {given}")
         return given
-    if not DEFAULT_MODEL.is_file():
-        raise FileNotFoundError(
-            f"no --model given and the default model {DEFAULT_MODEL} is not here: run "
-            f"`make pull-models` in the repository (dvc pull, offline), or pass --model"
-        )
-    return DEFAULT_MODEL
+    return default_model().path
 
 
 class Lazy:

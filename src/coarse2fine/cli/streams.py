@@ -14,10 +14,10 @@ import sys
 from pathlib import Path
 
 from .common import (
-    DEFAULT_MODEL,
     STDIO,
     Lazy,
     check_target,
+    default_model,
     device_argument,
     is_stdio,
     load_model,
@@ -346,36 +346,43 @@ def stream_info(data: bytes, received=None) -> dict:
     }
 
 
-def default_model_identity() -> str | None:
-    """The model identity of the shipped default model, None where it is not here. Its
-    provenance records the identity beside the file's sha256: where the file is the one recorded,
-    that is the answer without loading torch (`c2f info` stays instant); otherwise the model is
-    loaded and hashed."""
-    if not DEFAULT_MODEL.is_file():
-        return None
-    provenance = DEFAULT_MODEL.with_name("provenance.json")
+def default_model_identity(path: Path | None = None) -> str | None:
+    """The model identity of the default model (or of checkpoint `path`), None where there is no
+    default model. Its provenance records the identity beside the file's sha256: where the file is
+    the one recorded, that is the answer without loading torch (`c2f info` stays instant);
+    otherwise the model is loaded and hashed."""
+    if path is None:
+        try:
+            path = default_model().path
+        except FileNotFoundError:
+            return None
+    provenance = path.with_name("provenance.json")
     if provenance.is_file():
         import hashlib
 
         recorded = json.loads(provenance.read_text())
-        digest = hashlib.sha256(DEFAULT_MODEL.read_bytes()).hexdigest()
+        digest = hashlib.sha256(path.read_bytes()).hexdigest()
         if recorded.get("model_id") and recorded.get("sha256") == digest:
             return recorded["model_id"]
     from coarse2fine.coding import load_codec
     from coarse2fine.coding.identity import model_identity
 
-    return model_identity(load_codec(DEFAULT_MODEL)).hex()
+    return model_identity(load_codec(path)).hex()
 
 
 def run_info(args) -> int:
     data = read_stream(args.stream)
     info = stream_info(data, received_stream(args, args.stream, data))
-    default = default_model_identity()
+    try:
+        default = default_model()
+    except FileNotFoundError:
+        default = None
+    identity = default_model_identity(default.path) if default else None
     info["model"] = (
-        f"the default model ({DEFAULT_MODEL.parent.relative_to(DEFAULT_MODEL.parents[3])})"
-        if default == info["model_id"]
+        f"the default model ({default.origin})"
+        if identity == info["model_id"]
         else "not the default model"
-        if default
+        if identity
         else "unknown (no default model here)"
     )
     if args.json:

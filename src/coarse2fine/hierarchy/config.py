@@ -1,6 +1,6 @@
 """config/hierarchy.yaml: checks beyond the schema, and file paths shipped with the package.
 
-The schema (workflow/schemas/hierarchy.schema.yaml) checks types, names, enums and unknown keys
+The schema (src/coarse2fine/schemas/hierarchy.schema.yaml) checks types, names, enums and unknown keys
 and fills defaults; `check_config` then checks what a schema cannot say: K strictly increasing,
 unique names, and that `file` hierarchies match the ImageNet class list.
 """
