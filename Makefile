@@ -43,7 +43,7 @@ docs-figures: setup  ## copy results/' tables and figures into docs/figures/ wit
 check-docs-figures: setup  ## results/ against docs/figures/: a diff for every number that moved, exit 1 if any
 	$(BIN)/python -m coarse2fine.figures publish --check $(if $(GROUP),--group $(GROUP))
 
-dry-run: pull-models
+dry-run: setup  ## what `make run` would run (the shipped models are pulled by the jobs that need them)
 	$(BIN)/snakemake -n $(CONFIG_ARGS)
 
 test: setup-test pull-models lint  ## lint, then every test: the fast suite, then the slow-marked ones (what CI runs)

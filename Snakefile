@@ -19,6 +19,7 @@ configfile: "config/config.yaml"
 
 
 include: "workflow/rules/common.smk"
+include: "workflow/rules/shipped.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/hierarchy.smk"
 include: "workflow/rules/training.smk"
@@ -39,6 +40,7 @@ localrules:
     hierarchy_build,
     hierarchy_agreement,
     hierarchy_figure,
+    shipped_model,
     base_checkpoint,
     adapted_checkpoint,
     evaluate_tables,

@@ -230,3 +230,35 @@ def test_the_headline_leads_with_the_claims_coarse_verdict_and_keeps_the_rest_in
     assert set(entry) == {"K10_top1", "K10_balanced", "K1000_top1", "coarse_verdict"}
     assert entry["K10_balanced"]["lo"] > 0 and entry["coarse_verdict"].startswith("top-1: higher, resolved")
     assert short["bd_rate_psnr_vs_jpeg"] == {"c2f": -20.0}
+
+
+def test_plot_tables_give_each_level_the_prefix_that_serves_it_and_every_point_of_other_codecs():
+    from coarse2fine.evaluate.reports.headline import plot_tables
+
+    def row(codec, rp, level, bpp):
+        return {
+            "codec": codec,
+            "rate_point": rp,
+            "level": level,
+            "classifier": "judge",
+            "bpp_actual": bpp,
+            "psnr": 30.0,
+        }
+
+    rows = [row("c2f", rp, level, 0.1 * level + i) for i, rp in enumerate(("rp0", "rp1")) for level in (1, 2, 3)]
+    rows += [row("jpeg", q, None, 0.2 + i) for i, q in enumerate(("q10", "q50", "q90"))]
+    rows += [row("uncompressed", "-", None, 24.0)]
+    summary = pd.DataFrame(rows)
+    for k in (1, 2, 3):
+        summary[f"correct_L{k}"] = summary["bpp_actual"] / 100 + k
+    summary["balanced_L1"] = summary["correct_L1"] - 0.5
+    summary["balanced_L2"] = summary["correct_L2"] - 0.5
+    tables = plot_tables(summary, "judge", 3)
+    assert set(tables) == {f"L{k}/{codec}" for k in (1, 2, 3) for codec in ("c2f", "jpeg")}
+    coarse = tables["L1/c2f"]
+    assert list(coarse["rate_point"]) == ["rp0", "rp1"] and (coarse["level"] == 1).all()
+    assert list(coarse.columns) == ["rate_point", "level", "bpp", "psnr", "top1", "balanced"]
+    assert list(coarse["top1"]) == list(summary.query("codec == 'c2f' and level == 1")["correct_L1"])
+    assert len(tables["L2/jpeg"]) == 3 and list(tables["L2/jpeg"]["bpp"]) == [0.2, 1.2, 2.2]
+    assert "balanced" not in tables["L3/c2f"]  # the class level has no balanced accuracy
+    assert list(tables["L3/c2f"]["top1"]) == list(summary.query("codec == 'c2f' and level == 3")["correct_L3"])

@@ -16,7 +16,7 @@ from coarse2fine.hierarchy import Hierarchy, load_hierarchy, metrics
 from coarse2fine.hierarchy.assignments import canonical_ids
 from coarse2fine.hierarchy.build import build_hierarchy
 from coarse2fine.hierarchy.classes import class_table, wnids
-from coarse2fine.hierarchy.config import HierarchyConfigError, check_config, resolve_path
+from coarse2fine.hierarchy.config import HierarchyConfigError, by_name, check_config, resolve_path
 from coarse2fine.hierarchy.methods import build_levels, canonical_hypernym_path
 from coarse2fine.hierarchy.similarity import wup_matrix
 from coarse2fine.hierarchy.wordnet import wup_similarity
@@ -31,7 +31,7 @@ def wup() -> np.ndarray:
 
 def load_checked(config: dict, repo) -> dict:
     """What hierarchy.config.load_config (used by workflow/rules/hierarchy.smk) does with a parsed file."""
-    config = copy.deepcopy(config)
+    config = by_name(copy.deepcopy(config))
     validate(config, str(HIERARCHY_SCHEMA))
     return check_config(config)
 
@@ -235,3 +235,21 @@ def test_broken_hierarchy_files_are_named(tmp_path):
     (good.parent / "summary.json").write_text("{not json")
     with pytest.raises(AssignmentsError, match="summary.json: not a hierarchy summary"):
         load_hierarchy(good)
+
+
+def test_hierarchies_keyed_by_name_load_as_the_list_and_a_name_that_does_not_exist_is_named(tmp_path):
+    from coarse2fine.hierarchy.config import load_config
+    from conftest import REPO
+
+    keyed = load_config(REPO / "config" / "hierarchy.yaml", HIERARCHY_SCHEMA)
+    listed = tmp_path / "listed.yaml"
+    listed.write_text(yaml.safe_dump({"hierarchies": keyed["hierarchies"]}, sort_keys=False))
+    assert load_config(listed, HIERARCHY_SCHEMA) == keyed  # the list form still loads, the same
+    assert [h["name"] for h in keyed["hierarchies"]][:2] == ["minilm_kmeans", "minilm_nested"]
+    # what `dvc exp run -S 'config/hierarchy.yaml:hierarchies.wordnet_dept.wordnet_cut=depth'` writes
+    raw = yaml.safe_load((REPO / "config" / "hierarchy.yaml").read_text())
+    raw["hierarchies"]["wordnet_dept"] = {"wordnet_cut": "depth"}
+    typo = tmp_path / "typo.yaml"
+    typo.write_text(yaml.safe_dump(raw, sort_keys=False))
+    with pytest.raises(HierarchyConfigError, match=r"hierarchies.wordnet_dept has no method: no hierarchy is named"):
+        load_config(typo, HIERARCHY_SCHEMA)

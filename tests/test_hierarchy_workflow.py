@@ -62,7 +62,7 @@ def planned_jobs(output: str) -> list[tuple[str, str]]:
 def test_dry_run_plans_one_job_per_enabled_hierarchy(repo, tmp_path):
     work = workflow_copy(repo, tmp_path)
     config = yaml.safe_load((work / "config" / "hierarchy.yaml").read_text())
-    enabled = [h["name"] for h in config["hierarchies"] if h.get("enabled", True)]
+    enabled = [name for name, h in config["hierarchies"].items() if h.get("enabled", True)]
     result = run_snakemake("-n", "-c1", *targets(enabled), cwd=work)
     assert result.returncode == 0, result.stderr + result.stdout
     jobs = planned_jobs(result.stdout)

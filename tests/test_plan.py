@@ -55,11 +55,14 @@ def test_a_baseline_trained_here_brings_its_chain_and_a_missing_shipped_one_says
     for name in ("config.yaml", "hierarchy.yaml"):
         (elsewhere / "config" / name).write_text((REPO / "config" / name).read_text())
     plan = plan_of("config/config.yaml", root=elsewhere)
-    monkeypatch.chdir(elsewhere)  # a checkout whose shipped models were never pulled
-    with pytest.raises(
-        ValueError, match=r"models/baselines/rmpgc/model.pt is missing.*make pull-models.*source: train"
-    ):
+    monkeypatch.chdir(elsewhere)  # a checkout without the shipped model or its DVC file
+    with pytest.raises(ValueError, match=r"models/baselines/rmpgc/model.pt is missing and not tracked.*source: train"):
         plan.training.shipped_baseline_source("rmpgc")
+    # tracked but not pulled: the plan names the file, the `shipped_model` rule pulls it
+    tracked = elsewhere / "models" / "baselines" / "rmpgc"
+    tracked.mkdir(parents=True)
+    (tracked / "model.pt.dvc").write_text("outs: []\n")
+    assert plan.training.shipped_baseline_source("rmpgc")["model"] == "models/baselines/rmpgc/model.pt"
 
 
 def test_finetune_settings_carry_the_view_the_rate_point_and_the_base():
@@ -108,7 +111,7 @@ def test_base_source_scratch_and_none(tmp_path):
 def test_shipped_base_missing_is_named(tmp_path, monkeypatch):
     plan = plan_of("config/config.yaml")
     monkeypatch.chdir(tmp_path)  # no models/ here
-    with pytest.raises(ValueError, match="models/base/c2f/model.pt is missing.*make pull-models"):
+    with pytest.raises(ValueError, match="models/base/c2f/model.pt is missing and not tracked.*train.base.source"):
         plan.training.base_source("c2f")
 
 
@@ -170,7 +173,7 @@ def test_every_stage_has_targets_and_all_is_their_union():
     }
     assert all(stages.values())
     assert plan.all_targets() == [t for targets in stages.values() for t in targets]
-    assert "results/metrics/headline.json" in stages["evaluate"]
+    assert "metrics/headline.json" in stages["evaluate"]
     with pytest.raises(ValueError, match="unknown stage 'train'"):
         plan.stage_targets("train")
 

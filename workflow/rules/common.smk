@@ -1,6 +1,7 @@
 # Config loading and validation, the study plan, and what every rule file shares. The Snakefile
 # includes this first; rule files define rules only and ask PLAN (coarse2fine.plan) for their
 # inputs, params and targets.
+import glob
 import os
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ from coarse2fine.models.schema import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
 from coarse2fine.plan.config import as_json, load_hierarchy_config
 from coarse2fine.plan.confirmation import CONFIRM_TABLE_FILES
-from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, REPORT_OVERVIEW, VIEW_FILES
+from coarse2fine.plan.evaluation import ANCHOR_CODECS, FIGURE_NAMES, HEADLINE_METRICS, REPORT_OVERVIEW, VIEW_FILES
 from coarse2fine.plan.hierarchy import alternatives
 
 validate(config, schema=str(CONFIG_SCHEMA))  # package data: coarse2fine/schemas/
@@ -28,6 +29,8 @@ MANIFEST = PLAN.manifest
 # Wildcard constraints more than one rule file uses (a rule file reads no other's names).
 CODEC_NAMES = alternatives(PLAN.training.codecs)
 CODED_MODELS = alternatives(m.id for m in PLAN.training.coded_models())
+# models/<kind>/<name> of each model that comes with the repository (shipped.smk)
+SHIPPED_MODELS = sorted(os.path.dirname(os.path.relpath(p, "models")) for p in glob.glob("models/*/*/model.pt.dvc"))
 
 # Every rule runs `python -m coarse2fine...`. Jobs find the environment that runs Snakemake (the
 # project's venv, or the conda environment of environment.yml) first on their PATH, however

@@ -161,7 +161,8 @@ rule evaluate_claim:
 
 
 # The headline numbers and rate-accuracy points of the first hierarchy, for DVC: dvc.yaml
-# declares headline.json as metrics and plots/<codec>.csv as plots (docs/evaluation.md).
+# declares metrics/headline.json as metrics and metrics/plots/L<k>/<codec>.csv as plots, both in
+# git (docs/evaluation.md); details.json stays with the cached tables.
 rule evaluate_headline:
     conda:
         CONDA_ENV
@@ -171,9 +172,9 @@ rule evaluate_headline:
         levels=f"{EVALUATION.headline_tables}/levels.json",
         claims=EVALUATION.headline_claims(),
     output:
-        metrics="results/metrics/headline.json",
+        metrics=HEADLINE_METRICS,
         details="results/metrics/details.json",
-        plots=directory("results/metrics/plots"),
+        plots=directory("metrics/plots"),
     params:
         tables=lambda w, input: os.path.dirname(input.summary),
         judge=EVALUATION.judge,

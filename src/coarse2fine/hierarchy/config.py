@@ -103,10 +103,35 @@ def check_config(config: dict) -> dict:
     return config
 
 
+def by_name(config: dict, path: str | Path = "config/hierarchy.yaml") -> dict:
+    """`hierarchies` as a mapping from name to entry (what config/hierarchy.yaml ships, so
+    `dvc exp run -S 'config/hierarchy.yaml:hierarchies.<name>.<key>=<value>'` addresses an entry by
+    its name, not by its place in a list) turned into the list of entries with their `name` that
+    the schema and the rest of the code read. A list is taken as it is."""
+    entries = config.get("hierarchies")
+    if not isinstance(entries, dict):
+        return config
+    listed = []
+    for name, spec in entries.items():
+        spec = dict(spec or {})
+        if spec.get("name", name) != name:
+            raise HierarchyConfigError(
+                f"{path}: hierarchies.{name} says name: {spec['name']}; drop the name or make it {name}"
+            )
+        if "method" not in spec:
+            known = ", ".join(n for n, s in entries.items() if s and "method" in s)
+            raise HierarchyConfigError(
+                f"{path}: hierarchies.{name} has no method: no hierarchy is named {name!r} (names: {known}); "
+                "a `-S` or an edit that names a hierarchy that does not exist adds one with only the keys it sets"
+            )
+        listed.append({"name": name, **spec})
+    return {**config, "hierarchies": listed}
+
+
 def load_config(path: str | Path, schema: str | Path | None = None) -> dict:
     """Read, schema-validate (filling defaults) and check a hierarchy config file."""
     with open(path, encoding="utf-8") as f:
-        config = yaml.safe_load(f) or {}
+        config = by_name(yaml.safe_load(f) or {}, path)
     if schema is not None:
         from snakemake.utils import validate
 

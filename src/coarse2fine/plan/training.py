@@ -294,12 +294,13 @@ class TrainingPlan:
 
 
 def _checkpoint_source(shipped_folder: str, trained_folder: str, shipped: bool, otherwise: str) -> dict:
-    """model.pt and log.csv of a shipped model (DVC-tracked; a missing file names how to get it)
-    or of the one a rule trains here."""
-    if shipped and not Path(shipped_folder, "model.pt").exists():
+    """model.pt and log.csv of a shipped model or of the one a rule trains here. A shipped model
+    missing from the checkout is pulled and verified by the `shipped_model` rule from its DVC file;
+    without that file there is nothing to pull, and the error names the setting that trains it."""
+    if shipped and not Path(shipped_folder, "model.pt").exists() and not Path(shipped_folder, "model.pt.dvc").exists():
         raise ValueError(
-            f"{shipped_folder}/model.pt is missing: it comes with the repository through DVC; run `make pull-models` "
-            f"(dvc pull {shipped_folder}/model.pt.dvc), or set {otherwise}"
+            f"{shipped_folder}/model.pt is missing and not tracked ({shipped_folder}/model.pt.dvc does not exist): "
+            f"restore it from git, or set {otherwise}"
         )
     folder = shipped_folder if shipped else trained_folder
     return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}

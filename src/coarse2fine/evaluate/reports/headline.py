@@ -2,8 +2,7 @@
 
     python -m coarse2fine.evaluate headline --tables results/metrics/tables/<h> --judge NAME \
         --claims results/metrics/tables/<h>/claim/c2f/claim.json ... \
-        --metrics results/metrics/headline.json --details results/metrics/details.json \
-        --plots results/metrics/plots
+        --metrics metrics/headline.json --details results/metrics/details.json --plots metrics/plots
 
 headline.json (`dvc metrics show`, `dvc exp show`: a handful of columns): per claim method, its
 BD-accuracy against its ablation at the coarsest level in top-1 and in balanced accuracy and at
@@ -12,9 +11,10 @@ equal PSNR of every learned codec. details.json: the judge's top-1 and balanced 
 learned codec (each hierarchy level read from the prefix that serves it: level k from the first k
 blocks, the class from all), the modal share of its coarse predictions, the BD-rate against JPEG
 at equal PSNR and at equal top-1 per level, and every BD-accuracy of every claim.
-plots/<codec>.csv (`dvc plots show`): one row per coded point (bpp, PSNR, top-1 and balanced
-accuracy per level), sorted by rate. Numbers only from the tables; a value that could not be
-measured is absent, never zero.
+plots/L<k>/<codec>.csv (`dvc plots show`, `dvc plots diff`): the judge's bpp, PSNR, top-1 and
+balanced accuracy of level k, sorted by rate (plot_tables). headline.json and plots/ are small
+and kept in git (metrics/, dvc.yaml `cache: false`), so a fresh clone shows and diffs them.
+Numbers only from the tables; a value that could not be measured is absent, never zero.
 """
 
 from __future__ import annotations
@@ -92,20 +92,24 @@ def headline(full: dict, claims: dict[str, dict], ks: list[int]) -> dict:
 
 
 def plot_tables(summary: pd.DataFrame, judge: str, num_levels: int) -> dict[str, pd.DataFrame]:
-    judged = summary[summary["classifier"] == judge]
-    columns = {
-        "bpp_actual": "bpp",
-        "psnr": "psnr",
-        **{f"correct_L{k}": f"top1_L{k}" for k in range(1, num_levels + 1)},
-        **{f"balanced_L{k}": f"balanced_L{k}" for k in range(1, num_levels) if f"balanced_L{k}" in summary},
-    }
+    """Per level k (`L<k>`) and codec, the judge's points against rate for `dvc plots`: bpp, PSNR,
+    top-1 (and balanced accuracy below the class level) of level k. A codec whose prefixes are the
+    hierarchy's levels contributes the prefix that serves level k (one row per rate point); any
+    other (single-rate codecs, the anchors, a layered codec with its own layer count) every coded
+    point, each a point of its rate curve."""
+    judged = summary[(summary["classifier"] == judge) & (summary["codec"] != "uncompressed")]
     tables = {}
-    for codec, rows in judged.groupby("codec"):
-        if codec == "uncompressed":
-            continue
-        table = rows[["rate_point", "level", *columns]].rename(columns=columns).sort_values("bpp")
-        table["level"] = table["level"].astype("Int64")
-        tables[codec] = table
+    for k in range(1, num_levels + 1):
+        columns = {"bpp_actual": "bpp", "psnr": "psnr", f"correct_L{k}": "top1"}
+        if k < num_levels and f"balanced_L{k}" in summary:
+            columns[f"balanced_L{k}"] = "balanced"
+        for codec, rows in judged.groupby("codec"):
+            levels = set(rows["level"].dropna().astype(int))
+            if levels == set(range(1, num_levels + 1)):
+                rows = rows[rows["level"] == k]
+            table = rows[["rate_point", "level", *columns]].rename(columns=columns).sort_values("bpp")
+            table["level"] = table["level"].astype("Int64")
+            tables[f"L{k}/{codec}"] = table
     return tables
 
 
@@ -127,7 +131,7 @@ def run_command(args) -> int:
     full = details(summary, bd, ks, args.judge, claims)
     args.details.write_text(json.dumps(full, indent=1) + "\n")
     args.metrics.write_text(json.dumps(headline(full, claims, ks), indent=1) + "\n")
-    args.plots.mkdir(parents=True, exist_ok=True)
-    for codec, table in plot_tables(summary, args.judge, len(ks)).items():
-        table.to_csv(args.plots / f"{codec}.csv", index=False)
+    for name, table in plot_tables(summary, args.judge, len(ks)).items():
+        (args.plots / name).parent.mkdir(parents=True, exist_ok=True)
+        table.to_csv(args.plots / f"{name}.csv", index=False)
     return 0
