@@ -8,6 +8,7 @@ and says why where they cannot be had. Slow-marked: it runs real jobs.
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -62,8 +63,12 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
         PYTHONPATH=str(clone / "src"),
         PATH=f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     )
-    # The README's command exactly as typed, then the test's configuration and target.
-    command = f"snakemake --cores all --profile slurm --configfile config/test.yaml {overlay} --forceall stage_training"
+    # The README's command exactly as typed, then the test's configuration and target, on a
+    # submit host of one core (taskset): fewer than the 2 threads of a fine-tune.
+    command = (
+        "taskset -c 0 snakemake --cores all --profile slurm"
+        f" --configfile config/test.yaml {overlay} --forceall stage_training"
+    )
     result = subprocess.run(command, shell=True, cwd=clone, env=env, capture_output=True, text=True, timeout=1500)
     output = result.stdout + result.stderr
     assert result.returncode == 0, output[-4000:]
@@ -85,3 +90,10 @@ def test_training_jobs_run_through_sbatch(tmp_path, slurm_cluster):
     assert len(train) == 6, jobs.stdout
     for _, _, cpus, memory, limit in train:
         assert (cpus, memory, limit) == ("2", "1500M", "7:00"), (cpus, memory, limit)
+    # ... and ran its command with those 2 threads, not the submit host's 1: Snakemake fills in
+    # `{threads}` inside the job (the log's last command is the one that ran there).
+    train_logs = list((clone / ".snakemake" / "slurm_logs" / "rule_train_codec").rglob("*.log"))
+    assert len(train_logs) >= 3, train_logs
+    for log in train_logs:
+        commands = re.findall(r"Shell command: (.*)", log.read_text())
+        assert commands and " --threads 2 " in commands[-1], (log, commands)

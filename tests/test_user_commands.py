@@ -26,14 +26,16 @@ def run_as_typed(command: str, timeout: int = 300) -> subprocess.CompletedProces
 
 
 def job_resources(dry_run_output: str, rule: str) -> list[dict]:
-    """threads and resources of every job of `rule` in a dry-run's output."""
+    """threads and resources of every job of `rule` in a dry-run's output (and its command, under
+    "shell", where the dry run printed it: -p)."""
     jobs = []
     for block in dry_run_output.split("\nrule ")[1:]:
         if not block.startswith(f"{rule}:"):
             continue
         threads = int(re.search(r"threads: (\d+)", block).group(1))
         resources = dict(pair.split("=", 1) for pair in re.search(r"resources: (.*)", block).group(1).split(", "))
-        jobs.append({"threads": threads, **resources})
+        shell = re.search(r"Shell command: (.*)", block)
+        jobs.append({"threads": threads, **resources, "shell": shell.group(1) if shell else None})
     return jobs
 
 
@@ -45,7 +47,7 @@ def sbatch_call(job: dict) -> str:
     class Resources(dict):
         __getattr__ = dict.__getitem__
 
-    wanted = ("mem_mb", "runtime", "gpu", "cpus_per_task")
+    wanted = ("mem_mb", "runtime", "gpu", "cpus_per_task", "tasks_per_gpu", "nodes")
     resources = Resources({k: int(job[k]) for k in wanted if job.get(k) is not None})
     submitted = SimpleNamespace(resources=resources, threads=job["threads"], name="train_codec")
     params = {
@@ -87,26 +89,68 @@ def test_training_jobs_ask_slurm_for_the_threads_memory_runtime_and_gpus_of_the_
     assert re.search(r"--cpus-per-(task|gpu)=2", call), call
 
 
+def paper_gpu_fine_tunes(*overlays: Path) -> list[dict]:
+    """Every GPU fine-tune (codecs and baselines) of config/imagenet.yaml (and `overlays`) that
+    `snakemake --cores all --profile slurm` submits, as typed, planned with -n -p."""
+    configs = " ".join(["config/imagenet.yaml", *map(str, overlays)])
+    command = f"snakemake --cores all --profile slurm -n -p --configfile {configs} --forceall stage_training"
+    result = run_as_typed(command)
+    assert result.returncode == 0, result.stderr[-2000:]
+    rules = ("train_codec", "train_codec_without_hierarchy", "train_baseline")
+    jobs = [job for rule in rules for job in job_resources(result.stdout, rule)]
+    assert {rule for rule in rules if job_resources(result.stdout, rule)} == set(rules)
+    return jobs
+
+
+def assert_one_task_with_its_gpus(job: dict, wanted: dict) -> None:
+    """The sbatch request of a fine-tune: the config's CPUs, memory, runtime and GPUs, for one
+    task on one node (torchrun starts a process per GPU itself): no --ntasks-per-gpu (the Slurm
+    executor's default, 1, would make a task per GPU, each with all the CPUs), no --ntasks."""
+    call = sbatch_call(job)
+    for flag in (
+        f"--cpus-per-task={wanted['threads']}",
+        f"--mem {wanted['mem_mb']}",
+        f"-t {wanted['runtime']}",
+        f"--gpus={wanted['gpus']}",
+        "--nodes=1",
+    ):
+        assert f" {flag} " in f" {call} ", (flag, call)
+    assert "--ntasks" not in call and "--cpus-per-gpu" not in call, call
+
+
 @pytest.mark.timeout(300)
 def test_on_a_two_core_login_node_a_paper_scale_fine_tune_asks_slurm_for_its_8_cpus_and_gpu():
     """`snakemake --cores all --profile slurm` as typed with config/imagenet.yaml, where the
-    submit host has fewer cores than a job's threads: Snakemake caps the job's threads at the
+    submit host may have fewer cores than a job's threads: Snakemake caps the job's threads at the
     host's cores, the job still asks Slurm for the configured CPUs, memory, runtime and GPU."""
     import yaml
+    from snakemake.utils import available_cpu_count
 
     wanted = yaml.safe_load((REPO / "config" / "imagenet.yaml").read_text())["train"]["resources"]["finetune"]
-    assert wanted["threads"] > (os.cpu_count() or 1) or wanted["threads"] == 8
-    result = run_as_typed(
-        "snakemake --cores all --profile slurm -n --configfile config/imagenet.yaml --forceall stage_training"
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    jobs = job_resources(result.stdout, "train_codec")
-    assert jobs
+    assert wanted["gpus"] == 1 and wanted["threads"] == 8
+    jobs = paper_gpu_fine_tunes()
     for job in jobs:
+        # no private setting lifts the cap: here the cap stands, the CPUs come from the resources
+        assert job["threads"] == min(wanted["threads"], available_cpu_count()), job
         assert job["cpus_per_task"] == str(wanted["threads"]) and job["gpu"] == str(wanted["gpus"]), job
         assert job["mem_mb"] == str(wanted["mem_mb"]) and job["runtime"] == str(wanted["runtime"]), job
-    call = sbatch_call(jobs[0])
-    assert f"--cpus-per-task={wanted['threads']}" in call and f"--gpus={wanted['gpus']}" in call, call
+        assert_one_task_with_its_gpus(job, wanted)
+        assert job["shell"].startswith("python -m coarse2fine.training train "), job["shell"]
+
+
+@pytest.mark.timeout(300)
+def test_a_multi_gpu_fine_tune_is_one_torchrun_task_holding_all_its_gpus(tmp_path):
+    """config/imagenet.yaml with 4 GPUs per fine-tune: each runs torchrun with a process per GPU,
+    and asks Slurm for one task holding the 4 GPUs and the configured CPUs."""
+    wanted = {"threads": 16, "mem_mb": 128000, "runtime": 1440, "gpus": 4}
+    overlay = tmp_path / "gpus.yaml"
+    overlay.write_text(f"train:\n  resources:\n    finetune: {wanted}\n".replace("'", ""))
+    for job in paper_gpu_fine_tunes(overlay):
+        assert job["cpus_per_task"] == "16" and job["gpu"] == "4" and job["tasks_per_gpu"] == "0", job
+        assert_one_task_with_its_gpus(job, wanted)
+        assert job["shell"].startswith(
+            "python -m torch.distributed.run --standalone --nproc_per_node 4 -m coarse2fine.training train "
+        ), job["shell"]
 
 
 def test_light_rules_stay_on_the_submit_host():

@@ -23,13 +23,11 @@ rule train_baseline:
         "results/logs/train/{baseline}.log",
     wildcard_constraints:
         baseline=alternatives(PLAN.training.trained_baselines()),
-    threads: job_threads(PLAN.training.resources("finetune")["threads"])
+    threads: PLAN.training.resources("finetune")["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=PLAN.training.resources("finetune")["threads"],
-        mem_mb=PLAN.training.resources("finetune")["mem_mb"],
-        runtime=PLAN.training.resources("finetune")["runtime"],
-        gpu=PLAN.training.resources("finetune")["gpus"],
+        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
+        # host has (common.smk, cluster_resources)
+        **training_resources("finetune"),
     priority: PRIORITY["baseline_chain"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.init}"

@@ -6,7 +6,6 @@ import os
 import sys
 from pathlib import Path
 
-from snakemake.resources import Resource
 from snakemake.utils import validate
 
 from coarse2fine.config_schema import CONFIG_SCHEMA
@@ -53,20 +52,30 @@ MEM_MB = {"coding": 4000, "anchor_views": 3000, "learned_views": 4000, "tables":
 
 
 
-def job_threads(count: int):
-    """`threads:` of a job that may run on another machine. Snakemake caps every job's threads at
-    --cores, even a job it submits elsewhere (snakemake issues 2997, 3191): `--cores all` on a
-    2-core login node would have each Slurm job ask for 2 CPUs whatever its rule says. The
-    executor is known only once jobs are planned, so the cap is lifted here, as each job's
-    threads are evaluated: under a non-local executor to at least this job's count."""
+def cluster_resources(threads: int, mem_mb: int, runtime: int | None = None, gpus: int | None = None) -> dict:
+    """A job's `resources:` as the Slurm executor reads them (--cpus-per-task, --mem, -t, --gpus).
+    The CPUs are `cpus_per_task`, not the rule's `threads:`: Snakemake caps a job's threads at the
+    submit host's --cores (snakemake issues 2997, 3191; a 2-core login node would have every job
+    ask for 2 CPUs), never its resources. The command still takes `{threads}`: Snakemake fills it
+    in where the job runs, capped at the cores there (the job's Slurm allocation, or the machine
+    of a local run). A GPU job is one task on one node holding all its GPUs (torchrun starts one
+    process per GPU itself): tasks_per_gpu=0 drops the executor's default --ntasks-per-gpu=1,
+    which would make it a task per GPU with cpus_per_task CPUs each (without it Slurm gives one
+    task), and nodes=1 keeps the GPUs on the node that torchrun --standalone runs on."""
+    resources = {"cpus_per_task": threads, "mem_mb": mem_mb}
+    if runtime is not None:
+        resources["runtime"] = runtime
+    if gpus is not None:
+        resources["gpu"] = gpus
+        if gpus > 0:
+            resources.update(tasks_per_gpu=0, nodes=1)
+    return resources
 
-    def threads(wildcards):
-        cap = workflow.global_resources.get("_cores")
-        if workflow.non_local_exec and cap is not None and (cap.value or 0) < count:
-            workflow.global_resources["_cores"] = Resource("_cores", count)
-        return count
 
-    return threads
+def training_resources(kind: str) -> dict:
+    """cluster_resources of a `base` or `finetune` training job (train.resources)."""
+    wanted = PLAN.training.resources(kind)
+    return cluster_resources(wanted["threads"], wanted["mem_mb"], wanted["runtime"], wanted["gpus"])
 
 
 def figure_claim_tables(hierarchy):

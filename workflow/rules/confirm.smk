@@ -30,11 +30,10 @@ rule confirm_reference_views:
         output_dir=lambda w, output: os.path.dirname(output.views),
     log:
         f"results/logs/confirm/{CONFIRM.name}/views_uncompressed.log",
-    threads: job_threads(EVALUATION.settings["threads"])
+    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=EVALUATION.settings["threads"],
-        mem_mb=MEM_MB["anchor_views"],
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
+        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["anchor_views"]),
     shell:
         "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"
@@ -55,11 +54,10 @@ rule confirm_learned_views:
         f"results/logs/confirm/{CONFIRM.name}/views/{{model}}.log",
     wildcard_constraints:
         model=CODED_MODELS,
-    threads: job_threads(EVALUATION.settings["threads"])
+    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=EVALUATION.settings["threads"],
-        mem_mb=MEM_MB["learned_views"],
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
+        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["learned_views"]),
     shell:
         "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"

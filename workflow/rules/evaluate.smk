@@ -23,11 +23,10 @@ rule evaluate_anchor_views:
         "results/logs/evaluate/views_{anchor}.log",
     wildcard_constraints:
         anchor=ANCHORS,
-    threads: job_threads(EVALUATION.settings["threads"])
+    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=EVALUATION.settings["threads"],
-        mem_mb=MEM_MB["anchor_views"],
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
+        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["anchor_views"]),
     shell:
         "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"
@@ -58,11 +57,10 @@ rule evaluate_learned_views:
         "results/logs/evaluate/views/{model}.log",
     wildcard_constraints:
         model=CODED_MODELS,
-    threads: job_threads(EVALUATION.settings["threads"])
+    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=EVALUATION.settings["threads"],
-        mem_mb=MEM_MB["learned_views"],
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
+        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["learned_views"]),
     priority: PRIORITY["training_chain"]
     shell:
         "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
@@ -89,11 +87,10 @@ rule evaluate_anchor_cpips:
         "results/logs/evaluate/cpips/{anchor}.log",
     wildcard_constraints:
         anchor=ANCHORS,
-    threads: job_threads(EVALUATION.settings["threads"])
+    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=EVALUATION.settings["threads"],
-        mem_mb=MEM_MB["anchor_views"],
+        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
+        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["anchor_views"]),
     shell:
         "python -m coarse2fine.evaluate cpips --settings {params.settings:q} --manifest {input.manifest}"
         " --views {input.views} --checkpoint {input.checkpoint} --output {output} > {log} 2>&1"

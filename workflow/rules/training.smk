@@ -23,13 +23,11 @@ rule pretrain_base:
         "results/logs/train/pretrain_{base}.log",
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: job_threads(TRAINING.resources("base")["threads"])
+    threads: TRAINING.resources("base")["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=TRAINING.resources("base")["threads"],
-        mem_mb=TRAINING.resources("base")["mem_mb"],
-        runtime=TRAINING.resources("base")["runtime"],
-        gpu=TRAINING.resources("base")["gpus"],
+        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
+        # host has (common.smk, cluster_resources)
+        **training_resources("base"),
     priority: PRIORITY["base"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
@@ -78,13 +76,11 @@ rule adapt_base:
         "results/logs/train/adapt_{base}.log",
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: job_threads(TRAINING.resources("base")["threads"])
+    threads: TRAINING.resources("base")["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=TRAINING.resources("base")["threads"],
-        mem_mb=TRAINING.resources("base")["mem_mb"],
-        runtime=TRAINING.resources("base")["runtime"],
-        gpu=TRAINING.resources("base")["gpus"],
+        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
+        # host has (common.smk, cluster_resources)
+        **training_resources("base"),
     priority: PRIORITY["base"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --init {input.init}"
@@ -134,13 +130,11 @@ rule train_codec:
     wildcard_constraints:
         codec=alternatives(TRAINING.codecs_reading_hierarchy()),
         rp=r"\d+",
-    threads: job_threads(TRAINING.resources("finetune")["threads"])
+    threads: TRAINING.resources("finetune")["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, job_threads)
-        cpus_per_task=TRAINING.resources("finetune")["threads"],
-        mem_mb=TRAINING.resources("finetune")["mem_mb"],
-        runtime=TRAINING.resources("finetune")["runtime"],
-        gpu=TRAINING.resources("finetune")["gpus"],
+        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
+        # host has (common.smk, cluster_resources)
+        **training_resources("finetune"),
     priority: PRIORITY["training_chain"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.hierarchy}"
