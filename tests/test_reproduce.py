@@ -219,3 +219,23 @@ def test_repro_then_experiment_on_a_hierarchy_reruns_only_its_jobs(tmp_path):
     # the headline: each claim's coarse verdict and BD-accuracies, the BD-rates (the rest in details.json)
     assert "coarse_verdict" in metrics and "bd_rate_psnr_vs_jpeg" in metrics, metrics[:2000]
     assert "balanced" in (first / "results" / "metrics" / "details.json").read_text()
+
+
+def test_each_documented_command_works_as_the_first_command_of_a_fresh_clone(tmp_path):
+    """No `make pull-models` first: the plan lists the shipped models' pulls, DVC shows the
+    metrics and plots kept in git, the experiments table lists the params."""
+    clone = _clone(REPO, tmp_path / "clone", tmp_path / "storage", pull_models=False)
+    assert not (clone / "models" / "base" / "c2f" / "model.pt").exists()
+    planned = _planned(clone)
+    assert "rule shipped_model:" in planned and "models/base/c2f/model.pt" in planned, planned[-3000:]
+    dry = _make("dry-run", clone, "setup").stdout
+    assert "rule train_codec:" in dry
+    metrics = _run([sys.executable, "-m", "dvc", "metrics", "show", "--json"], clone)
+    assert "coarse_verdict" in metrics.stdout and "failed to load" not in metrics.stderr
+    plots = _run([sys.executable, "-m", "dvc", "plots", "show", "--json", "--split"], clone).stdout
+    assert "metrics/plots/L1/c2f.csv" in plots, plots[:2000]
+    shown = _run([sys.executable, "-m", "dvc", "exp", "show", "--no-pager", "--csv"], clone).stdout
+    assert "train.steps" in shown and "K10_balanced" in shown, shown[:2000]
+    # the first `snakemake --cores all` job a fresh clone runs: the pull of the model it needs
+    _run([sys.executable, "-m", "snakemake", "--cores", "all", "models/base/c2f/model.pt"], clone)
+    assert (clone / "models" / "base" / "c2f" / "model.pt").stat().st_size > 1_000_000
