@@ -6,6 +6,8 @@
 # model.pt.dvc file is the input: a `git pull` that brings a new model brings a newer .dvc file,
 # and the stale copy is pulled again.
 rule shipped_model:
+    conda:
+        CONDA_ENV
     input:
         dvc_file="models/{shipped}/model.pt.dvc",
         provenance="models/{shipped}/provenance.json",
