@@ -10,6 +10,9 @@ frozen classifier sees the study view's classifier input of the level-k reconstr
 gradients flow back into the codec. With every gamma at zero this is the rate-distortion-only
 loss (`rd_only`), and no classifier is needed. A codec may add its own, already weighted, terms
 as `out["penalties"]` (name -> scalar tensor): they are added to the loss and logged by name.
+A codec may also return `out["normalise"]`, a `RunningMeanNormaliser`: each level's rate and
+MSE then enter the loss divided by their own running mean (RMPGC's `loss_normalisation`,
+the RMPGC paper's section V-A), weighted as before; the logged values stay the raw ones.
 
 Two options against a task term that wins by shifting the predicted-cluster prior toward the
 training photos' frequent clusters (docs/training.md, "Task targets"):
@@ -44,6 +47,41 @@ TASK_BALANCES = ("none", "cluster")
 
 def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
     return torch.log(likelihoods).sum() / -math.log(2)
+
+
+class RunningMeanNormaliser(nn.Module):
+    """Loss terms "regularized by their own historical means to the same scale of magnitude"
+    (the RMPGC paper, section V-A): `normaliser(name, term)` is `term` divided by the mean of
+    every value the term `name` has taken in training so far, this step's included (so the first
+    step gives 1, and a term that holds steady stays near 1). The mean is detached: it scales the
+    term's gradient and is not trained. In training mode each call adds the term's value to its
+    history; in eval mode the history is read only. The means and counts are buffers of the
+    module that holds it, so a resumed job goes on with the same history."""
+
+    MIN_MEAN = 1e-12  # a term that has only been zero is left at its (zero) scale
+
+    def __init__(self, names):
+        super().__init__()
+        self.names = [str(name) for name in names]
+        if not self.names or len(set(self.names)) != len(self.names):
+            raise ValueError(f"the normalised terms need distinct names, got {self.names}")
+        self.register_buffer("means", torch.zeros(len(self.names), dtype=torch.float64))
+        self.register_buffer("counts", torch.zeros(len(self.names), dtype=torch.float64))
+
+    def forward(self, name: str, term: torch.Tensor) -> torch.Tensor:
+        if name not in self.names:
+            raise KeyError(f"no running mean for the loss term {name!r}; known: {', '.join(self.names)}")
+        i = self.names.index(name)
+        value = term.detach().to(torch.float64)
+        if self.training:
+            with torch.no_grad():
+                self.counts[i] += 1
+                self.means[i] += (value - self.means[i]) / self.counts[i]
+        mean = self.means[i] if self.counts[i] > 0 else value
+        return term / mean.clamp(min=self.MIN_MEAN).to(term.dtype)
+
+    def running_means(self) -> dict[str, float]:
+        return {name: float(mean) for name, mean in zip(self.names, self.means)}
 
 
 class C2FLoss(nn.Module):
@@ -187,10 +225,14 @@ class C2FLoss(nn.Module):
             with torch.no_grad():  # the target: the classifier on the uncompressed view, per image
                 teacher_logits = self.classifier(self.view.classifier_input(x, self.classifier_size))
         terms, total = {}, x.new_zeros(())
+        normalise = out.get("normalise")  # each term over its running mean (RunningMeanNormaliser)
         for k in range(self.num_levels):
             rate = rate + _bits(likelihoods["y"][k]) / num_pixels
             mse = F.mse_loss(x_hats[k], x)
-            total = total + rate + self.lambdas[k] * 255**2 * self.mse_weights[k] * mse
+            rate_term, mse_term = rate, mse
+            if normalise is not None:
+                rate_term, mse_term = normalise(f"bpp_{k + 1}", rate), normalise(f"mse_{k + 1}", mse)
+            total = total + rate_term + self.lambdas[k] * 255**2 * self.mse_weights[k] * mse_term
             with torch.no_grad():
                 psnr = 10 * torch.log10(1 / F.mse_loss(x_hats[k].clamp(0, 1), x).clamp(min=1e-10))
             task, accuracy = x.new_tensor(math.nan), math.nan

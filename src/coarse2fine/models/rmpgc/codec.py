@@ -18,7 +18,9 @@ from coarse2fine import rans
 from ..gradcam import PYRAMID_WEIGHTS, classifier_features, gradcam_plus_plus, pyramid_features
 from ..hyperprior import HyperpriorBase
 from ..hyperlatent import single_threaded
+from ..loss import RunningMeanNormaliser
 from ..registry import register_codec
+from .hyper import separate_hyper_transforms
 from .importance import blend_importance, complexity_map, nested_masks, paper_importance, ranking
 from .rate import _ImageCoder, closest_count, container_bytes, segment_size_estimates
 from .segments import decode_mask, parse_segment, split_base_layer
@@ -46,6 +48,11 @@ def _segment_rates(target_bpp, train_fractions) -> tuple[list[float], list[float
 # How the decoder is trained: on nested masks at jittered fractions of the target rates
 # (`fractions`), or under the paper's three conditions U in {0, B, 1} (`paper`, section V).
 TRAIN_CONDITIONS = {"fractions", "paper"}
+# How the loss terms are scaled: as they are, or each over its own running mean (section V-A).
+LOSS_NORMALISATIONS = {"none", "running_mean"}
+# One mean-scale hyperprior for every channel, or one for the base and one for the enhancement
+# channels (section V-H, models/rmpgc/hyper.py).
+ENTROPY_MODELS = {"shared", "separate"}
 
 
 @register_codec("rmpgc")
@@ -58,7 +65,8 @@ class RMPGC(HyperpriorBase):
                  backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
                  classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0,
                  feature_layers: str = "pyramid", train_conditions: str = "fractions",
-                 conditioned_decoder: bool = False):
+                 conditioned_decoder: bool = False, loss_normalisation: str = "none",
+                 entropy_models: str = "shared"):
         if gan:
             raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
@@ -78,6 +86,26 @@ class RMPGC(HyperpriorBase):
             raise ValueError("train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
                              "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)")
         self.train_conditions = train_conditions
+        if loss_normalisation not in LOSS_NORMALISATIONS:
+            raise ValueError(
+                f"loss_normalisation must be one of {sorted(LOSS_NORMALISATIONS)}, got {loss_normalisation!r}")
+        if entropy_models not in ENTROPY_MODELS:
+            raise ValueError(f"entropy_models must be one of {sorted(ENTROPY_MODELS)}, got {entropy_models!r}")
+        if entropy_models == "separate":
+            if not self.base_channels:
+                raise ValueError("entropy_models: separate models the base and the enhancement channels apart: "
+                                 "it needs base_channels > 0")
+            # in place of the backbone's h_a and h_s (built and dropped: the shared default's
+            # initialisation is left as it was)
+            self.h_a, self.h_s = separate_hyper_transforms(int(N), int(M), self.base_channels)
+        self.entropy_models = entropy_models
+        # Each loss term over the mean of its own history (C2FLoss reads out["normalise"]).
+        self.loss_normaliser = None
+        if loss_normalisation == "running_mean":
+            levels = 3 if train_conditions == "paper" else len(targets)
+            names = [f"{term}_{k}" for term in ("bpp", "mse") for k in range(1, levels + 1)]
+            self.loss_normaliser = RunningMeanNormaliser([*names, "feature_match"])
+        self.loss_normalisation = loss_normalisation
         # The decoder told which positions' enhancement channels it holds (U, the paper's
         # conditioned decoder): a learned map of U added to the latent, zero at the start so the
         # decoder starts as the backbone's.
@@ -102,6 +130,12 @@ class RMPGC(HyperpriorBase):
                             "classifier_size": self.classifier_size, "importance": importance,
                             "base_channels": self.base_channels, "feature_layers": feature_layers,
                             "train_conditions": train_conditions, "conditioned_decoder": bool(conditioned_decoder)})
+        # Recorded only when they depart from the defaults, so the identity of every model
+        # built without them (checkpoints, streams, the shipped baseline) stays what it was.
+        if loss_normalisation != "none":
+            self.config["loss_normalisation"] = loss_normalisation
+        if entropy_models != "shared":
+            self.config["entropy_models"] = entropy_models
         object.__setattr__(self, "_classifier_module", None)
 
     @property
@@ -217,8 +251,13 @@ class RMPGC(HyperpriorBase):
             previous = mask
         out = {"x_hat": x_hats, "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
                "importance": importance, "masks": masks}
+        if synthesise and self.loss_normaliser is not None:
+            out["normalise"] = self.loss_normaliser
         if synthesise and self.feature_weight > 0:
-            out["penalties"] = {"feature_match": self.feature_weight * self.feature_matching(x, x_hats)}
+            feature_match = self.feature_matching(x, x_hats)
+            if self.loss_normaliser is not None:
+                feature_match = self.loss_normaliser("feature_match", feature_match)
+            out["penalties"] = {"feature_match": self.feature_weight * feature_match}
         return out
 
     def feature_matching(self, x: torch.Tensor, x_hats: list[torch.Tensor]) -> torch.Tensor:

@@ -23,7 +23,12 @@ RMPGC_OPTIONS = {
         "continuous: B the saliency itself and e the constant complexity_weight (the earlier reading)",
     },
     "complexity_weight": number(0, 1e3, description="the constant e of importance: continuous (unused by paper)"),
-    "feature_weight": number(0, 1e3, description="weight of the feature-matching loss"),
+    "feature_weight": number(
+        0,
+        1e3,
+        description="lambda_SFM, the weight of the semantic feature-matching loss (default 0.05; the paper's "
+        "section V-H uses 1, its sections V-D and V-F 10)",
+    ),
     "feature_layers": {
         "enum": ["pyramid", "last"],
         "description": "feature matching on the classifier's maps at 1/2, 1/4, 1/8, 1/16 of its input weighted "
@@ -54,11 +59,28 @@ RMPGC_OPTIONS = {
         "lambda each",
     },
     "conditioned_decoder": flag("the decoder told which positions' enhancement channels it holds (U)"),
+    "loss_normalisation": {
+        "enum": ["none", "running_mean"],
+        "description": "none (default): the loss terms as they are; running_mean: each level's rate and MSE and the "
+        "feature-matching term divided by the mean of its own history before its weight, as the paper's section V-A "
+        "regularises every term by its historical mean",
+    },
+    "entropy_models": {
+        "enum": ["shared", "separate"],
+        "description": "shared (default): one mean-scale hyperprior for every latent channel; separate: two "
+        "independent ones, for the base and for the enhancement channels (the paper's section V-H; needs "
+        "base_channels > 0)",
+    },
 }
 
 
 def check_rmpgc(config: dict, where: str) -> None:
-    """The base layer leaves channels to mask (a smaller M in an overlay with the default's C_b)."""
+    """The base layer leaves channels to mask (a smaller M in an overlay with the default's C_b),
+    and two entropy models have a base layer to model."""
     m = config.get("M", 96)
     if not config.get("base_channels", 0) < m:
         raise ArchitectureError(f"{where}.base_channels: {config['base_channels']} must be below M = {m}")
+    if config.get("entropy_models", "shared") == "separate" and not config.get("base_channels", 0):
+        raise ArchitectureError(
+            f"{where}.entropy_models: separate needs base_channels > 0 (a base layer to model apart)"
+        )
