@@ -38,12 +38,20 @@ that names it.
 | `imagenet.yaml` | the paper's setting: ImageNet, TIC N=192/M=320, 256 px view | `--configfile config/config.yaml config/imagenet.yaml` |
 | `diagnostics.yaml` | enables the diagnostic c2f variants at one rate point | `--configfile config/config.yaml config/diagnostics.yaml` |
 | `clip.yaml` | trains on the hierarchy rebuilt from CLIP text embeddings (network once) | `HF_HUB_OFFLINE=0 snakemake --cores all --configfile config/config.yaml config/clip.yaml` |
-| `hierarchy.yaml` | the hierarchies to build (`hierarchy.config` names it) | edit an entry: that hierarchy alone is rebuilt |
+| `operating-point.yaml` | rd_only retrained at raised level-1 lambdas, each coarse prefix scored (docs/operating-point.md) | `--configfile config/config.yaml config/operating-point.yaml` |
+| `preregistered.yaml` | the pre-registered confirmation run: both recipes and their ablation over five seeds (docs/preregistration.md) | `--configfile config/config.yaml config/preregistered.yaml` |
+| `seeds.yaml` | c2f and rd_only with two more seeds at the middle rate point | `--configfile config/config.yaml config/seeds.yaml` |
+| `train-baselines.yaml` | retrains the shipped baselines (DeepHQ's chain, RMPGC) instead of installing them | `--configfile config/config.yaml config/train-baselines.yaml` |
+| `rmpgc-paper.yaml` | RMPGC with its paper's loss scaling (running means), lambda_SFM = 10 and two entropy models (docs/rmpgc.md) | `--configfile config/config.yaml config/rmpgc-paper.yaml` |
+| `rmpgc-paper-vh.yaml` | RMPGC as its paper's section V-H case (B) states it (docs/rmpgc.md) | `--configfile config/config.yaml config/rmpgc-paper-vh.yaml` |
+| `hierarchy.yaml` | the hierarchies to build, keyed by name (`hierarchy.config` names it) | edit an entry: that hierarchy alone is rebuilt |
 | `hierarchy-test.yaml` | the hierarchies of `test.yaml` | |
+| `hierarchy-imagenet.yaml` | the hierarchies of `imagenet.yaml` (CLIP embeddings at paper scale) | |
 
 An overlay is merged over `config.yaml` key by key. With DVC, `params.yaml` names the overlay
 (`dvc exp run -S configfile=config/test.yaml`) and both `config.yaml` and `hierarchy.yaml` are
-params (`dvc exp run -S 'config/config.yaml:train.steps=600'`).
+params (`dvc exp run -S 'config/config.yaml:train.steps=600'`,
+`dvc exp run -S 'config/hierarchy.yaml:hierarchies.wordnet_depth.wordnet_cut=depth'`).
 
 ## Lint
 
