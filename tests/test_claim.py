@@ -138,6 +138,10 @@ def test_the_claim_over_seeds_averages_the_runs_image_by_image(tmp_path):
     assert own > 25 and abs(repeat) < 15 and coarse["runs"] == 2 and coarse["n"] == 60
     assert coarse["diff"] == pytest.approx((own + repeat) / 2)
     assert coarse["diff_lo"] < coarse["diff"] < coarse["diff_hi"]
+    # The runs are resampled with the images: a quarter of the resamples draw the repeat twice
+    # (a difference of exactly 0 here), a quarter the gaining run twice, so the interval spans
+    # the spread between the seeds. Resampling images alone would give about the mean +- 6.
+    assert coarse["diff_lo"] <= repeat and coarse["diff_hi"] >= own
     assert "Over training seeds" in (tmp_path / "claim" / "claim.md").read_text()
     # a repeat that was not evaluated is named
     missing = ClaimSettings(judge="judge", baselines=(), repeats=(("c2f_seed9", "rd_only_seed9"),))

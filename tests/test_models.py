@@ -12,6 +12,8 @@ import torch
 from coarse2fine.errors import ArchitectureError
 from coarse2fine.models import CODECS, build_codec, crop_to_size, pad_to_multiple, plan_slices, register_codec
 from coarse2fine.models.schema import validate_architecture
+from coarse2fine.plan.config import load_study_config
+from conftest import REPO
 
 TINY = dict(backbone="conv", N=16, M=24, level_blocks=[8, 8, 8])
 TINY_TIC = dict(
@@ -79,26 +81,27 @@ def test_rules_across_keys_are_named_before_building():
         validate_architecture({"name": "rmpgc", "M": 24, "base_channels": 24})
 
 
-def test_every_shipped_config_fits_the_architecture_schemas():
-    import yaml
+def study_configs() -> list[tuple[Path, ...]]:
+    """config.yaml alone and merged with each study overlay (every config/*.yaml but the
+    hierarchy files), as `--configfile config/config.yaml config/<overlay>` gives them."""
+    base = REPO / "config" / "config.yaml"
+    overlays = sorted(p for p in (REPO / "config").glob("*.yaml") if p != base and not p.name.startswith("hierarchy"))
+    return [(base,), *((base, overlay) for overlay in overlays)]
 
-    for path in Path("config").glob("*.yaml"):
-        config = yaml.safe_load(path.read_text()) or {}
-        for section in ("codecs", "baselines"):
-            for name, spec in (config.get(section) or {}).items():
-                if "architecture" in spec:
-                    validate_architecture(spec["architecture"], f"{path} {section}.{name}")
-    # overlays are merged over config.yaml key by key: check what the workflow will see
-    base = yaml.safe_load((Path("config") / "config.yaml").read_text())
-    for overlay in ("test.yaml", "imagenet.yaml"):
-        merged = yaml.safe_load((Path("config") / overlay).read_text())
-        for section in ("codecs", "baselines"):
-            for name, spec in (merged.get(section) or {}).items():
-                architecture = {
-                    **(base.get(section, {}).get(name, {}).get("architecture") or {}),
-                    **spec["architecture"],
-                }
-                validate_architecture(architecture, f"{overlay} merged {section}.{name}")
+
+def test_every_shipped_config_fits_the_architecture_schemas():
+    configs = study_configs()
+    assert {files[-1].name for files in configs} >= {"config.yaml", "test.yaml", "imagenet.yaml", "seeds.yaml"}
+    for files in configs:
+        # merged and schema-checked as the workflow merges them: what its jobs will build
+        config = load_study_config(*files)
+        where = " + ".join(f.name for f in files)
+        assert config["codecs"], where
+        for name, spec in config["codecs"].items():
+            validate_architecture(spec["architecture"], f"{where} codecs.{name}")
+        for name, spec in (config.get("baselines") or {}).items():
+            if "architecture" in spec:
+                validate_architecture(spec["architecture"], f"{where} baselines.{name}")
 
 
 @pytest.mark.parametrize("blocks", [[12, 12], [6, 6, 6, 6]])

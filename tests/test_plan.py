@@ -45,6 +45,15 @@ def test_default_models_and_their_paths():
     assert c2f.views_dir == "results/metrics/views/learned/c2f/paper_clip_kmeans/rp1"
 
 
+def test_a_models_flag_is_given_by_name():
+    from coarse2fine.plan import Model
+
+    with pytest.raises(TypeError, match="positional"):
+        Model("deephq", "deephq", None, None, True)
+    model = Model("deephq", "deephq", None, None, layers_are_rate_points=True)
+    assert model.layers_are_rate_points and model.rate_point is None
+
+
 def test_a_baseline_trained_here_brings_its_chain_and_a_missing_shipped_one_says_how_to_get_it(tmp_path, monkeypatch):
     trained = plan_of("config/config.yaml", overlay(tmp_path, "baselines:\n  deephq: {source: train}\n"))
     ids = [m.id for m in trained.training.learned_models()]

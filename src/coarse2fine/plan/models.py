@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import KW_ONLY, dataclass
 
 
 @dataclass(frozen=True)
 class Model:
     """`id` is its folder under results/checkpoints; `codec` the name its tables show;
     `hierarchy` None for a model trained without one (evaluated against every hierarchy);
-    `layers_are_rate_points`: its stream's segments are rate points, not semantic levels."""
+    `layers_are_rate_points` (keyword-only): its stream's segments are rate points, not semantic levels."""
 
     id: str
     codec: str
     hierarchy: str | None
     rate_point: str | None
+    _: KW_ONLY
     layers_are_rate_points: bool
 
     @property

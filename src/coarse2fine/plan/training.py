@@ -105,9 +105,9 @@ class TrainingPlan:
                 Model(
                     f"{codec}/{hierarchy}/rp{rp}" if hierarchy else f"{codec}/rp{rp}",
                     codec,
-                    hierarchy,
-                    f"rp{rp}",
-                    False,
+                    hierarchy=hierarchy,
+                    rate_point=f"rp{rp}",
+                    layers_are_rate_points=False,
                 )
                 for hierarchy in hierarchies
                 for rp in self.rate_points(codec)
@@ -129,7 +129,11 @@ class TrainingPlan:
                     needed.append(init)
                     if init in self.trained_baselines():
                         stack.append(init)
-        return [Model(name, name, None, None, True) for name in self.baselines if name in needed]
+        return [
+            Model(name, name, hierarchy=None, rate_point=None, layers_are_rate_points=True)
+            for name in self.baselines
+            if name in needed
+        ]
 
     def base_models(self) -> list[Model]:
         """The rate-distortion base of each architecture, coded and evaluated like a baseline (its
@@ -138,7 +142,14 @@ class TrainingPlan:
             return []
         names = sorted({self.base_name(codec) for codec in self.codecs})
         return [
-            Model(f"base/{name}", "base" if len(names) == 1 else f"base_{name}", None, None, True) for name in names
+            Model(
+                f"base/{name}",
+                "base" if len(names) == 1 else f"base_{name}",
+                hierarchy=None,
+                rate_point=None,
+                layers_are_rate_points=True,
+            )
+            for name in names
         ]
 
     def learned_models(self, evaluated_only: bool = False) -> list[Model]:
