@@ -60,3 +60,14 @@ def test_dvc_metrics_show_reads_the_headline_without_any_pull():
     assert shown.returncode == 0, shown.stderr
     assert "failed to load" not in shown.stderr
     assert "coarse_verdict" in shown.stdout
+
+
+def test_dvc_plots_draw_from_git_alone():
+    """Every declared plot reads files in git: DVC refuses all plots while one is missing."""
+    shown = subprocess.run(
+        [sys.executable, "-m", "dvc", "plots", "show", "--json", "--split"], cwd=REPO, capture_output=True, text=True
+    )
+    assert shown.returncode == 0, shown.stderr
+    plots = json.loads(shown.stdout)
+    assert not plots.get("errors"), plots.get("errors")
+    assert {"coarse_balanced_vs_bpp", "coarse_top1_vs_bpp", "class_top1_vs_bpp"} <= set(plots["data"])
