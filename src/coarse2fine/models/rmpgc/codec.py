@@ -55,6 +55,35 @@ LOSS_NORMALISATIONS = {"none", "running_mean"}
 ENTROPY_MODELS = {"shared", "separate"}
 
 
+def _check_options(*, gan, importance, feature_layers, base_channels, M, train_conditions, loss_normalisation,
+                   entropy_models, complexity_weight, feature_weight, train_jitter, classifier_size) -> None:
+    """RMPGC's options, each checked before anything is built (a bad one names itself)."""
+    if gan:
+        raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
+    if importance not in ("paper", "continuous"):
+        raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
+    if feature_layers not in ("pyramid", "last"):
+        raise ValueError(f"feature_layers must be pyramid (four scales, the paper's weights) or last, got {feature_layers!r}")
+    if not 0 <= int(base_channels) < int(M):
+        raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
+    if train_conditions not in TRAIN_CONDITIONS:
+        raise ValueError(f"train_conditions must be one of {sorted(TRAIN_CONDITIONS)}, got {train_conditions!r}")
+    if train_conditions == "paper" and (importance != "paper" or not int(base_channels)):
+        raise ValueError("train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
+                         "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)")
+    if loss_normalisation not in LOSS_NORMALISATIONS:
+        raise ValueError(f"loss_normalisation must be one of {sorted(LOSS_NORMALISATIONS)}, got {loss_normalisation!r}")
+    if entropy_models not in ENTROPY_MODELS:
+        raise ValueError(f"entropy_models must be one of {sorted(ENTROPY_MODELS)}, got {entropy_models!r}")
+    if entropy_models == "separate" and not int(base_channels):
+        raise ValueError("entropy_models: separate models the base and the enhancement channels apart: "
+                         "it needs base_channels > 0")
+    if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
+        raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
+    if classifier_size is not None and int(classifier_size) < 32:
+        raise ValueError(f"classifier_size must be >= 32 pixels or null, got {classifier_size}")
+
+
 @register_codec("rmpgc")
 class RMPGC(HyperpriorBase):
     """Mask-based progressive coding by target rate; see the module docstring."""
@@ -67,34 +96,17 @@ class RMPGC(HyperpriorBase):
                  feature_layers: str = "pyramid", train_conditions: str = "fractions",
                  conditioned_decoder: bool = False, loss_normalisation: str = "none",
                  entropy_models: str = "shared"):
-        if gan:
-            raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
+        _check_options(gan=gan, importance=importance, feature_layers=feature_layers, base_channels=base_channels,
+                       M=M, train_conditions=train_conditions, loss_normalisation=loss_normalisation,
+                       entropy_models=entropy_models, complexity_weight=complexity_weight,
+                       feature_weight=feature_weight, train_jitter=train_jitter, classifier_size=classifier_size)
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
         targets, fractions = _segment_rates(target_bpp, train_fractions)
-        if importance not in ("paper", "continuous"):
-            raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
         self.importance = importance
-        if feature_layers not in ("pyramid", "last"):
-            raise ValueError(f"feature_layers must be pyramid (four scales, the paper's weights) or last, got {feature_layers!r}")
         self.feature_layers = feature_layers
-        if not 0 <= int(base_channels) < int(M):
-            raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
         self.base_channels = int(base_channels)
-        if train_conditions not in TRAIN_CONDITIONS:
-            raise ValueError(f"train_conditions must be one of {sorted(TRAIN_CONDITIONS)}, got {train_conditions!r}")
-        if train_conditions == "paper" and (importance != "paper" or not self.base_channels):
-            raise ValueError("train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
-                             "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)")
         self.train_conditions = train_conditions
-        if loss_normalisation not in LOSS_NORMALISATIONS:
-            raise ValueError(
-                f"loss_normalisation must be one of {sorted(LOSS_NORMALISATIONS)}, got {loss_normalisation!r}")
-        if entropy_models not in ENTROPY_MODELS:
-            raise ValueError(f"entropy_models must be one of {sorted(ENTROPY_MODELS)}, got {entropy_models!r}")
         if entropy_models == "separate":
-            if not self.base_channels:
-                raise ValueError("entropy_models: separate models the base and the enhancement channels apart: "
-                                 "it needs base_channels > 0")
             # in place of the backbone's h_a and h_s (built and dropped: the shared default's
             # initialisation is left as it was)
             self.h_a, self.h_s = separate_hyper_transforms(int(N), int(M), self.base_channels)
@@ -113,14 +125,10 @@ class RMPGC(HyperpriorBase):
         if self.condition is not None:
             nn.init.zeros_(self.condition.weight)
             nn.init.zeros_(self.condition.bias)
-        if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
-            raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
         self.target_bpp, self.train_fractions = targets, fractions
         self.complexity_weight, self.feature_weight = float(complexity_weight), float(feature_weight)
         self.train_jitter = float(train_jitter)
         self.classifier_name = str(classifier)
-        if classifier_size is not None and int(classifier_size) < 32:
-            raise ValueError(f"classifier_size must be >= 32 pixels or null, got {classifier_size}")
         # Side of the square view Grad-CAM++ and the feature matching see; None: the classifier's
         # own input size. Training on 128 px crops, 128 avoids a 3x upsampled classifier pass.
         self.classifier_size = None if classifier_size is None else int(classifier_size)
