@@ -236,3 +236,41 @@ def test_task_view_scores_held_out_and_training_views(tmp_path):
     ):
         hits = row[key] * n / 100  # a whole number of correct views
         assert 0 <= row[key] <= 100 and hits == pytest.approx(round(hits))
+
+
+def test_train_step_profile_arms_and_options_on_a_tiny_job(tmp_path):
+    """bench/train_step.py on a tiny c2f job whose task term runs every step: every part of the
+    step is timed, the parts fit in it, an arm reports its weights' digest, every option runs."""
+    from bench import train_step
+    from test_training import TINY_CODEC, make_dataset, tiny_settings
+
+    settings = tiny_settings(
+        task_weights=[0.5, 0.0, 0.0], task_levels="all", classifier="efficientnet_lite0", codec=TINY_CODEC
+    )
+    inputs = {
+        "codec": "c2f",
+        "settings": settings,
+        "manifest": make_dataset(tmp_path / "data"),
+        "hierarchy": train_step._paper_hierarchy("paper_clip_kmeans", 3, tmp_path),
+        "init": None,
+        "notes": [],
+    }
+    result = train_step.profile(inputs, steps=2, warmup=0, state_dir=tmp_path / "state")
+    assert result["task_share"] == 1.0 and len(result["rows"]) == 2
+    for row in result["rows"]:
+        assert (
+            row["with_task"] == 1.0
+            and row["forward: classifier"] > 0
+            and row["backward: synthesis g_s, 3 prefixes (batch 24)"] > 0
+        )
+        parts = [v for k, v in row.items() if k.startswith(("forward: ", "backward: "))]
+        assert all(v >= 0 for v in parts) and sum(parts) <= row["step"]
+    assert "| step |" in train_step.profile_table([result])
+
+    one = train_step.arm(inputs, "after", steps=1, warmup=0, check_steps=2, state_dir=tmp_path / "state")
+    again = train_step.arm(inputs, "before", steps=1, warmup=0, check_steps=2, state_dir=tmp_path / "state")
+    assert one["digest"] == again["digest"] and len(one["step_s"]) == 1 and one["with_task"] == [True]
+
+    found = train_step.options(inputs, steps=1, warmup=0, check_steps=1, rounds=1, state_dir=tmp_path / "state")
+    assert set(found["options"]) == set(train_step.OPTIONS)
+    assert all(r["step_s"] > 0 and r["max_weight_change"] >= 0 for r in found["options"].values())

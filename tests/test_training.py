@@ -190,6 +190,50 @@ def test_rd_only_logs_accuracy_without_task_loss(dataset, tmp_path):
     assert all(0 <= row[f"acc_{k}"] <= 1 for k in (1, 2, 3)) and np.isnan(row["task_1"])
 
 
+def trained_weights(path: Path) -> dict[str, torch.Tensor]:
+    return torch.load(path, weights_only=True)["codec"]
+
+
+def assert_same_weights(a: dict[str, torch.Tensor], b: dict[str, torch.Tensor]) -> None:
+    """Every tensor of two state dicts equal bit for bit (entropy tables included)."""
+    assert a.keys() == b.keys()
+    differing = [k for k in a if a[k].dtype != b[k].dtype or not torch.equal(a[k], b[k])]
+    assert not differing, f"tensors differ: {differing[:5]}"
+
+
+def test_a_job_that_never_runs_its_classifier_does_not_load_it_and_trains_the_same_weights(dataset, tmp_path):
+    """rd_only names the default classifier but, trained without a hierarchy, never runs it: it
+    is not loaded, and the weights after 5 steps equal those of the same job that loads and runs
+    it (the accuracy monitor of a job given a hierarchy)."""
+    from coarse2fine.training.job import build_loss, reads_classifier
+
+    settings = tiny_settings(classifier="efficientnet_lite0", steps=5, log_every=5)
+    assert not reads_classifier(settings, None) and build_loss(settings, None, torch.device("cpu")).classifier is None
+    hierarchy = make_hierarchy(tmp_path / "assignments.csv")
+    train(settings, dataset, tmp_path / "a" / "model.pt", tmp_path / "a" / "log.csv", progress=False)
+    train(settings, dataset, tmp_path / "b" / "model.pt", tmp_path / "b" / "log.csv", hierarchy, progress=False)
+    unmonitored, monitored = (pd.read_csv(tmp_path / job / "log.csv").iloc[-1] for job in ("a", "b"))
+    assert np.isnan(unmonitored["acc_1"]) and 0 <= monitored["acc_1"] <= 1
+    assert_same_weights(trained_weights(tmp_path / "a" / "model.pt"), trained_weights(tmp_path / "b" / "model.pt"))
+
+
+def test_keeping_freed_memory_trains_the_same_weights(dataset, tmp_path, monkeypatch):
+    """train() keeps the memory its steps free (training/memory.py); a job run with glibc's
+    thresholds instead ends with the same weights, bit for bit, after 5 steps of a fine-tune."""
+    from coarse2fine.training import loop, memory
+
+    hierarchy = make_hierarchy(tmp_path / "assignments.csv")
+    warm = tmp_path / "warm.pt"
+    train(tiny_settings(steps=1), dataset, warm, tmp_path / "warm.csv", progress=False)
+    settings = tiny_settings(task_weights=[0.5, 0.0, 0.0], classifier="efficientnet_lite0", steps=5, log_every=5)
+    with monkeypatch.context() as patched:
+        patched.setattr(loop, "keep_freed_memory", memory.return_freed_memory)
+        train(settings, dataset, tmp_path / "a.pt", tmp_path / "a.csv", hierarchy, warm, progress=False)
+    train(settings, dataset, tmp_path / "b.pt", tmp_path / "b.csv", hierarchy, warm, progress=False)
+    assert_same_weights(trained_weights(tmp_path / "a.pt"), trained_weights(tmp_path / "b.pt"))
+    assert memory.keep_freed_memory() == memory.return_freed_memory()  # both set, or neither (not glibc)
+
+
 def test_mismatched_checkpoints_name_the_difference(dataset, tmp_path):
     init = tmp_path / "warm.pt"
     train(tiny_settings(steps=1), dataset, init, tmp_path / "warm.csv", progress=False)

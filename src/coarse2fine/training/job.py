@@ -73,11 +73,19 @@ def transfer_weights(codec: nn.Module, state: dict[str, torch.Tensor]) -> tuple[
     return sorted(matching), sorted(set(own) - set(matching))
 
 
+def reads_classifier(settings: TrainSettings, level_maps) -> bool:
+    """Whether a job runs its classifier: in its task loss, or, without one, to log the accuracy
+    per level when it has a hierarchy. One that does not (the warm-up; rd_only, trained without a
+    hierarchy) never loads it: nothing it computes changes (the random state is seeded after the
+    loss is built), and it saves the load and the classifier's memory."""
+    return bool(settings.classifier) and (settings.uses_task_loss or level_maps is not None)
+
+
 def build_loss(settings: TrainSettings, level_maps, device, seed: int = 0):
+    classifier = load_classifier(settings.classifier).to(device) if reads_classifier(settings, level_maps) else None
     if level_maps is None:
         # No hierarchy (the warm-up): no task loss reads the maps, so one cluster per level will do.
         level_maps = [np.zeros(NUM_CLASSES, dtype=np.int64)] * (settings.num_levels - 1)
-    classifier = load_classifier(settings.classifier).to(device) if settings.classifier else None
     return C2FLoss(
         lambdas=settings.lambdas,
         mse_weights=settings.mse_weights,

@@ -24,6 +24,7 @@ from . import checkpoint as ckpt
 from . import distributed
 from .data import ViewDataset, mix_seed, step_loader
 from .job import Job, build_loss, parameter_groups, split_parameters
+from .memory import keep_freed_memory
 from .progress import IntervalLog, monitor_accuracy, scalar_terms, write_log
 from .settings import TrainSettings
 
@@ -71,12 +72,14 @@ def train(
     """Runs (or resumes) one job; returns the final checkpoint's metadata."""
     runtime = distributed.start(settings.device)
     torch.set_num_threads(settings.threads)
+    keep_freed_memory()  # no fresh pages for every step's tensors (memory.py)
     out, log_csv = Path(out), Path(log_csv)
     run = start(settings, runtime, Job(settings, hierarchy, init), resume_path(out))
     dataset, loader = training_data(run, manifest)
     steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
     # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
-    monitor = not settings.uses_task_loss and settings.classifier is not None and run.job.level_maps is not None
+    # (the loss then has the classifier: job.reads_classifier)
+    monitor = not settings.uses_task_loss and run.loss_fn.classifier is not None
     interval = IntervalLog()
     # A bar on a terminal; in a job's log file (Snakemake, Slurm) one line per logged interval
     # instead, since a file of carriage-returned bars reads as one unreadable line.
