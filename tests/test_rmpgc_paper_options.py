@@ -142,8 +142,11 @@ def test_feature_weight_is_lambda_sfm_at_any_of_the_papers_values(one_torch_thre
         model(x)  # the classifier loads on first use (once per process: it may draw random numbers)
         torch.manual_seed(1)  # the same masks and noise for every weight
         penalties[weight] = model(x)["penalties"]["feature_match"].item()
-    assert penalties[1.0] == pytest.approx(20 * penalties[0.05], rel=1e-5)
-    assert penalties[10.0] == pytest.approx(200 * penalties[0.05], rel=1e-5)
+    # to the precision of the penalty's tensor (it may come out of the classifier in bfloat16:
+    # 8 significant bits, so a relative 1e-2, far below the factors 20 and 200 being checked)
+    assert penalties[0.05] > 0
+    assert penalties[1.0] == pytest.approx(20 * penalties[0.05], rel=1e-2)
+    assert penalties[10.0] == pytest.approx(200 * penalties[0.05], rel=1e-2)
 
 
 def informative(model):
