@@ -192,8 +192,9 @@ def test_repro_then_experiment_on_a_hierarchy_reruns_only_its_jobs(tmp_path):
     """`dvc repro` from scratch on a fresh clone, then `dvc exp run` on a hierarchy tweak."""
     first = _clone(REPO, tmp_path / "first", tmp_path / "storage", pull_models=False)
     _tiny_default(first)
-    _run([sys.executable, "-m", "dvc", "repro"], first)  # the first command: it pulls the shipped models
-    assert (first / "models" / "base" / "c2f" / "model.pt").exists()
+    # the first command of the clone: nothing pulled before it (the tiny configuration trains its
+    # base and baselines, so it needs no shipped model; the pull is tested below)
+    _run([sys.executable, "-m", "dvc", "repro"], first)
     assert "up to date" in _run([sys.executable, "-m", "dvc", "status"], first).stdout
     subprocess.run(["git", "add", "dvc.lock", "metrics"], cwd=first, check=True)
     subprocess.run(["git", "commit", "-qm", "lock"], cwd=first, check=True, env=GIT_ENV)
