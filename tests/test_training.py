@@ -169,6 +169,9 @@ def test_warmup_then_finetune_writes_loadable_checkpoints(dataset, tmp_path):
     assert meta["step"] == 3 and meta["init"].endswith("warmup/model.pt@step4")
     payload = torch.load(out, weights_only=True)
     assert payload["codec_config"]["level_blocks"] == [4, 4, 4] and payload["entropy_tables_ready"]
+    # what trained it: the CPU and the kernels torch dispatched to (another machine's give other weights)
+    assert payload["machine"]["torch_cpu_capability"] == torch.backends.cpu.get_cpu_capability()
+    assert payload["machine"]["cpu"]
     log = pd.read_csv(tmp_path / "c2f" / "log.csv")
     assert list(log["step"]) == [1, 2, 3]
     for k in (1, 2, 3):
@@ -317,3 +320,14 @@ def test_a_job_log_gets_one_line_per_logged_interval_not_progress_bars(dataset, 
     assert [line.split(":")[0] for line in lines] == ["step 1/2", "step 2/2"]
     assert "L1 " in lines[0] and " bpp " in lines[0] and " dB" in lines[0] and "s/step" in lines[0]
     assert "\r" not in capsys.readouterr().err
+
+
+def test_a_resume_on_other_kernels_says_its_weights_will_differ(caplog):
+    from coarse2fine.kernels import machine
+    from coarse2fine.training.loop import warn_other_machine
+
+    with caplog.at_level("WARNING", logger="coarse2fine.training"):
+        warn_other_machine(Path("state.pt"), machine())
+        assert not caplog.records
+        warn_other_machine(Path("state.pt"), {**machine(), "torch_cpu_capability": "AVX512_OTHER"})
+    assert "torch_cpu_capability: 'AVX512_OTHER'" in caplog.text and "not be bit-identical" in caplog.text

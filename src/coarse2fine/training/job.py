@@ -13,6 +13,7 @@ from torch import nn
 from coarse2fine.classify import load_classifier
 from coarse2fine.classify.levels import NUM_CLASSES
 from coarse2fine.hierarchy.assignments import load_hierarchy
+from coarse2fine.kernels import machine
 from coarse2fine.models import C2FLoss, build_codec
 
 from . import checkpoint as ckpt
@@ -180,5 +181,7 @@ class Job:
             "step": step,
             "codec": self.codec.state_dict(),
             "log": rows,
+            # the CPU and kernels that trained it: another machine's kernels give other weights
+            "machine": machine(),
             **extra,
         }

@@ -20,6 +20,8 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from coarse2fine.kernels import machine
+
 from . import checkpoint as ckpt
 from . import distributed
 from .data import ViewDataset, mix_seed, step_loader
@@ -169,6 +171,22 @@ def resume(run: Run) -> None:
         run.loss_fn.level_generator.set_state(saved["rng"]["task_level"])
     if run.runtime.is_main:
         log.info("resuming %s from step %d of %d", path, run.step, run.settings.steps)
+        warn_other_machine(path, saved.get("machine"))
+
+
+def warn_other_machine(path: Path, saved: dict | None) -> None:
+    """A resume on another CPU or with other kernels goes on (the job is still this job), but its
+    weights will not equal an uninterrupted run's: say so in the log."""
+    now = machine()
+    keys = ("cpu", "torch_cpu_capability", "kernel_pins", "torch")
+    changed = [f"{k}: {saved.get(k)!r} -> {now[k]!r}" for k in keys if saved and saved.get(k) != now[k]]
+    if changed:
+        log.warning(
+            "%s was written on another machine or with other CPU kernels (%s): the resumed weights "
+            "will not be bit-identical to an uninterrupted run's",
+            path,
+            "; ".join(changed),
+        )
 
 
 def training_data(run: Run, manifest: Path):
