@@ -2,11 +2,8 @@
 
 __version__ = "0.1.0"
 
-# Before anything imports torch: the same CPU kernels on every x86 machine (kernels.py).
+# Before anything imports torch: the same CPU kernels on every x86 machine (kernels.py). The one
+# side effect of importing the package, since a job's kernels decide its numbers.
 from .kernels import pin_cpu_kernels
 
 pin_cpu_kernels()
-
-from .lean_imports import defer_unused_compressai_imports  # noqa: E402
-
-defer_unused_compressai_imports()

@@ -20,6 +20,8 @@ import logging
 import sys
 from dataclasses import dataclass
 
+from .lean_imports import defer_unused_compressai_imports
+
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
@@ -51,6 +53,8 @@ def run_stage(
     stage: str, commands: dict[str, Command], argv: list[str] | None = None, description: str | None = None
 ) -> int:
     """Parse `argv` as `<command> [options]` for one of `commands` and run it."""
+    # an entry point: its start-up is paid by every pipeline job (lean_imports.py)
+    defer_unused_compressai_imports()
     argv = list(sys.argv[1:] if argv is None else argv)
     prog = f"python -m coarse2fine.{stage}"
     if not argv or argv[0] not in commands:

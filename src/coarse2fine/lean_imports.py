@@ -3,7 +3,10 @@
 `import compressai` imports all of its subpackages, and two of them import torch_geometric (and
 through it torch._dynamo) for point-cloud datasets and transforms this project never uses: about
 2 s of every pipeline job's start-up, and half a second more on a cold file cache (BENCHMARKS.md,
-"Start-up cost of a pipeline job"). Before CompressAI is first imported we put in front of it:
+"Start-up cost of a pipeline job"). The two entry points whose start-up is paid on every call,
+a pipeline job's `commands.run_stage` and the `c2f` tool's `cli.main`, call
+`defer_unused_compressai_imports()` before they import a command's module; importing the package
+does not (a library user's CompressAI stays as CompressAI makes it). It puts in front of it:
 
 - `compressai.datasets` and `compressai.transforms` as stand-ins that import the real package,
   unchanged, the first time a name is read from them, so code that uses them still works;

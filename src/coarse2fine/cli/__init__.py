@@ -142,6 +142,10 @@ def user_errors() -> tuple[type[BaseException], ...]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # an entry point whose start-up a user waits for on every call (lean_imports.py)
+    from coarse2fine.lean_imports import defer_unused_compressai_imports
+
+    defer_unused_compressai_imports()
     args = build_parser().parse_args(argv)
     try:
         return args.run()(args)
