@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .common import REPO_ROOT, Target
 
-END_TO_END_TARGET = Target(30 * 60, "<= 30 min")
+END_TO_END_TARGET = Target(20 * 60, "<= 20 min")  # a fresh clone's `make run`, alone on 2 cores
 NOOP_TARGET = Target(10, "<= 10 s")
 DRY_RUN_TARGET = Target(5, "<= 5 s")
 NOTHING_TO_DO = "Nothing to be done"
@@ -96,3 +96,71 @@ def snakemake_overheads(snakemake: list[str], cwd: Path = REPO_ROOT, cores: int 
         if not ok:
             result["noop_rerun"]["error"] = noop["output"][-2000:]
     return result
+
+
+# Snakemake's own log (.snakemake/log/*.snakemake.log): a "[date]" line, then "rule X:" or
+# "localrule X:" and, lines later, "jobid: N"; a job ends at "[date]" + "Finished jobid: N (Rule: X)".
+_STAMP = re.compile(r"^\[(\w{3} \w{3} +\d+ \d\d:\d\d:\d\d \d{4})\]$")
+_RULE = re.compile(r"^(?:local)?rule (\w+):$")
+_JOBID = re.compile(r"^\s+jobid: (\d+)$")
+_FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
+
+
+def job_times(snakemake_log: Path) -> list[dict]:
+    """One row per finished job: its rule and its start and end, in seconds from the run's first stamp."""
+    import datetime
+
+    stamp = first = None
+    started: dict[str, tuple[str, float]] = {}
+    pending_rule = None
+    jobs = []
+    for line in Path(snakemake_log).read_text(errors="replace").splitlines():
+        if m := _STAMP.match(line):
+            stamp = datetime.datetime.strptime(" ".join(m.group(1).split()), "%a %b %d %H:%M:%S %Y").timestamp()
+            first = stamp if first is None else first
+        elif (m := _RULE.match(line)) and stamp is not None:
+            pending_rule = (m.group(1), stamp - first)
+        elif (m := _JOBID.match(line)) and pending_rule:
+            started[m.group(1)] = pending_rule
+            pending_rule = None
+        elif (m := _FINISHED.match(line)) and m.group(1) in started:
+            rule, start = started.pop(m.group(1))
+            jobs.append({"rule": rule, "start_s": start, "end_s": stamp - first})
+    if not jobs:
+        raise ValueError(f"{snakemake_log}: no finished Snakemake job found (is it a .snakemake/log file?)")
+    return jobs
+
+
+def rule_stages(rules_dir: Path = REPO_ROOT / "workflow" / "rules") -> dict[str, str]:
+    """rule name -> the stage it belongs to: the rule file it is declared in (workflow/rules/<stage>.smk)."""
+    stages = {}
+    for path in sorted(Path(rules_dir).glob("*.smk")):
+        for m in re.finditer(r"^(?:local)?rule (\w+):", path.read_text(), re.MULTILINE):
+            stages[m.group(1)] = path.stem
+    return stages
+
+
+def stage_shares(snakemake_log: Path, rules_dir: Path = REPO_ROOT / "workflow" / "rules") -> dict:
+    """Per stage: its jobs, their summed seconds and share of all jobs' seconds (jobs run side by
+    side on several cores, so this is where the work goes, not a split of the wall clock), and the
+    wall-clock span from its first job's start to its last job's end."""
+    jobs = job_times(snakemake_log)
+    stages = rule_stages(rules_dir)
+    total = sum(j["end_s"] - j["start_s"] for j in jobs) or 1.0
+    out: dict[str, dict] = {}
+    for job in jobs:
+        entry = out.setdefault(
+            stages.get(job["rule"], "other"), {"jobs": 0, "job_seconds": 0.0, "first_start_s": job["start_s"]}
+        )
+        entry["jobs"] += 1
+        entry["job_seconds"] += job["end_s"] - job["start_s"]
+        entry["first_start_s"] = min(entry["first_start_s"], job["start_s"])
+        entry["last_end_s"] = max(entry.get("last_end_s", 0.0), job["end_s"])
+    for entry in out.values():
+        entry["share"] = entry["job_seconds"] / total
+    return {
+        "log": str(snakemake_log),
+        "wall_s": max(j["end_s"] for j in jobs),
+        "job_seconds": total,
+        "stages": dict(sorted(out.items(), key=lambda kv: kv[1]["first_start_s"])),
+    }

@@ -19,9 +19,10 @@ from pathlib import Path
 
 if __package__ in (None, ""):  # run as a script: make `bench` importable
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-# coarse2fine before CompressAI, as in every job and `c2f` call: its lean imports keep the
-# point-cloud half (torch_geometric, and a torch.jit.script deprecation warning) out.
-importlib.import_module("coarse2fine")
+# What every job's and `c2f` call's entry point does before CompressAI loads: the CPU kernels
+# pinned (import coarse2fine) and the point-cloud half (torch_geometric, and a torch.jit.script
+# deprecation warning) kept out.
+importlib.import_module("coarse2fine.lean_imports").defer_unused_compressai_imports()
 
 import torch  # noqa: E402
 
@@ -61,7 +62,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=list(training.TASK_LEVEL_MODES),
         help="c2f rows: classifier on all levels, one, none",
     )
-    parser.add_argument("--pipeline-log", type=Path, help="`/usr/bin/time -v snakemake --cores 2` output of a full run")
+    parser.add_argument("--pipeline-log", type=Path, help="`/usr/bin/time -v make run` output of a full run")
+    parser.add_argument(
+        "--snakemake-log",
+        type=Path,
+        help="that run's .snakemake/log/*.snakemake.log: each stage's jobs and share of the work",
+    )
     parser.add_argument(
         "--snakemake",
         default=f"{shlex.quote(sys.executable)} -m snakemake",
@@ -86,8 +92,9 @@ def main(argv=None) -> dict:
         args.eval_images = 1
     if args.checkpoint and not args.checkpoint.is_file():
         raise SystemExit(f"checkpoint not found: {args.checkpoint}")
-    if args.pipeline_log and not args.pipeline_log.is_file():
-        raise SystemExit(f"pipeline log not found: {args.pipeline_log}")
+    for log_path in (args.pipeline_log, args.snakemake_log):
+        if log_path and not log_path.is_file():
+            raise SystemExit(f"log not found: {log_path}")
     torch.set_num_threads(args.threads)
     started = time.perf_counter()
     config = load_config(args.config)
@@ -120,6 +127,8 @@ def main(argv=None) -> dict:
     results["pipeline"] = {}
     if args.pipeline_log:
         results["pipeline"]["end_to_end"] = pipeline.parse_time_log(args.pipeline_log)
+    if args.snakemake_log:
+        results["pipeline"]["stages"] = pipeline.stage_shares(args.snakemake_log)
     if "snakemake" not in args.skip:
         results["pipeline"].update(pipeline.snakemake_overheads(shlex.split(args.snakemake), REPO_ROOT, args.threads))
     results["seconds"] = time.perf_counter() - started

@@ -132,6 +132,45 @@ def test_time_log_parsing(tmp_path):
         pipeline.parse_time_log(tmp_path / "bad.log")
 
 
+SNAKEMAKE_LOG = """Building DAG of jobs...
+[Mon Dec  7 20:00:00 2026]
+localrule hierarchy_embed:
+    output: results/hierarchy/embeddings/x.npz
+    jobid: 5
+    resources: tmpdir=/tmp
+[Mon Dec  7 20:00:00 2026]
+rule train:
+    input: data/sample/manifest.csv
+    jobid: 7
+[Mon Dec  7 20:00:10 2026]
+Finished jobid: 5 (Rule: hierarchy_embed)
+1 of 2 steps (50%) done
+[Mon Dec  7 20:01:40 2026]
+Finished jobid: 7 (Rule: train)
+2 of 2 steps (100%) done
+"""
+
+
+def test_stage_shares_from_a_snakemake_log(tmp_path):
+    log = tmp_path / "run.snakemake.log"
+    log.write_text(SNAKEMAKE_LOG)
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "hierarchy.smk").write_text("localrule hierarchy_embed:\n    output: 'x'\n")
+    (rules / "training.smk").write_text("rule train:\n    output: 'y'\n")
+    jobs = pipeline.job_times(log)
+    assert [(j["rule"], j["start_s"], j["end_s"]) for j in jobs] == [("hierarchy_embed", 0, 10), ("train", 0, 100)]
+    shares = pipeline.stage_shares(log, rules)
+    assert shares["wall_s"] == 100 and shares["job_seconds"] == 110
+    assert shares["stages"]["training"]["share"] == pytest.approx(100 / 110)
+    assert shares["stages"]["hierarchy"]["jobs"] == 1 and shares["stages"]["hierarchy"]["last_end_s"] == 10
+    lines = report._pipeline({"stages": shares})
+    assert any(line.startswith("| training | 1 | 1.7 | 91 %") for line in lines)
+    (tmp_path / "other.log").write_text("nothing here\n")
+    with pytest.raises(ValueError, match="no finished Snakemake job"):
+        pipeline.job_times(tmp_path / "other.log")
+
+
 def _fake_snakemake(tmp_path: Path, dry_output: str) -> list[str]:
     script = tmp_path / "fake_snakemake.py"
     script.write_text(
