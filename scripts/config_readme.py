@@ -4,7 +4,7 @@ and each codec architecture, with its type, default and description.
     python scripts/config_readme.py > config/README.md
 
 The schemas are the one source of truth (src/coarse2fine/schemas/*.schema.yaml, checked at start-up;
-coarse2fine.models.schema for the `architecture` objects); tests/test_user_commands.py checks
+coarse2fine.architectures for the `architecture` objects); tests/test_user_commands.py checks
 that config/README.md is what this script writes.
 """
 
@@ -19,8 +19,8 @@ import yaml
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "src"))
 
+from coarse2fine.architectures import BACKBONE_OPTIONS, CODEC_PROPERTIES  # noqa: E402
 from coarse2fine.config_schema import CONFIG_SCHEMA, HIERARCHY_SCHEMA  # noqa: E402
-from coarse2fine.models.schema import BACKBONE_OPTIONS, CODEC_PROPERTIES  # noqa: E402
 
 HEADER = """# Configuration
 
@@ -115,7 +115,7 @@ def main() -> None:
         "## Codec architectures (`codecs.<name>.architecture`, `baselines.<name>.architecture`)",
         "",
         "The keyword arguments of `coarse2fine.models.build_codec`, by codec `name`; checked at start-up and",
-        "when a checkpoint is loaded (`coarse2fine.models.schema`).",
+        "when a checkpoint is loaded (`coarse2fine.architectures`).",
         "",
     ]
     for name, properties in CODEC_PROPERTIES.items():

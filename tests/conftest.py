@@ -10,7 +10,12 @@ from pathlib import Path
 
 import pytest
 
+from coarse2fine.lean_imports import defer_unused_compressai_imports
+
 REPO = Path(__file__).resolve().parents[1]
+# The test process stands where a job's or a `c2f` call's entry point stands: CompressAI's
+# point-cloud half stays out of it, as it does there (tests/test_lean_imports.py checks both ways).
+defer_unused_compressai_imports()
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("DVC_NO_ANALYTICS", "1")
 

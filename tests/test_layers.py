@@ -74,6 +74,78 @@ def test_every_import_goes_down_the_documented_layers():
     assert not wrong, "\n".join(wrong)
 
 
+def module_of(parts: list[str]) -> str | None:
+    """The module a dotted path inside the package names: a .py file, or a package's __init__."""
+    path = PACKAGE.joinpath(*parts)
+    if path.with_suffix(".py").is_file():
+        return ".".join(parts)
+    if (path / "__init__.py").is_file():
+        return ".".join([*parts, "__init__"])
+    return None
+
+
+def module_imports(path: Path) -> set[str]:
+    """The package's modules one module imports, at any depth: `from x import y` counts as an
+    import of module x.y where that is a module, else of x (itself or its __init__); importing a
+    submodule runs its package's __init__ first, so that counts too."""
+    package = list(path.relative_to(PACKAGE).parent.parts)
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            targets = [a.name.split(".")[1:] for a in node.names if a.name.split(".")[0] == "coarse2fine"]
+            names = [None]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = package[: len(package) - (node.level - 1)]
+                targets = [base + (node.module.split(".") if node.module else [])]
+            elif (node.module or "").split(".")[0] == "coarse2fine":
+                targets = [node.module.split(".")[1:]]
+            else:
+                continue
+            names = [a.name for a in node.names]
+        else:
+            continue
+        for parts in targets:
+            for name in names:
+                module = module_of([*parts, name]) if name else None
+                module = module or module_of(parts)
+                for depth in range(1, len(parts)):  # the packages on the way, each __init__ run
+                    found.add(module_of(parts[:depth]))
+                found.add(module)
+    own = ".".join([*path.relative_to(PACKAGE).with_suffix("").parts])
+    return {m for m in found if m and m != own and m != "__init__"}
+
+
+def test_no_import_circle_between_any_two_modules():
+    """Inside packages too: a circle works only while every module in it happens to import in
+    one order (the zoo imports the codecs, the registry imports none of them)."""
+    graph = {".".join(p.relative_to(PACKAGE).with_suffix("").parts): module_imports(p) for p in PACKAGE.rglob("*.py")}
+
+    # a package's __init__ is run before any of its modules: an __init__ importing its own
+    # modules is the package being assembled, not a circle, so the edge from a module up to its
+    # own packages' __init__ is left out
+    def ancestors(module: str) -> set[str]:
+        parts = module.split(".")
+        return {".".join([*parts[:depth], "__init__"]) for depth in range(1, len(parts))}
+
+    graph = {m: {t for t in targets if t not in ancestors(m)} for m, targets in graph.items()}
+    circles, state = [], {}
+
+    def visit(module: str, trail: list[str]) -> None:
+        state[module] = "open"
+        for target in sorted(graph.get(module, ())):
+            if state.get(target) == "open":
+                circles.append(" -> ".join(trail[trail.index(target) :] + [target]))
+            elif target not in state:
+                visit(target, [*trail, target])
+        state[module] = "done"
+
+    for module in sorted(graph):
+        if module not in state:
+            visit(module, [module])
+    assert not circles, "import circles:\n" + "\n".join(circles)
+
+
 def test_every_import_form_is_read():
     text = """
 import coarse2fine.coding.codec_io

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 import torch
 
+from coarse2fine.architectures import validate_architecture
 from coarse2fine.errors import ArchitectureError
 from coarse2fine.models import CODECS, build_codec, crop_to_size, pad_to_multiple, plan_slices, register_codec
-from coarse2fine.models.schema import validate_architecture
 from coarse2fine.plan.config import load_study_config
 from conftest import REPO
 

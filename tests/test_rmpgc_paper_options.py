@@ -9,13 +9,13 @@ import numpy as np
 import pytest
 import torch
 
+from coarse2fine.architectures import validate_architecture
 from coarse2fine.coding.codec_io import compress_image, decode_bitstream
 from coarse2fine.coding.identity import compute_model_identity
 from coarse2fine.errors import ArchitectureError
+from coarse2fine.models import build_codec
 from coarse2fine.models.loss import C2FLoss, RunningMeanNormaliser
-from coarse2fine.models.registry import build_codec
 from coarse2fine.models.rmpgc.hyper import SplitHyperSynthesis, split_widths
-from coarse2fine.models.schema import validate_architecture
 from coarse2fine.plan import load_study_config
 from conftest import REPO
 

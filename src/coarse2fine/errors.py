@@ -28,4 +28,4 @@ class ResourceLimitError(ValueError):
 
 class ArchitectureError(ValueError):
     """A codec architecture (config or checkpoint codec_config) outside its registered schema
-    (coarse2fine.models.schema); the message names the key."""
+    (coarse2fine.architectures); the message names the key."""

@@ -9,10 +9,10 @@ from pathlib import Path
 import torch
 
 from coarse2fine import rans
+from coarse2fine.architectures import validate_architecture
 from coarse2fine.errors import ArchitectureError
 from coarse2fine.imaging.view import PAPER_CLASSIFIER_CROP
 from coarse2fine.models import build_codec
-from coarse2fine.models.schema import validate_architecture
 
 from .errors import CheckpointError
 from .identity import forget_model_identity, model_identity

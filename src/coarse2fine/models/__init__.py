@@ -1,49 +1,40 @@
 """Codecs (registry, backbones, level-block entropy model) and the coarse-to-fine loss.
 
-The names below load on first use (PEP 562), so that importing the package, or its torch-free
-option schemas (schema.py, options.py, deephq/options.py, rmpgc/options.py), needs no torch: the
-workflow checks its config's architectures at start-up that way. CODECS, BACKBONES and
-build_codec come with every codec of the package registered (registry.registered).
+Importing the package imports every codec (zoo.py), so CODECS and BACKBONES hold them all; the
+torch-free option schemas the workflow checks at start-up are in coarse2fine.architectures.
 """
 
 from __future__ import annotations
 
-import importlib
+from .backbones import Transforms
+from .codec import CoarseToFineCodec
+from .entropy import LevelBlockEntropyModel, plan_slices
+from .hyperlatent import HyperLatentCodec
+from .hyperprior import HyperpriorBase, MeanScaleHyperprior
+from .interface import MaskedPrefixCodec, ProgressiveCodec
+from .loss import C2FLoss
+from .padding import crop_to_size, pad_to_multiple, padded_size
+from .registry import BACKBONES, CODECS, register_backbone, register_codec
+from .zoo import build_backbone, build_codec
 
-# exported name -> the module that defines it
-_EXPORTS = {
-    "BACKBONES": "registry",
-    "CODECS": "registry",
-    "build_codec": "registry",
-    "register_backbone": "registry",
-    "register_codec": "registry",
-    "C2FLoss": "loss",
-    "CoarseToFineCodec": "codec",
-    "HyperLatentCodec": "hyperlatent",
-    "HyperpriorBase": "hyperprior",
-    "MeanScaleHyperprior": "hyperprior",
-    "LevelBlockEntropyModel": "entropy",
-    "plan_slices": "entropy",
-    "MaskedPrefixCodec": "interface",
-    "ProgressiveCodec": "interface",
-    "Transforms": "backbones",
-    "crop_to_size": "padding",
-    "pad_to_multiple": "padding",
-    "padded_size": "padding",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    module = importlib.import_module(f".{_EXPORTS[name]}", __name__)
-    if module.__name__.endswith(".registry"):
-        module.registered()  # the registries hold every codec and backbone before anyone reads them
-    value = getattr(module, name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [
+    "BACKBONES",
+    "CODECS",
+    "C2FLoss",
+    "CoarseToFineCodec",
+    "HyperLatentCodec",
+    "HyperpriorBase",
+    "LevelBlockEntropyModel",
+    "MaskedPrefixCodec",
+    "MeanScaleHyperprior",
+    "ProgressiveCodec",
+    "Transforms",
+    "build_backbone",
+    "build_codec",
+    "crop_to_size",
+    "pad_to_multiple",
+    "padded_size",
+    "plan_slices",
+    "register_backbone",
+    "register_codec",
+]

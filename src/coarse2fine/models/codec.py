@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from .options import MAX_LEVELS, MIN_LEVELS
+from coarse2fine.architectures.options import MAX_LEVELS, MIN_LEVELS
 
 from .entropy import LevelBlockEntropyModel
 from .hyperlatent import HyperLatentCodec

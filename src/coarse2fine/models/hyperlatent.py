@@ -11,7 +11,7 @@ import torch
 
 from .gaussian_tables import CheckedEntropyBottleneck
 from .exact import ExactCodingModel
-from .registry import build_backbone
+from .backbones import build_backbone
 
 
 @contextlib.contextmanager

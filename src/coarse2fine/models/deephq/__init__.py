@@ -19,30 +19,19 @@ so a stream decodes to the same latents on any thread count.
 
 from __future__ import annotations
 
-import importlib
+from .codec import DeepHQ
+from .coder import LayerCoder
+from .constants import GRIDS, MAX_STEP_RATIO, SELECTORS
+from .quantizer import HierarchicalStepSizes
+from .selection import ExponentSelector, ImportanceSelector
 
-# exported name -> the module that defines it; loaded on first use (PEP 562), so that options.py
-# (the torch-free schema the workflow checks at start-up) imports without torch
-_EXPORTS = {
-    "DeepHQ": "codec",
-    "LayerCoder": "coder",
-    "GRIDS": "constants",
-    "MAX_STEP_RATIO": "constants",
-    "SELECTORS": "constants",
-    "HierarchicalStepSizes": "quantizer",
-    "ExponentSelector": "selection",
-    "ImportanceSelector": "selection",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [
+    "DeepHQ",
+    "ExponentSelector",
+    "GRIDS",
+    "HierarchicalStepSizes",
+    "ImportanceSelector",
+    "LayerCoder",
+    "MAX_STEP_RATIO",
+    "SELECTORS",
+]

@@ -6,7 +6,7 @@ import math
 
 import torch
 
-from .options import MAX_LAYERS, MIN_LAYERS
+from coarse2fine.architectures.deephq import MAX_LAYERS, MIN_LAYERS
 
 from .. import nested
 from ..hyperprior import HyperpriorBase

@@ -32,37 +32,25 @@ is not a submodule, so it is neither in the state_dict nor in the model identity
 
 from __future__ import annotations
 
-import importlib
+from .codec import RMPGC
+from .importance import blend_importance, complexity_map, nested_masks, otsu_masks, paper_importance, ranking
+from .rate import RATE_TOLERANCE, closest_count, segment_size_estimates
+from .segments import BASE_HEAD, SEGMENT_HEAD, decode_mask, encode_mask, parse_segment
 
-# exported name -> the module that defines it; loaded on first use (PEP 562), so that options.py
-# (the torch-free schema the workflow checks at start-up) imports without torch
-_EXPORTS = {
-    "RMPGC": "codec",
-    "blend_importance": "importance",
-    "complexity_map": "importance",
-    "nested_masks": "importance",
-    "otsu_masks": "importance",
-    "paper_importance": "importance",
-    "ranking": "importance",
-    "RATE_TOLERANCE": "rate",
-    "closest_count": "rate",
-    "segment_size_estimates": "rate",
-    "BASE_HEAD": "segments",
-    "SEGMENT_HEAD": "segments",
-    "decode_mask": "segments",
-    "encode_mask": "segments",
-    "parse_segment": "segments",
-}
-__all__ = sorted(_EXPORTS)
-
-
-def __getattr__(name: str):
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_EXPORTS))
+__all__ = [
+    "BASE_HEAD",
+    "RATE_TOLERANCE",
+    "RMPGC",
+    "SEGMENT_HEAD",
+    "blend_importance",
+    "closest_count",
+    "complexity_map",
+    "decode_mask",
+    "encode_mask",
+    "nested_masks",
+    "otsu_masks",
+    "paper_importance",
+    "parse_segment",
+    "ranking",
+    "segment_size_estimates",
+]

@@ -1,6 +1,6 @@
 """Every codec architecture's schema, by name: the keyword arguments of build_codec per codec
 and the options of each backbone (types, ranges, no unknown keys), gathered from the option
-modules beside the codecs (options.py, deephq/options.py, rmpgc/options.py).
+modules beside this one (options.py, deephq.py, rmpgc.py).
 
 Torch-free on purpose: the workflow checks every `architecture` object of its config when it
 starts (workflow/rules/common.smk), and the checkpoint loader checks a checkpoint's
@@ -17,9 +17,9 @@ import jsonschema
 
 from coarse2fine.errors import ArchitectureError
 
-from .deephq.options import DEEPHQ_OPTIONS
+from .deephq import DEEPHQ_OPTIONS
 from .options import BACKBONE_OPTIONS, C2F_OPTIONS, HYPERPRIOR_OPTIONS, check_c2f
-from .rmpgc.options import RMPGC_OPTIONS, check_rmpgc
+from .rmpgc import RMPGC_OPTIONS, check_rmpgc
 
 CODEC_PROPERTIES: dict[str, dict] = {
     "hyperprior": HYPERPRIOR_OPTIONS,

@@ -1,17 +1,15 @@
 """DeepHQ's options (the keyword arguments of DeepHQ, codec.py): torch-free, so the workflow
-checks a config's DeepHQ architecture at start-up (models/schema.py)."""
+checks a config's DeepHQ architecture at start-up (architectures/schema.py)."""
 
 from __future__ import annotations
 
-from ..options import BACKBONE_PROPERTIES, flag, integer
+from .options import BACKBONE_PROPERTIES, flag, integer
 
 MIN_LAYERS, MAX_LAYERS = 2, 16  # quantisation layers
 
 DEEPHQ_OPTIONS = {
     **BACKBONE_PROPERTIES,
-    "layers": integer(
-        MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"
-    ),
+    "layers": integer(MIN_LAYERS, MAX_LAYERS, description="quantisation layers (nested step sizes), one segment each"),
     "selective": flag("selective compression: each layer codes only the elements the selector picks"),
     "selector": {
         "enum": ["exponent", "threshold"],

@@ -1,11 +1,11 @@
 """RMPGC's options (the keyword arguments of RMPGC, codec.py): torch-free, so the workflow
-checks a config's RMPGC architecture at start-up (models/schema.py)."""
+checks a config's RMPGC architecture at start-up (architectures/schema.py)."""
 
 from __future__ import annotations
 
 from coarse2fine.errors import ArchitectureError
 
-from ..options import BACKBONE_PROPERTIES, MAX_LATENT_CHANNELS, flag, integer, number
+from .options import BACKBONE_PROPERTIES, MAX_LATENT_CHANNELS, flag, integer, number
 
 RMPGC_OPTIONS = {
     **BACKBONE_PROPERTIES,

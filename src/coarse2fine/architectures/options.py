@@ -1,10 +1,9 @@
-"""The option schemas of the codecs and backbones of this package's top level (c2f in codec.py,
-hyperprior in hyperprior.py, the conv and tic backbones in backbones.py and tic.py), and the
-JSON-schema pieces every codec's options are built from (DeepHQ's and RMPGC's sit in their own
-packages, deephq/options.py and rmpgc/options.py).
+"""The option schemas of c2f (models/codec.py), the hyperprior (models/hyperprior.py) and the
+conv and tic backbones (models/backbones/), and the JSON-schema pieces every codec's options are
+built from (DeepHQ's and RMPGC's are in deephq.py and rmpgc.py beside this module).
 
-Torch-free on purpose, like the package's __init__: the workflow checks every `architecture`
-object of its config when it starts (models/schema.py), before any module is built. Bounds are
+Torch-free on purpose: the workflow checks every `architecture`
+object of its config when it starts (architectures/schema.py), before any module is built. Bounds are
 generous (the paper's model is N=192, M=320) but keep a crafted config from asking for absurd
 modules. Cross-key rules a merged overlay can break are checked here too (`check_*`); the rest
 stay with the constructors.

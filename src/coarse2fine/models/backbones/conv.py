@@ -1,13 +1,10 @@
-"""Backbones: the analysis/synthesis transforms and the hyperprior transforms of a codec.
-
-A backbone builder returns `Transforms(g_a, g_s, h_a, h_s, downsampling)`:
+"""The `conv` backbone (the GDN network of Balle et al./Minnen et al., sized for CPU), its
+mean-scale hyperprior transforms (shared with RMPGC's hyperpriors), and what every backbone
+builder returns: `Transforms(g_a, g_s, h_a, h_s, downsampling)`:
 - g_a: image (3 ch) -> latent y (M ch) at 1/16 resolution; g_s: the inverse;
 - h_a: y -> hyper-latent z (N ch) at a further 1/4; h_s: z -> 2*M channels of hyper
   features (first M feed the means, last M the scales of the level-block entropy model).
 `downsampling` is the total factor from image to z (the pad multiple of the codec).
-
-`conv` is the GDN network of Balle et al./Minnen et al. sized for CPU; `tic` (Lu et al.,
-DCC 2022) lives in tic.py.
 """
 
 from __future__ import annotations
@@ -18,7 +15,7 @@ from compressai.layers import GDN, conv3x3
 from compressai.models.utils import conv, deconv
 from torch import nn
 
-from .registry import register_backbone
+from ..registry import register_backbone
 
 
 @dataclass
