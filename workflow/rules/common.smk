@@ -9,7 +9,7 @@ from pathlib import Path
 from snakemake.utils import validate
 
 from coarse2fine.config_schema import CONFIG_SCHEMA
-from coarse2fine.models.schema import validate_architecture
+from coarse2fine.architectures import validate_architecture
 from coarse2fine.plan import STAGES, StudyPlan
 from coarse2fine.plan.config import as_json, load_hierarchy_config
 from coarse2fine.plan.confirmation import CONFIRM_TABLE_FILES
