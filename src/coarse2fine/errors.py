@@ -29,3 +29,7 @@ class ResourceLimitError(ValueError):
 class ArchitectureError(ValueError):
     """A codec architecture (config or checkpoint codec_config) outside its registered schema
     (coarse2fine.architectures); the message names the key."""
+
+
+class SettingsError(ValueError):
+    """A job's settings that cannot describe a job (an unknown key, a value of the wrong type)."""

@@ -7,6 +7,8 @@ and the same tables and claim as the study's are written under results/confirm/<
 
 from __future__ import annotations
 
+from coarse2fine.evaluate.settings import ViewsSettings
+
 from .evaluation import EvaluationPlan
 from .models import Model
 
@@ -68,7 +70,7 @@ class ConfirmationPlan:
                 "rate_point": m.rate_point,
                 "checkpoint": f"results/checkpoints/{m.id}/model.pt",
             }
-        return {
+        settings = {
             "provider": provider,
             "view": self.view,
             "classifiers": [self.evaluation.judge],
@@ -77,6 +79,7 @@ class ConfirmationPlan:
             "reconstructions": 0,
             "threads": self.evaluation.settings["threads"],
         }
+        return ViewsSettings.from_dict(settings).to_dict()
 
     def table_settings(self) -> dict:
         """The study's table settings; no anchor is coded here, so no BD against one."""

@@ -3,6 +3,7 @@ them, the tables of each hierarchy, the claims, the headline, the receiver and t
 
 from __future__ import annotations
 
+from coarse2fine.evaluate.settings import TablesSettings, ViewsSettings
 from coarse2fine.evaluate.views.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FILES
 
 from .models import Model
@@ -107,10 +108,10 @@ class EvaluationPlan:
         return [f"results/checkpoints/{model}/model.pt"] if model else []
 
     def views_settings(self, provider: dict, cpips: str | None = None) -> dict:
+        """A views job's settings (evaluate/settings.py), as the JSON the job reads back."""
         keys = ("classifiers", "splits", "max_images", "reconstructions", "threads")
-        return {"provider": provider, "view": self.view, **{k: self.settings[k] for k in keys}} | (
-            {"cpips": cpips} if cpips else {}
-        )
+        settings = {"provider": provider, "view": self.view, **{k: self.settings[k] for k in keys}, "cpips": cpips}
+        return ViewsSettings.from_dict(settings).to_dict()
 
     def anchor_provider(self, anchor: str) -> dict:
         if anchor == REFERENCE_CODEC:
@@ -149,10 +150,10 @@ class EvaluationPlan:
         return files
 
     def table_settings(self) -> dict:
-        return {k: self.settings[k] for k in ("bootstrap", "confidence", "bd_anchor")} | {
-            "seed": self.seed,
-            "judge": self.judge,
-        }
+        """A tables job's settings (evaluate/settings.py), as the JSON the job reads back."""
+        keys = ("bootstrap", "confidence", "bd_anchor")
+        settings = {**{k: self.settings[k] for k in keys}, "seed": self.seed, "judge": self.judge}
+        return TablesSettings.from_dict(settings).to_dict()
 
     def cpips_check_files(self) -> tuple[str, ...]:
         return CPIPS_CHECK_FILES if self.cpips_checkpoint() else ()

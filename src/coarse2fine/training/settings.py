@@ -12,11 +12,8 @@ from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any, ClassVar
 
 from coarse2fine.config_schema import schema_default
+from coarse2fine.errors import SettingsError
 from coarse2fine.imaging.view import StudyView
-
-
-class SettingsError(ValueError):
-    """Training settings that cannot describe a job."""
 
 
 def _default(path: str):

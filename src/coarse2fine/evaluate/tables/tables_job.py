@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from coarse2fine.evaluate.settings import TablesSettings
 from coarse2fine.evaluate.tables.bd import bd_table
 from coarse2fine.evaluate.tables.cluster_prior import GROUP, breakdown, prior_markdown, prior_metrics
 from coarse2fine.evaluate.tables.cpips_check import perceptual_check, perceptual_check_markdown
@@ -33,7 +34,11 @@ log = logging.getLogger("coarse2fine.evaluate")
 BASE_CODEC = "base"  # the shipped or pretrained rate-distortion base, evaluated as a codec
 
 
-def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> dict[str, pd.DataFrame]:
+def run(
+    settings: dict | TablesSettings, view_dirs: list[Path], level_maps, output_dir: Path
+) -> dict[str, pd.DataFrame]:
+    if not isinstance(settings, TablesSettings):
+        settings = TablesSettings.from_dict(settings)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     table = per_image_table(view_dirs, level_maps)
@@ -44,9 +49,9 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     summary = bootstrap_summary(
         table,
         metrics,
-        int(settings.get("bootstrap", 1000)),
-        float(settings.get("confidence", 0.95)),
-        int(settings.get("seed", 0)),
+        settings.bootstrap,
+        settings.confidence,
+        settings.seed,
     )
     # Balanced accuracy, predicted-cluster shares and their entropy beside top-1: from the stored
     # predictions, one pass over the table (cluster_prior.py)
@@ -54,7 +59,7 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     # Against the named anchor, and against the base codec where it was evaluated: how far the
     # fine-tunes moved from the rate-distortion of the base they started from.
     # (bd_anchor null: no anchor was coded, as in the confirmation on a labelled folder)
-    named = [settings["bd_anchor"]] if settings.get("bd_anchor", "jpeg") else []
+    named = [settings.bd_anchor] if settings.bd_anchor else []
     anchors = named + [BASE_CODEC] * (BASE_CODEC in set(summary["codec"]))
     bd = pd.concat([bd_table(summary, ks, anchor) for anchor in anchors] or [pd.DataFrame()], ignore_index=True)
     table.to_csv(output_dir / "per_image.csv", index=False)
@@ -62,7 +67,7 @@ def run(settings: dict, view_dirs: list[Path], level_maps, output_dir: Path) -> 
     (output_dir / "summary.md").write_text(summary_markdown(summary, ks))
     bd.to_csv(output_dir / "bd.csv", index=False)
     (output_dir / "bd.md").write_text(bd.round(2).to_markdown(index=False) + "\n")
-    judge = settings.get("judge") or sorted(set(table["classifier"]))[0]
+    judge = settings.judge or sorted(set(table["classifier"]))[0]
     (output_dir / "prior.md").write_text(prior_markdown(summary, ks, judge))
     by_source = breakdown(table, len(ks), judge)
     by_source.to_csv(output_dir / "breakdown.csv", index=False)

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 import torch
 
+from coarse2fine.evaluate.settings import ViewsSettings
 from coarse2fine.evaluate.views.cpips import CPIPS
 from coarse2fine.evaluate.views.measure import measure_views
 from coarse2fine.evaluate.views.providers import build_provider
@@ -28,16 +29,18 @@ from coarse2fine.imaging.view import StudyView
 log = logging.getLogger("coarse2fine.evaluate")
 
 
-def cpips_of_views(settings: dict, manifest: Path, views_csv: Path, checkpoint: Path) -> pd.DataFrame:
-    torch.set_num_threads(int(settings.get("threads", 1)))
+def cpips_of_views(settings: dict | ViewsSettings, manifest: Path, views_csv: Path, checkpoint: Path) -> pd.DataFrame:
+    if not isinstance(settings, ViewsSettings):
+        settings = ViewsSettings.from_dict(settings)
+    torch.set_num_threads(settings.threads)
     views = read_view_table(views_csv)
-    table, root = evaluated_images({**settings, "max_images": None}, manifest)
+    table, root = evaluated_images(settings, manifest, every=True)
     table = table[table["path"].isin(set(views["image"]))]
     frame, _ = measure_views(
         table,
         root,
-        build_provider(settings["provider"]),
-        StudyView.from_settings(settings.get("view")),
+        build_provider(settings.provider),
+        StudyView.from_settings(settings.view),
         cpips=CPIPS.from_checkpoint(checkpoint),
         image_metrics=False,
     )

@@ -19,37 +19,38 @@ import pandas as pd
 import torch
 
 from coarse2fine.data.manifest import read_manifest, spread_subset
+from coarse2fine.evaluate.settings import ViewsSettings
 from coarse2fine.evaluate.views.cpips import CPIPS
 from coarse2fine.evaluate.views.measure import load_classifiers, measure_views
 from coarse2fine.evaluate.views.providers import build_provider
-from coarse2fine.evaluate.views.view_files import EVAL_SPLITS, write_views
+from coarse2fine.evaluate.views.view_files import write_views
 from coarse2fine.imaging.view import StudyView
 
 log = logging.getLogger("coarse2fine.evaluate")
 
 
-def evaluated_images(settings: dict, manifest: Path) -> tuple[pd.DataFrame, Path]:
-    """The manifest's rows that are evaluated (settings: splits, max_images) and its root."""
-    splits = tuple(settings.get("splits", EVAL_SPLITS))
-    if "train" in splits:
-        raise ValueError("the train split is used for training and is never evaluated")
-    table, root = read_manifest(manifest, splits=splits)
-    if settings.get("max_images"):
-        table = spread_subset(table, int(settings["max_images"]))
+def evaluated_images(settings: ViewsSettings, manifest: Path, every: bool = False) -> tuple[pd.DataFrame, Path]:
+    """The manifest's rows that are evaluated (settings.splits; at most settings.max_images
+    unless `every`) and its root."""
+    table, root = read_manifest(manifest, splits=settings.splits)
+    if settings.max_images and not every:
+        table = spread_subset(table, settings.max_images)
     if table.empty:
-        raise ValueError(f"{manifest}: no images in splits {splits}")
+        raise ValueError(f"{manifest}: no images in splits {settings.splits}")
     return table, root
 
 
-def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
-    torch.set_num_threads(int(settings.get("threads", 1)))
+def run(settings: dict | ViewsSettings, manifest: Path, output_dir: Path) -> pd.DataFrame:
+    if not isinstance(settings, ViewsSettings):
+        settings = ViewsSettings.from_dict(settings)
+    torch.set_num_threads(settings.threads)
     table, root = evaluated_images(settings, manifest)
-    provider = build_provider(settings["provider"])
-    classifiers, skipped = load_classifiers(list(settings["classifiers"]))
-    cpips = CPIPS.from_checkpoint(settings["cpips"]) if settings.get("cpips") else None
+    provider = build_provider(settings.provider)
+    classifiers, skipped = load_classifiers(list(settings.classifiers))
+    cpips = CPIPS.from_checkpoint(settings.cpips) if settings.cpips else None
     output_dir = Path(output_dir)
     (output_dir / "recon").mkdir(parents=True, exist_ok=True)
-    study_view = StudyView.from_settings(settings.get("view"))
+    study_view = StudyView.from_settings(settings.view)
     start = time.perf_counter()
     frame, logits = measure_views(
         table,
@@ -59,7 +60,7 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
         classifiers=classifiers,
         cpips=cpips,
         recon_dir=output_dir / "recon",
-        reconstructions=int(settings.get("reconstructions", 0)),
+        reconstructions=settings.reconstructions,
     )
     seconds = time.perf_counter() - start
     write_views(
@@ -72,7 +73,7 @@ def run(settings: dict, manifest: Path, output_dir: Path) -> pd.DataFrame:
             "images": len(table),
             "views": len(frame),
             "seconds": round(seconds, 2),
-            "cpips": settings.get("cpips") or None,
+            "cpips": settings.cpips,
             "view": study_view.to_settings(),
         },
     )
