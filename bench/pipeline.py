@@ -135,8 +135,10 @@ def rule_stages(rules_dir: Path = REPO_ROOT / "workflow" / "rules") -> dict[str,
     """rule name -> the stage it belongs to: the rule file it is declared in (workflow/rules/<stage>.smk)."""
     stages = {}
     for path in sorted(Path(rules_dir).glob("*.smk")):
-        for m in re.finditer(r"^(?:local)?rule (\w+):", path.read_text(), re.MULTILINE):
-            stages[m.group(1)] = path.stem
+        text = path.read_text()
+        # `rule x:`, `localrule x:`, `checkpoint x:`, and a variant `use rule y as x with:`
+        for m in re.finditer(r"^(?:(?:local)?rule|checkpoint) (\w+):|^use rule \w+ as (\w+)", text, re.MULTILINE):
+            stages[m.group(1) or m.group(2)] = path.stem
     return stages
 
 
@@ -144,7 +146,7 @@ def stage_shares(snakemake_log: Path, rules_dir: Path = REPO_ROOT / "workflow" /
     """Per stage: its jobs, their summed seconds and share of all jobs' seconds (jobs run side by
     side on several cores, so this is where the work goes, not a split of the wall clock), and the
     wall-clock span from its first job's start to its last job's end."""
-    jobs = job_times(snakemake_log)
+    jobs = [j for j in job_times(snakemake_log) if j["rule"] != "all"]  # the target rule: no work
     stages = rule_stages(rules_dir)
     total = sum(j["end_s"] - j["start_s"] for j in jobs) or 1.0
     out: dict[str, dict] = {}

@@ -157,7 +157,8 @@ def test_stage_shares_from_a_snakemake_log(tmp_path):
     rules = tmp_path / "rules"
     rules.mkdir()
     (rules / "hierarchy.smk").write_text("localrule hierarchy_embed:\n    output: 'x'\n")
-    (rules / "training.smk").write_text("rule train:\n    output: 'y'\n")
+    (rules / "training.smk").write_text("rule train:\n    output: 'y'\nuse rule train as train_other with:\n")
+    assert pipeline.rule_stages(rules)["train_other"] == "training"
     jobs = pipeline.job_times(log)
     assert [(j["rule"], j["start_s"], j["end_s"]) for j in jobs] == [("hierarchy_embed", 0, 10), ("train", 0, 100)]
     shares = pipeline.stage_shares(log, rules)
