@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import coarse2fine.models.deephq  # noqa: F401  (registers "deephq")
-from coarse2fine.coding.codec_io import compress_image, decode_bitstream, estimated_bits
+from coarse2fine.coding.codec_io import compress_image, decode_bitstream, decode_every_level, estimated_bits
 from coarse2fine.coding.errors import BitstreamError
 from coarse2fine.container import Bitstream, parse_bitstream
 from coarse2fine.models import C2FLoss, MaskedPrefixCodec, ProgressiveCodec, build_codec, nested
@@ -191,10 +191,14 @@ def test_bitstream_exact_at_every_prefix(one_torch_thread, selective, selector):
     assert len(encoded.level_latents) == LAYERS
     sizes = parse_bitstream(encoded.data).segment_sizes()
     assert all(a < b for a, b in zip(sizes, sizes[1:]))
+    every = decode_every_level(codec, encoded.data)  # one pass: each layer refines the last
+    assert [d.level for d in every] == list(range(1, LAYERS + 1))
     for level in range(1, LAYERS + 1):
         decoded = decode_bitstream(codec, encoded.data, level=level)
         assert torch.equal(decoded.latents, encoded.level_latents[level - 1])
         assert decoded.image.shape == x.shape
+        assert torch.equal(every[level - 1].latents, decoded.latents)
+        assert torch.equal(every[level - 1].image, decoded.image)
     # Prefixes differ: each layer refines the latent.
     assert not torch.equal(encoded.level_latents[0], encoded.level_latents[-1])
     # The actual bits of every prefix follow the likelihood estimate (the tables are the
@@ -203,6 +207,34 @@ def test_bitstream_exact_at_every_prefix(one_torch_thread, selective, selector):
     actual = np.cumsum([len(stream.hyper)] + [len(p) for p in stream.levels])[1:] * 8
     for k, (estimate, bits) in enumerate(zip(estimated_bits(codec, x), actual), start=2):
         assert 0.9 * estimate < bits < 1.1 * estimate + 96 * k, (estimate, bits)
+
+
+def test_the_stream_check_decodes_deephq_in_one_pass_and_still_finds_a_wrong_level(one_torch_thread, tmp_path):
+    """check_split's one-pass path: every level's decoded image written, the first level's cut
+    file decoded by itself too, and a level the pass decoded wrongly still named."""
+    import pandas as pd
+
+    from coarse2fine.coding.split import _check_stream, _digest
+    from coarse2fine.container import truncate_to_level
+
+    codec = toy_codec()
+    encoded = compress_image(codec, smooth_image()[..., :64, :64])
+    rows = pd.DataFrame(
+        {
+            "stream": "s.c2f",
+            "level": k,
+            "bytes": len(truncate_to_level(encoded.data, k)),
+            "latent_sha256": _digest(encoded.level_latents[k - 1]),
+        }
+        for k in range(1, LAYERS + 1)
+    )
+    mismatches = []
+    index = _check_stream(codec, encoded.data, rows, mismatches, tmp_path)
+    assert mismatches == [] and [r["level"] for r in index] == list(range(1, LAYERS + 1))
+    assert all((tmp_path / r["png"]).is_file() for r in index)
+    rows.loc[2, "latent_sha256"] = "0" * 64
+    _check_stream(codec, encoded.data, rows, mismatches, None)
+    assert mismatches == ["s.c2f level 3 (cut file): decodes to other latents than the encoder's"]
 
 
 def test_decoding_on_two_threads_gives_the_encoder_latents():

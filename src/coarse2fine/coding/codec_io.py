@@ -167,6 +167,29 @@ def decode_bitstream(
     segment is an error, or with `allow_cut` decodes its complete levels (the result's `cut`
     says what was lost; container.parse_received).
     """
+    header, cut, level, strings, z_shape = _received_strings(codec, data, level, max_pixels, allow_cut)
+    with _memory_named(f"decoding a {header.width}x{header.height} stream"):
+        out = codec.decompress(strings, z_shape)
+    return _decoded_image(out, header, level, cut)
+
+
+@torch.no_grad()
+def decode_every_level(codec, data: bytes, max_pixels: int | None = None) -> list[DecodedImage]:
+    """The stream decoded at each of its levels 1..L (errors as decode_bitstream's). In one pass
+    where the codec decodes its prefixes that way (`decompress_levels`: DeepHQ, whose layers
+    each refine the last); level by level otherwise."""
+    header, cut, level, strings, z_shape = _received_strings(codec, data, None, max_pixels, False)
+    with _memory_named(f"decoding a {header.width}x{header.height} stream"):
+        if hasattr(codec, "decompress_levels"):
+            outs = codec.decompress_levels(strings, z_shape)
+        else:
+            outs = [codec.decompress(strings[: 1 + k], z_shape) for k in range(1, level + 1)]
+    return [_decoded_image(out, header, k, cut) for k, out in enumerate(outs, 1)]
+
+
+def _received_strings(codec, data: bytes, level: int | None, max_pixels: int | None, allow_cut: bool):
+    """(header, cut, level, the rANS strings of the hyper-latent and levels 1..level, z's shape)
+    of a stream checked against `codec` (decode_bitstream's checks, before any decoding work)."""
     if allow_cut:
         received = parse_received(data)
         stream, cut = received.stream, received.cut
@@ -186,7 +209,10 @@ def decode_bitstream(
     with _memory_named(f"decoding a {header.width}x{header.height} stream"):
         strings = [[rans.guarded(stream.hyper, hyper_symbols)]]
         strings += [[rans.guarded(p, n)] for p, n in zip(stream.levels[:level], level_symbols)]
-        out = codec.decompress(strings, z_shape)
+    return header, cut, level, strings, z_shape
+
+
+def _decoded_image(out: dict, header: Header, level: int, cut) -> DecodedImage:
     x_hat = out["x_hat"]
     # Garbage latents can overflow the synthesis transform; the image must still be an image.
     x_hat = torch.nan_to_num(x_hat.float(), nan=0.0, posinf=1.0, neginf=0.0).clamp_(0, 1)

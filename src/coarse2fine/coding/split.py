@@ -27,7 +27,7 @@ from coarse2fine.imaging.photos import image_to_tensor
 from coarse2fine.imaging.view import StudyView, open_view
 
 from .checkpoint import load_codec
-from .codec_io import compress_image, decode_bitstream, estimated_bits, to_uint8
+from .codec_io import compress_image, decode_bitstream, decode_every_level, estimated_bits, to_uint8
 from .errors import BitstreamError
 
 log = logging.getLogger(__name__)
@@ -134,39 +134,71 @@ def rate_control_report(sizes: pd.DataFrame, targets, tolerance: float = 0.10) -
     return report
 
 
+def _check_stream(codec, data: bytes, rows: pd.DataFrame, mismatches: list[str], decoded_dir) -> list[dict]:
+    """One stream's rows of sizes.csv checked (its cut files' sizes, the latents each level
+    decodes to), the decoded images written; mismatches appended; the decoded images' index rows.
+
+    The cut file is what a receiver of the first `level` segments holds, and each is decoded by
+    itself, except where the codec decodes its prefixes in one pass (DeepHQ): there the whole
+    stream is decoded once, level by level, each cut file is still cut and sized, and the first
+    level's cut file is decoded by itself and must agree with the whole stream's."""
+    one_pass = hasattr(codec, "decompress_levels")
+    every, index = None, []
+    if one_pass:
+        try:
+            every = decode_every_level(codec, data)
+        except BitstreamError as exc:
+            mismatches.append(f"{rows['stream'].iloc[0]} (whole stream): {exc}")
+            return index
+    for row in rows.itertuples():
+        where = f"{row.stream} level {row.level}"
+        cut = truncate_to_level(data, row.level)
+        if len(cut) != row.bytes:
+            mismatches.append(f"{where}: cut is {len(cut)} bytes, sizes.csv says {row.bytes}")
+        if every is not None and row.level > len(every):
+            mismatches.append(f"{where}: the stream holds levels 1..{len(every)}")
+            continue
+        try:
+            by_itself = every is None or row.level == rows["level"].min()
+            decoded = decode_bitstream(codec, cut, row.level) if by_itself else every[row.level - 1]
+        except BitstreamError as exc:
+            mismatches.append(f"{where} (cut file): {exc}")
+            continue
+        if every is not None and _digest(decoded.latents) != _digest(every[row.level - 1].latents):
+            mismatches.append(f"{where}: the cut file decodes to other latents than the whole stream")
+        if _digest(decoded.latents) != row.latent_sha256:
+            mismatches.append(f"{where} (cut file): decodes to other latents than the encoder's")
+        elif decoded_dir is not None:
+            index.append(_write_decoded(decoded, row, Path(decoded_dir)))
+    return index
+
+
+def _write_decoded(decoded, row, decoded_dir: Path) -> dict:
+    """The decoded image as the PNG the evaluation reads; its index row."""
+    from PIL import Image
+
+    pixels = to_uint8(decoded.image)
+    name = decoded_image_name(row.stream, row.level)
+    # PNG is lossless at any level; level 1 is ~6x faster to write than the default 6,
+    # which was a quarter of this job (the files are intermediate, not archived).
+    write_atomic(decoded_dir / name, png_bytes(Image.fromarray(pixels.numpy()), compress_level=1))
+    return {"stream": row.stream, "level": row.level, "png": name, "image_sha256": _digest(pixels)}
+
+
 def check_split(model: Path, streams_dir: Path, sizes_csv: Path, report: Path, decoded_dir: Path | None = None) -> dict:
     """Decode every stream cut at every level, in this process, against sizes.csv.
 
     With `decoded_dir`, every decoded image is kept there as an 8-bit PNG (what a receiver
     would display): the evaluation reads these instead of decoding every stream a second time.
     """
-    from PIL import Image
-
     codec = load_codec(model)
     sizes = pd.read_csv(sizes_csv)
     if decoded_dir is not None:
         Path(decoded_dir).mkdir(parents=True, exist_ok=True)
     mismatches, index = [], []
-    for row in sizes.itertuples():
-        data = (Path(streams_dir) / row.stream).read_bytes()
-        cut = truncate_to_level(data, row.level)
-        if len(cut) != row.bytes:
-            mismatches.append(f"{row.stream} level {row.level}: cut is {len(cut)} bytes, sizes.csv says {row.bytes}")
-        # The cut file is what a receiver of the first `level` segments holds.
-        try:
-            decoded = decode_bitstream(codec, cut, row.level)
-        except BitstreamError as exc:
-            mismatches.append(f"{row.stream} level {row.level} (cut file): {exc}")
-            continue
-        if _digest(decoded.latents) != row.latent_sha256:
-            mismatches.append(f"{row.stream} level {row.level} (cut file): decodes to other latents than the encoder's")
-        elif decoded_dir is not None:
-            pixels = to_uint8(decoded.image)
-            name = decoded_image_name(row.stream, row.level)
-            # PNG is lossless at any level; level 1 is ~6x faster to write than the default 6,
-            # which was a quarter of this job (the files are intermediate, not archived).
-            write_atomic(Path(decoded_dir) / name, png_bytes(Image.fromarray(pixels.numpy()), compress_level=1))
-            index.append({"stream": row.stream, "level": row.level, "png": name, "image_sha256": _digest(pixels)})
+    for stream, rows in sizes.groupby("stream", sort=False):
+        data = (Path(streams_dir) / stream).read_bytes()
+        index += _check_stream(codec, data, rows, mismatches, decoded_dir)
     if decoded_dir is not None:
         pd.DataFrame(index, columns=["stream", "level", "png", "image_sha256"]).to_csv(
             Path(decoded_dir) / DECODED_INDEX, index=False

@@ -193,14 +193,29 @@ class DeepHQ(HyperpriorBase):
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:
+        coders, layers = self._layer_coders(strings, shape)
+        for layer in range(layers):
+            for b, coder in enumerate(coders):
+                coder.decode_layer(layer, strings[1 + layer][b])
+        y_hat = torch.stack([coder.latent() for coder in coders])
+        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": layers}
+
+    @torch.no_grad()
+    def decompress_levels(self, strings: list, shape) -> list[dict]:
+        """decompress() of every prefix 1..n in one pass: each layer refines the intervals the
+        previous ones left, so the decoder's state after layer l is the prefix-l decode (the
+        same symbols, the same arithmetic); n layer decodes instead of n(n+1)/2."""
+        coders, layers = self._layer_coders(strings, shape)
+        out = []
+        for layer in range(layers):
+            for b, coder in enumerate(coders):
+                coder.decode_layer(layer, strings[1 + layer][b])
+            y_hat = torch.stack([coder.latent() for coder in coders])
+            out.append({"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": layer + 1})
+        return out
+
+    def _layer_coders(self, strings: list, shape) -> tuple[list[LayerCoder], int]:
         layers = self.check_segments(strings)
         params = self.exact_layer_parameters(self.decode_hyper(strings[0], shape))
         tables = self.gaussian_tables()
-        latents = []
-        for b in range(len(strings[0])):
-            coder = LayerCoder(self, params, b, tables)
-            for layer in range(layers):
-                coder.decode_layer(layer, strings[1 + layer][b])
-            latents.append(coder.latent())
-        y_hat = torch.stack(latents)
-        return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": layers}
+        return [LayerCoder(self, params, b, tables) for b in range(len(strings[0]))], layers
