@@ -277,15 +277,16 @@ WHY_MISSES = """## Where a target is missed, and what it would take
   that share by the number of levels; at paper scale (TIC, N=192, M=320, 256 crops) the codec's
   own share grows, which needs a GPU to measure.
 - **Pipeline.** Per-job wall time, CPU time and peak memory are in `results/benchmarks/`
-  (Snakemake `benchmark:` files); the job timeline is in the Snakemake log. The warm-up heads
-  the critical path on both cores (1.8x faster than on one, measured at 0.45 vs 0.81 s per
-  step); then two single-thread jobs at a time train, code and evaluate, the anchors' evaluation
-  filling the gaps. The 2-core bound is packed to within a minute of idle core time, so what
-  remains is work: per learned model about 35 s to encode 30 images, 60-100 s for the check
-  (each cut decoded in full: synthesis on one thread, entropy parameters in float64), 40-70 s to
-  evaluate (MS-SSIM at full resolution is about half), and every job pays about 7 s of imports
-  (torch, and CompressAI, which imports torch_geometric). Fewer evaluated images (`max_images`)
-  or training steps trade statistics or quality for time.
+  (Snakemake `benchmark:` files); the stages' shares above come from the Snakemake log. The run
+  is CPU-bound: its wall clock is about its job-minutes over the two cores, so any job's time
+  comes off the total at half rate. Two thirds are the six fine-tunes (300 steps each, one
+  thread, two at a time); with the CPU kernels pinned to AVX2 (docs/reproducing.md) a step is
+  1.2-1.4x slower than with this machine's AVX-512 convolutions (by hand below), about 3
+  minutes of the run, the price of the same weights on every x86 machine. The rest is coding
+  (each learned model encoded once and checked once; DeepHQ's 8 layers in one pass),
+  evaluation (MS-SSIM at full resolution and four classifier views per decoded image) and
+  set-up. Fewer evaluated images (`max_images`) or training steps trade statistics or quality
+  for time.
 """
 
 
