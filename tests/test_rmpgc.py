@@ -18,8 +18,8 @@ from coarse2fine.coding.errors import BitstreamError
 from coarse2fine.coding.identity import compute_model_identity
 from coarse2fine.container import Bitstream, parse_bitstream, truncate_to_level
 from coarse2fine.data.manifest import read_manifest
+from coarse2fine.models import build_codec
 from coarse2fine.models.loss import C2FLoss
-from coarse2fine.models.registry import build_codec
 
 REPO = Path(__file__).resolve().parents[1]
 SMALL = {"N": 16, "M": 24}
