@@ -7,6 +7,7 @@ after a dry-run reports nothing to do, so this benchmark never starts real pipel
 
 from __future__ import annotations
 
+import datetime
 import re
 import subprocess
 import time
@@ -108,8 +109,6 @@ _FINISHED = re.compile(r"^Finished jobid: (\d+) \(Rule: (\w+)\)$")
 
 def job_times(snakemake_log: Path) -> list[dict]:
     """One row per finished job: its rule and its start and end, in seconds from the run's first stamp."""
-    import datetime
-
     stamp = first = None
     started: dict[str, tuple[str, float]] = {}
     pending_rule = None

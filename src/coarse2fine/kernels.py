@@ -27,25 +27,24 @@ OPT_OUT = "C2F_CPU_KERNELS"
 X86 = ("x86_64", "amd64", "i686", "x86")
 
 
-def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
-    """The first CPU's feature flags (Linux); an empty set where they cannot be read."""
+def _cpuinfo_field(name: str, cpuinfo: Path) -> str | None:
+    """The first CPU's `name` line of /proc/cpuinfo (Linux); None where it cannot be read."""
     try:
         for line in cpuinfo.read_text().splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
-    except OSError:
-        pass
-    return set()
-
-
-def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
-    try:
-        for line in cpuinfo.read_text().splitlines():
-            if line.startswith("model name"):
+            if line.startswith(name):
                 return line.split(":", 1)[1].strip()
     except OSError:
         pass
-    return platform.processor() or platform.machine()
+    return None
+
+
+def cpu_flags(cpuinfo: Path = Path("/proc/cpuinfo")) -> set[str]:
+    """The first CPU's feature flags; an empty set where they cannot be read."""
+    return set((_cpuinfo_field("flags", cpuinfo) or "").split())
+
+
+def cpu_name(cpuinfo: Path = Path("/proc/cpuinfo")) -> str:
+    return _cpuinfo_field("model name", cpuinfo) or platform.processor() or platform.machine()
 
 
 def pin_cpu_kernels(environ=os.environ, flags: set[str] | None = None, arch: str | None = None) -> dict[str, str]:

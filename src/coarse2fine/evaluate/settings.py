@@ -25,6 +25,11 @@ def _check_keys(cls, data: dict[str, Any]) -> None:
         raise SettingsError(f"{cls.__name__}: unknown settings {unknown} (known: {', '.join(sorted(known))})")
 
 
+def _value(data: dict[str, Any], key: str):
+    """The setting as given, else the config schema's default for `evaluate.<key>`."""
+    return data[key] if key in data else schema_default(f"evaluate.{key}")
+
+
 def _optional_int(value, name: str) -> int | None:
     if value is None:
         return None
@@ -64,20 +69,19 @@ class ViewsSettings:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "ViewsSettings":
         _check_keys(cls, data)
-        get = lambda key: data[key] if key in data else schema_default(f"evaluate.{key}")  # noqa: E731
         provider = data.get("provider")
         if not isinstance(provider, dict):
             raise SettingsError(f"ViewsSettings.provider: expected a mapping with a 'kind', got {provider!r}")
-        splits = _names(get("splits"), "ViewsSettings.splits")
+        splits = _names(_value(data, "splits"), "ViewsSettings.splits")
         if "train" in splits:
             raise SettingsError("ViewsSettings.splits: the train split is used for training and is never evaluated")
         return cls(
             provider=provider,
-            classifiers=_names(get("classifiers"), "ViewsSettings.classifiers"),
+            classifiers=_names(_value(data, "classifiers"), "ViewsSettings.classifiers"),
             splits=splits,
-            max_images=_optional_int(get("max_images"), "ViewsSettings.max_images"),
-            reconstructions=_int(get("reconstructions"), "ViewsSettings.reconstructions"),
-            threads=_int(get("threads"), "ViewsSettings.threads"),
+            max_images=_optional_int(_value(data, "max_images"), "ViewsSettings.max_images"),
+            reconstructions=_int(_value(data, "reconstructions"), "ViewsSettings.reconstructions"),
+            threads=_int(_value(data, "threads"), "ViewsSettings.threads"),
             view=data.get("view"),
             cpips=data.get("cpips") or None,
         )
@@ -97,23 +101,22 @@ class TablesSettings:
     bootstrap: int
     confidence: float
     bd_anchor: str | None
-    seed: int = 0
-    judge: str | None = None
+    seed: int  # absent: the study's seed (the schema's `seed`)
+    judge: str | None
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TablesSettings":
         _check_keys(cls, data)
-        get = lambda key: data[key] if key in data else schema_default(f"evaluate.{key}")  # noqa: E731
-        confidence = get("confidence")
+        confidence = _value(data, "confidence")
         if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
             raise SettingsError(f"TablesSettings.confidence: expected a number in (0, 1), got {confidence!r}")
         for key in ("bd_anchor", "judge"):
             if data.get(key) is not None and not isinstance(data[key], str):
                 raise SettingsError(f"TablesSettings.{key}: expected a name or null, got {data[key]!r}")
         return cls(
-            bootstrap=_int(get("bootstrap"), "TablesSettings.bootstrap"),
+            bootstrap=_int(_value(data, "bootstrap"), "TablesSettings.bootstrap"),
             confidence=float(confidence),
-            bd_anchor=get("bd_anchor"),
+            bd_anchor=_value(data, "bd_anchor"),
             seed=_int(data.get("seed", schema_default("seed")), "TablesSettings.seed"),
             judge=data.get("judge"),
         )
