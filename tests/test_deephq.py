@@ -340,3 +340,42 @@ def test_training_and_coding_cut_the_same_children(grid, one_torch_thread):
     index = nested.child_index(r, first, count, c_step, c_origin)
     c_lower, c_upper = nested.child_bounds(lower, upper, first, count, index, c_step, c_origin)
     assert np.allclose(t_lower.numpy(), c_lower) and np.allclose(t_upper.numpy(), c_upper)
+
+
+def test_learned_dequantisation_starts_at_the_midpoint_and_its_gains_reach_every_path(one_torch_thread):
+    """The official code's dequantisation vector (IQV): at its start the reconstruction is the
+    midpoint's; once the gains move, training, encoding and decoding of every prefix all apply the
+    same gain per layer and channel, and the symbols coded do not change."""
+    plain = toy_codec(selective=False)
+    learned = build_codec("deephq", N=16, M=24, layers=LAYERS, selective=False, dequantisation="learned")
+    assert learned.load_state_dict(plain.state_dict(), strict=False).missing_keys == ["dequantiser.log_gains"]
+    learned.eval().update(force=True)
+    assert learned.config["dequantisation"] == "learned" and "dequantisation" not in plain.config
+    x = smooth_image()
+    with torch.no_grad():
+        assert all(torch.equal(a, b) for a, b in zip(plain(x)["x_hat"], learned(x)["x_hat"]))
+        learned.dequantiser.log_gains.normal_(0.0, 0.2)
+        gains = torch.exp(learned.dequantiser.log_gains)
+    encoded_plain, encoded = compress_image(plain, x), compress_image(learned, x)
+    # the gains act after the entropy coder: the same payloads (the header names another model)
+    stream, stream_plain = parse_bitstream(encoded.data), parse_bitstream(encoded_plain.data)
+    assert stream.hyper == stream_plain.hyper and stream.levels == stream_plain.levels
+    every = decode_every_level(learned, encoded.data)
+    for layer in range(LAYERS):
+        expected = encoded_plain.level_latents[layer] * gains[layer].view(1, -1, 1, 1)
+        assert torch.allclose(encoded.level_latents[layer], expected)
+        assert torch.equal(every[layer].latents, encoded.level_latents[layer])
+        assert torch.equal(decode_bitstream(learned, encoded.data, level=layer + 1).latents, every[layer].latents)
+    with torch.no_grad():
+        trained = learned(x)["x_hat"]
+    assert not torch.equal(trained[-1], plain(x)["x_hat"][-1])
+    # a gradient reaches every layer's gains through the training path
+    learned.train()
+    loss = sum(t.square().mean() for t in learned(x)["x_hat"])
+    loss.backward()
+    assert (learned.dequantiser.log_gains.grad.abs().sum(dim=1) > 0).all()
+
+
+def test_dequantisation_refuses_an_unknown_rule():
+    with pytest.raises(ValueError, match="dequantisation.*not one of"):
+        build_codec("deephq", N=16, M=24, layers=LAYERS, dequantisation="iqv")

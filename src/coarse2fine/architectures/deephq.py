@@ -21,4 +21,9 @@ DEEPHQ_OPTIONS = {
         "description": "where a layer's grid sits in a coded element's interval: centred on it, the step widened "
         "when an edge piece would be under 0.3 of a step (DeepHQ's official coder), or at the mean",
     },
+    "dequantisation": {
+        "enum": ["midpoint", "learned"],
+        "description": "a coded element's reconstruction: its interval's midpoint, or the midpoint times a learned "
+        "gain per layer and channel (the official code's dequantisation vector IQV, started at 1)",
+    },
 }

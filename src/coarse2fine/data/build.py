@@ -19,10 +19,11 @@ import pandas as pd
 import torch
 from tqdm import tqdm
 
-from ..hierarchy.classes import class_table, val_ground_truth
-from coarse2fine.imaging.photos import ImageReadError, image_to_tensor, list_images, open_rgb
-from .manifest import sha256_file, write_manifest
 from coarse2fine.classify import load_classifier, resize_center_crop
+from coarse2fine.imaging.photos import ImageReadError, image_to_tensor, list_images, open_rgb
+
+from ..hierarchy.classes import class_table, val_ground_truth
+from .manifest import sha256_file, write_manifest
 
 log = logging.getLogger(__name__)
 
@@ -33,10 +34,10 @@ class DatasetError(RuntimeError):
 
 @dataclass
 class Candidate:
-    file: Path            # where the image is read from
-    rel_path: str         # path recorded in the manifest, relative to the dataset root
+    file: Path  # where the image is read from
+    rel_path: str  # path recorded in the manifest, relative to the dataset root
     label_idx: int | None
-    source: str           # group for splitting and reporting
+    source: str  # group for splitting and reporting
     split: str | None = None  # fixed by the dataset itself (imagenet), else assigned by seed
 
 
@@ -232,8 +233,13 @@ def build_manifest(settings: dict, manifest_path: Path) -> pd.DataFrame:
         free = table["split"].isna()
         table.loc[free, "split"] = assign_splits(table.loc[free, "source"].tolist(), split_cfg, split_cfg["seed"])
     info = {
-        "name": settings["name"], "kind": kind, "images": len(table), "unreadable": len(unreadable),
-        "unreadable_files": unreadable, "unlabelled": len(unlabelled), "unlabelled_files": unlabelled,
+        "name": settings["name"],
+        "kind": kind,
+        "images": len(table),
+        "unreadable": len(unreadable),
+        "unreadable_files": unreadable,
+        "unlabelled": len(unlabelled),
+        "unlabelled_files": unlabelled,
         "teacher": settings.get("teacher", "efficientnet_lite0"),
         "splits": table["split"].value_counts().to_dict(),
     }
@@ -248,7 +254,11 @@ def _candidates(settings: dict, dataset_dir: Path, seed: int):
     if kind == "sample":
         return sample_candidates(dataset_dir), dataset_dir, []
     if kind == "folder":
-        return folder_candidates(settings.get("folder", {}).get("path")), Path(settings["folder"]["path"]).expanduser(), []
+        return (
+            folder_candidates(settings.get("folder", {}).get("path")),
+            Path(settings["folder"]["path"]).expanduser(),
+            [],
+        )
     if kind == "labelled_folder":
         candidates, unlabelled = labelled_folder_candidates(settings.get("folder", {}).get("path"))
         return candidates, Path(settings["folder"]["path"]).expanduser(), unlabelled
@@ -275,11 +285,18 @@ def _checked_rows(candidates, name: str, copy_to: Path | None):
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copyfile(cand.file, target)
         label_source = "ground_truth" if cand.label_idx is not None else "teacher"
-        rows.append({
-            "path": cand.rel_path, "sha256": sha256_file(cand.file), "width": image.width,
-            "height": image.height, "label_idx": cand.label_idx, "label_source": label_source,
-            "split": cand.split, "source": cand.source,
-        })
+        rows.append(
+            {
+                "path": cand.rel_path,
+                "sha256": sha256_file(cand.file),
+                "width": image.width,
+                "height": image.height,
+                "label_idx": cand.label_idx,
+                "label_source": label_source,
+                "split": cand.split,
+                "source": cand.source,
+            }
+        )
         if cand.label_idx is None:
             to_label.append((len(rows) - 1, image))
     return rows, unreadable, to_label

@@ -53,7 +53,9 @@ def read_manifest(manifest_path: Path, splits: tuple[str, ...] | None = None) ->
     manifest_path = Path(manifest_path)
     if not manifest_path.is_file():
         raise ManifestError(f"manifest not found: {manifest_path}")
-    table = pd.read_csv(manifest_path, dtype={"path": str, "sha256": str, "label_source": str, "split": str, "source": str})
+    table = pd.read_csv(
+        manifest_path, dtype={"path": str, "sha256": str, "label_source": str, "split": str, "source": str}
+    )
     missing = [c for c in COLUMNS if c not in table.columns]
     if missing:
         raise ManifestError(f"{manifest_path}: missing columns {missing}")

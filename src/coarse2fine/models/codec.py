@@ -20,11 +20,24 @@ class CoarseToFineCodec(HyperLatentCodec):
     decompress(strings[: 1 + n], shape) -> {"x_hat": recon from the first n levels, "y_hat"}
     """
 
-    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, level_blocks=(32, 32, 32),
-                 slices_per_block: int = 1, delta: bool = True, lrp: bool = False,
-                 param_width: int | None = None, delta_width: int | None = None, delta_depth: int = 3,
-                 mean_grid_bits: int = 8, backbone_options: dict | None = None, context: str = "channel",
-                 context_heads: int = 16, context_window: int = 5):
+    def __init__(
+        self,
+        backbone: str = "conv",
+        N: int = 64,
+        M: int = 96,
+        level_blocks=(32, 32, 32),
+        slices_per_block: int = 1,
+        delta: bool = True,
+        lrp: bool = False,
+        param_width: int | None = None,
+        delta_width: int | None = None,
+        delta_depth: int = 3,
+        mean_grid_bits: int = 8,
+        backbone_options: dict | None = None,
+        context: str = "channel",
+        context_heads: int = 16,
+        context_window: int = 5,
+    ):
         super().__init__()
         level_blocks = [int(b) for b in level_blocks]
         if not MIN_LEVELS <= len(level_blocks) <= MAX_LEVELS:
@@ -35,22 +48,44 @@ class CoarseToFineCodec(HyperLatentCodec):
             raise ValueError(f"slices_per_block={slices_per_block} must be >= 1 and <= every block in {level_blocks}")
         backbone_options = self.build_transforms(backbone, N, M, backbone_options)
         self.config = {
-            "name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M), "level_blocks": level_blocks,
-            "slices_per_block": int(slices_per_block), "delta": bool(delta), "lrp": bool(lrp),
-            "param_width": param_width, "delta_width": delta_width, "delta_depth": int(delta_depth),
-            "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options,
+            "name": self.codec_name,
+            "backbone": backbone,
+            "N": int(N),
+            "M": int(M),
+            "level_blocks": level_blocks,
+            "slices_per_block": int(slices_per_block),
+            "delta": bool(delta),
+            "lrp": bool(lrp),
+            "param_width": param_width,
+            "delta_width": delta_width,
+            "delta_depth": int(delta_depth),
+            "mean_grid_bits": int(mean_grid_bits),
+            "backbone_options": backbone_options,
         }
         if context != "channel":
             # Recorded only when it departs from the channel-wise model, so the identity of every
             # codec (checkpoints, streams, the shipped base) without it stays what it was.
-            self.config |= {"context": context, "context_heads": int(context_heads),
-                            "context_window": int(context_window)}
+            self.config |= {
+                "context": context,
+                "context_heads": int(context_heads),
+                "context_window": int(context_window),
+            }
         self.level_blocks = level_blocks
         self.num_levels = len(level_blocks)
         self.entropy = LevelBlockEntropyModel(
-            M, level_blocks, slices_per_block, delta=delta, lrp=lrp, param_width=param_width,
-            delta_width=delta_width, delta_depth=delta_depth, mean_grid_bits=mean_grid_bits, context=context,
-            context_heads=context_heads, context_window=context_window)
+            M,
+            level_blocks,
+            slices_per_block,
+            delta=delta,
+            lrp=lrp,
+            param_width=param_width,
+            delta_width=delta_width,
+            delta_depth=delta_depth,
+            mean_grid_bits=mean_grid_bits,
+            context=context,
+            context_heads=context_heads,
+            context_window=context_window,
+        )
 
     def set_training_quantization(self, mode: str) -> None:
         """ste (default) or noise: what the synthesis and the channel context see in training."""
@@ -72,8 +107,11 @@ class CoarseToFineCodec(HyperLatentCodec):
         # One synthesis pass over all prefixes stacked on the batch axis.
         prefixes = torch.cat([self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)])
         x_hats = list(self.g_s(prefixes).chunk(self.num_levels))
-        return {"x_hat": x_hats, "likelihoods": likelihoods,
-                "own_block_x_hat": lambda level: self.own_block_reconstruction(y_hat, level)}
+        return {
+            "x_hat": x_hats,
+            "likelihoods": likelihoods,
+            "own_block_x_hat": lambda level: self.own_block_reconstruction(y_hat, level),
+        }
 
     def own_block_reconstruction(self, y_hat: torch.Tensor, level: int) -> torch.Tensor:
         """The reconstruction of prefix `level` (1-based) through which only block `level` gets
@@ -106,8 +144,12 @@ class CoarseToFineCodec(HyperLatentCodec):
         h_s, entropy = self._exact_parameter_path()
         level_strings, y_hat = entropy.encode_slices(y, h_s(z_hat.double()))
         y_hat = y_hat.float()
-        return {"strings": [z_strings, *level_strings], "shape": shape, "y_hat": y_hat,
-                "y_hat_levels": [self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)]}
+        return {
+            "strings": [z_strings, *level_strings],
+            "shape": shape,
+            "y_hat": y_hat,
+            "y_hat_levels": [self.prefix_latents(y_hat, k) for k in range(1, self.num_levels + 1)],
+        }
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:

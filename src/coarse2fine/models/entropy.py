@@ -61,7 +61,10 @@ def plan_slices(level_blocks: list[int], slices_per_block: int) -> list[Slice]:
 
 def _param_net(in_ch: int, width: int, out_ch: int) -> nn.Sequential:
     return nn.Sequential(
-        conv3x3(in_ch, width), nn.GELU(), conv3x3(width, max(width // 2, out_ch)), nn.GELU(),
+        conv3x3(in_ch, width),
+        nn.GELU(),
+        conv3x3(width, max(width // 2, out_ch)),
+        nn.GELU(),
         conv3x3(max(width // 2, out_ch), out_ch),
     )
 
@@ -87,10 +90,21 @@ class DeltaNet(nn.Module):
 
 
 class LevelBlockEntropyModel(nn.Module):
-    def __init__(self, M: int, level_blocks: list[int], slices_per_block: int = 1, delta: bool = True,
-                 lrp: bool = False, param_width: int | None = None, delta_width: int | None = None,
-                 delta_depth: int = 3, mean_grid_bits: int = 8, context: str = "channel",
-                 context_heads: int = 16, context_window: int = 5):
+    def __init__(
+        self,
+        M: int,
+        level_blocks: list[int],
+        slices_per_block: int = 1,
+        delta: bool = True,
+        lrp: bool = False,
+        param_width: int | None = None,
+        delta_width: int | None = None,
+        delta_depth: int = 3,
+        mean_grid_bits: int = 8,
+        context: str = "channel",
+        context_heads: int = 16,
+        context_window: int = 5,
+    ):
         super().__init__()
         if context not in CONTEXTS:
             raise ValueError(f"context must be one of {', '.join(CONTEXTS)}, got {context!r}")
@@ -103,17 +117,30 @@ class LevelBlockEntropyModel(nn.Module):
         self.mean_nets = nn.ModuleList(_param_net(M + s.start, width, s.channels) for s in self.slices)
         self.scale_nets = nn.ModuleList(_param_net(M + s.start, width, s.channels) for s in self.slices)
         self.lrp_nets = nn.ModuleList(_param_net(M + s.end, width, s.channels) for s in self.slices) if lrp else None
-        self.delta_nets = nn.ModuleDict(
-            {str(j): DeltaNet(2 * M + s.start, delta_width or width, s.channels, delta_depth)
-             for j, s in enumerate(self.slices) if s.level > 0}
-        ) if delta else None
+        self.delta_nets = (
+            nn.ModuleDict(
+                {
+                    str(j): DeltaNet(2 * M + s.start, delta_width or width, s.channels, delta_depth)
+                    for j, s in enumerate(self.slices)
+                    if s.level > 0
+                }
+            )
+            if delta
+            else None
+        )
         # Slice j's spatial context reads channels 0..end of slice j: its own level's prefix.
-        self.context_nets = nn.ModuleList(
-            CausalAttentionContext(s.end, 2 * s.channels, context_heads, context_window) for s in self.slices
-        ) if context == "causal_attention" else None
-        self.context_fusions = nn.ModuleList(
-            ContextFusion(2 * s.channels, s.channels, width) for s in self.slices
-        ) if context == "causal_attention" else None
+        self.context_nets = (
+            nn.ModuleList(
+                CausalAttentionContext(s.end, 2 * s.channels, context_heads, context_window) for s in self.slices
+            )
+            if context == "causal_attention"
+            else None
+        )
+        self.context_fusions = (
+            nn.ModuleList(ContextFusion(2 * s.channels, s.channels, width) for s in self.slices)
+            if context == "causal_attention"
+            else None
+        )
         self.gaussian_conditional = TableGaussianConditional(None)
         # Training only, not part of the model (no state, no config): what the synthesis and the
         # later slices' context see. "ste": round(y - mean) + mean with a straight-through
@@ -186,7 +213,8 @@ class LevelBlockEntropyModel(nn.Module):
                 symbols = rans.to_symbols(y_slice[(slice(None), slice(None), *where)].to(mean.dtype) - mean)
                 for b in range(batch):
                     encoders[level][b].encode_with_indexes(
-                        symbols[b].reshape(-1).tolist(), *self._coder_tables(indexes[b], where, tables))
+                        symbols[b].reshape(-1).tolist(), *self._coder_tables(indexes[b], where, tables)
+                    )
                 return symbols
 
             decoded.append(self._code_slice(j, hyper, decoded, encode))
@@ -213,8 +241,10 @@ class LevelBlockEntropyModel(nn.Module):
                 break
 
             def decode(mean, indexes, where, level=s.level):
-                values = [decoders[level][b].decode_stream(*self._coder_tables(indexes[b], where, tables))
-                          for b in range(batch)]
+                values = [
+                    decoders[level][b].decode_stream(*self._coder_tables(indexes[b], where, tables))
+                    for b in range(batch)
+                ]
                 return torch.tensor(values, dtype=torch.int32, device=mean.device).reshape(mean.shape)
 
             decoded.append(self._code_slice(j, hyper, decoded, decode))
@@ -253,8 +283,9 @@ class LevelBlockEntropyModel(nn.Module):
                 context = context_net.at(padded, row, col)
                 position_mean, position_scale = fusion.at(context, mean[:, :, row, col], scale[:, :, row, col])
                 position_mean = self._on_grid(position_mean)
-                position_symbols = code(position_mean, self.gaussian_conditional.build_indexes(position_scale),
-                                        (row, col))
+                position_symbols = code(
+                    position_mean, self.gaussian_conditional.build_indexes(position_scale), (row, col)
+                )
                 symbols[:, :, row, col] = position_symbols
                 coded_mean[:, :, row, col] = position_mean
                 padded[:, s.start :, row + offset, col + offset] = position_symbols.to(mean.dtype) + position_mean

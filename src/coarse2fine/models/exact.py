@@ -41,5 +41,7 @@ class ExactCodingModel(CompressionModel):
             raise ValueError(f"expected RGB images (B, 3, H, W), got shape {tuple(x.shape)}")
         h, w = x.shape[-2:]
         if h % self.pad_multiple or w % self.pad_multiple:
-            raise ValueError(f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
-                             "pad it first (coarse2fine.models.pad_to_multiple)")
+            raise ValueError(
+                f"image size {h}x{w} is not a multiple of {self.pad_multiple}; "
+                "pad it first (coarse2fine.models.pad_to_multiple)"
+            )

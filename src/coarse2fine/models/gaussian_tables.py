@@ -55,7 +55,11 @@ def gaussian_cdf_lists(gc: GaussianConditional):
     key = (table.data_ptr(), tuple(table.shape), table._version)  # any change of the tables changes it
     cached = getattr(gc, "_c2f_cdf_lists", None)
     if cached is None or cached[0] != key:
-        lists = (gc.quantized_cdf.tolist(), gc.cdf_length.reshape(-1).int().tolist(), gc.offset.reshape(-1).int().tolist())
+        lists = (
+            gc.quantized_cdf.tolist(),
+            gc.cdf_length.reshape(-1).int().tolist(),
+            gc.offset.reshape(-1).int().tolist(),
+        )
         cached = (key, lists)
         object.__setattr__(gc, "_c2f_cdf_lists", cached)
     return cached[1]
@@ -71,5 +75,9 @@ def table_subset(tables, indexes: list[int]):
     cdf, lengths, offsets = tables
     used = sorted(set(indexes))
     local = {index: i for i, index in enumerate(used)}
-    return ([local[i] for i in indexes], [cdf[i][: lengths[i]] for i in used], [lengths[i] for i in used],
-            [offsets[i] for i in used])
+    return (
+        [local[i] for i in indexes],
+        [cdf[i][: lengths[i]] for i in used],
+        [lengths[i] for i in used],
+        [offsets[i] for i in used],
+    )

@@ -76,7 +76,9 @@ def pyramid_features(classifier: nn.Module, x: torch.Tensor, size: int) -> list[
         classifier(classifier_view(x, size))
     missing = [s for s in PYRAMID_STRIDES if s not in tap]
     if missing:
-        raise RuntimeError(f"{type(classifier).__name__} computes no feature map at strides {missing} of a {size} input")
+        raise RuntimeError(
+            f"{type(classifier).__name__} computes no feature map at strides {missing} of a {size} input"
+        )
     return [tap[s] for s in PYRAMID_STRIDES]
 
 

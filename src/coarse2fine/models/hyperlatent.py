@@ -9,9 +9,9 @@ import contextlib
 
 import torch
 
-from .gaussian_tables import CheckedEntropyBottleneck
-from .exact import ExactCodingModel
 from .backbones import build_backbone
+from .exact import ExactCodingModel
+from .gaussian_tables import CheckedEntropyBottleneck
 
 
 @contextlib.contextmanager
@@ -64,8 +64,9 @@ class HyperLatentCodec(ExactCodingModel):
         """The number of segments in `strings` (hyper-latent first), checked against the codec."""
         levels = len(strings) - 1
         if not 1 <= levels <= self.num_levels:
-            raise ValueError(f"need the hyper-latent strings and 1 to {self.num_levels} {what} strings, "
-                             f"got {len(strings)} lists")
+            raise ValueError(
+                f"need the hyper-latent strings and 1 to {self.num_levels} {what} strings, got {len(strings)} lists"
+            )
         batch = len(strings[0])
         if any(len(s) != batch for s in strings):
             raise ValueError(f"every {what} needs one string per image ({batch}); got {[len(s) for s in strings]}")

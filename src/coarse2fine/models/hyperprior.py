@@ -37,12 +37,24 @@ class HyperpriorBase(HyperLatentCodec):
     means and scales are the two halves of h_s(z_hat). Subclasses change how y is quantised
     and split into segments; the exact parameter path and the z coding live here."""
 
-    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, mean_grid_bits: int = 8,
-                 backbone_options: dict | None = None):
+    def __init__(
+        self,
+        backbone: str = "conv",
+        N: int = 64,
+        M: int = 96,
+        mean_grid_bits: int = 8,
+        backbone_options: dict | None = None,
+    ):
         super().__init__()
         backbone_options = self.build_transforms(backbone, N, M, backbone_options)
-        self.config = {"name": self.codec_name, "backbone": backbone, "N": int(N), "M": int(M),
-                       "mean_grid_bits": int(mean_grid_bits), "backbone_options": backbone_options}
+        self.config = {
+            "name": self.codec_name,
+            "backbone": backbone,
+            "N": int(N),
+            "M": int(M),
+            "mean_grid_bits": int(mean_grid_bits),
+            "backbone_options": backbone_options,
+        }
         self.M = int(M)
         self.mean_grid = float(2**mean_grid_bits)
         self.gaussian_conditional = TableGaussianConditional(None)
@@ -119,8 +131,9 @@ class MeanScaleHyperprior(HyperpriorBase):
         strings = []
         for b in range(y.shape[0]):
             encoder = BufferedRansEncoder()
-            encoder.encode_with_indexes(symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(),
-                                        cdf, lengths, offsets)
+            encoder.encode_with_indexes(
+                symbols[b].reshape(-1).tolist(), indexes[b].reshape(-1).tolist(), cdf, lengths, offsets
+            )
             strings.append(encoder.flush())
         y_hat = (symbols.double() + means).float()
         return {"strings": [z_strings, strings], "shape": shape, "y_hat": y_hat, "y_hat_levels": [y_hat]}

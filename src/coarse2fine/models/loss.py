@@ -33,6 +33,7 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
 from coarse2fine.classify.levels import NUM_CLASSES
 from coarse2fine.imaging.view import StudyView
 
@@ -85,10 +86,22 @@ class RunningMeanNormaliser(nn.Module):
 
 
 class C2FLoss(nn.Module):
-    def __init__(self, lambdas, mse_weights, task_weights, classifier: nn.Module | None = None,
-                 level_maps=(), label_smoothing: float = 0.1, classifier_size: int = 224,
-                 task_levels: str = "all", seed: int = 0, view=None, task_gradient: str = "all",
-                 task_target: str = "labels", task_balance: str = "none"):
+    def __init__(
+        self,
+        lambdas,
+        mse_weights,
+        task_weights,
+        classifier: nn.Module | None = None,
+        level_maps=(),
+        label_smoothing: float = 0.1,
+        classifier_size: int = 224,
+        task_levels: str = "all",
+        seed: int = 0,
+        view=None,
+        task_gradient: str = "all",
+        task_target: str = "labels",
+        task_balance: str = "none",
+    ):
         """`level_maps[i]` maps each of the 1000 classes to its cluster at coarse level i+1.
 
         task_levels="random" applies the task loss to one level drawn per step (scaled by L so
@@ -100,11 +113,14 @@ class C2FLoss(nn.Module):
         self.task_weights = [float(v) for v in task_weights]
         self.num_levels = len(self.lambdas)
         if not (len(self.mse_weights) == len(self.task_weights) == self.num_levels >= 1):
-            raise ValueError(f"lambdas, mse_weights and task_weights need one value per level; "
-                             f"got {len(self.lambdas)}, {len(self.mse_weights)}, {len(self.task_weights)}")
+            raise ValueError(
+                f"lambdas, mse_weights and task_weights need one value per level; "
+                f"got {len(self.lambdas)}, {len(self.mse_weights)}, {len(self.task_weights)}"
+            )
         if len(level_maps) != self.num_levels - 1:
-            raise ValueError(f"{self.num_levels} levels need {self.num_levels - 1} coarse level maps, "
-                             f"got {len(level_maps)}")
+            raise ValueError(
+                f"{self.num_levels} levels need {self.num_levels - 1} coarse level maps, got {len(level_maps)}"
+            )
         if task_levels not in TASK_LEVEL_MODES:
             raise ValueError(f"task_levels must be one of {TASK_LEVEL_MODES}, got {task_levels!r}")
         if task_gradient not in TASK_GRADIENTS:
@@ -133,8 +149,10 @@ class C2FLoss(nn.Module):
         for i, level_map in enumerate(level_maps):
             level_map = np.asarray(level_map)
             if level_map.shape != (NUM_CLASSES,) or level_map.min() < 0:
-                raise ValueError(f"level map {i + 1} must give a cluster >= 0 to each of {NUM_CLASSES} classes, "
-                                 f"got shape {level_map.shape}")
+                raise ValueError(
+                    f"level map {i + 1} must give a cluster >= 0 to each of {NUM_CLASSES} classes, "
+                    f"got shape {level_map.shape}"
+                )
             members = torch.zeros(int(level_map.max()) + 1, NUM_CLASSES)
             members[torch.as_tensor(level_map, dtype=torch.long), torch.arange(NUM_CLASSES)] = 1
             self.register_buffer(f"class_map_{i}", torch.as_tensor(level_map, dtype=torch.long), persistent=False)
@@ -245,8 +263,15 @@ class C2FLoss(nn.Module):
                 task, accuracy = self.task_terms(task_x_hat, labels.to(x.device).long(), k, teacher_logits)
                 total = total + task_scale * self.task_weights[k] * task
             level = k + 1
-            terms.update({f"bpp_{level}": rate.item(), f"mse_{level}": mse.item(), f"psnr_{level}": psnr.item(),
-                          f"task_{level}": float(task.detach()), f"acc_{level}": accuracy})
+            terms.update(
+                {
+                    f"bpp_{level}": rate.item(),
+                    f"mse_{level}": mse.item(),
+                    f"psnr_{level}": psnr.item(),
+                    f"task_{level}": float(task.detach()),
+                    f"acc_{level}": accuracy,
+                }
+            )
         # Codec-specific terms already weighted by the codec (e.g. RMPGC's feature matching).
         for name, penalty in out.get("penalties", {}).items():
             total = total + penalty

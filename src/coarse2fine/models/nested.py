@@ -40,8 +40,9 @@ def _standard_cdf(x: torch.Tensor) -> torch.Tensor:
     return 0.5 * torch.erfc(-x * (2**-0.5))
 
 
-def interval_log_mass(lower: torch.Tensor, upper: torch.Tensor, scale: torch.Tensor,
-                      bound: float = 1e-9) -> torch.Tensor:
+def interval_log_mass(
+    lower: torch.Tensor, upper: torch.Tensor, scale: torch.Tensor, bound: float = 1e-9
+) -> torch.Tensor:
     """log of the N(0, scale) mass of [lower, upper), the mass bounded below by `bound`.
 
     Intervals above zero are mirrored below it so both CDF values sit in the lower tail, where
@@ -73,8 +74,9 @@ def last_cut(upper: np.ndarray, step: np.ndarray) -> np.ndarray:
     return np.where(grid_point(m, step) >= upper, m - 1, m)
 
 
-def centred_grid(lower: np.ndarray, upper: np.ndarray, step: np.ndarray, max_children: int,
-                 min_leftover: float = MIN_LEFTOVER):
+def centred_grid(
+    lower: np.ndarray, upper: np.ndarray, step: np.ndarray, max_children: int, min_leftover: float = MIN_LEFTOVER
+):
     """(origin, step, first cut m, number of child pieces K) of bounded parents [lower, upper)
     cut by a grid centred on each parent's midpoint: cells of `step` around the midpoint, and at
     each edge the leftover piece; where that piece is under `min_leftover` of a step, the step

@@ -48,12 +48,15 @@ def conv_hyper_transforms(N: int, M: int) -> tuple[nn.Module, nn.Module]:
 
 @register_backbone("conv")
 def conv_backbone(N: int, M: int) -> Transforms:
-    g_a = nn.Sequential(
-        conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M)
-    )
+    g_a = nn.Sequential(conv(3, N), GDN(N), conv(N, N), GDN(N), conv(N, N), GDN(N), conv(N, M))
     g_s = nn.Sequential(
-        deconv(M, N), GDN(N, inverse=True), deconv(N, N), GDN(N, inverse=True),
-        deconv(N, N), GDN(N, inverse=True), deconv(N, 3),
+        deconv(M, N),
+        GDN(N, inverse=True),
+        deconv(N, N),
+        GDN(N, inverse=True),
+        deconv(N, N),
+        GDN(N, inverse=True),
+        deconv(N, 3),
     )
     h_a, h_s = conv_hyper_transforms(N, M)
     return Transforms(g_a, g_s, h_a, h_s, downsampling=64)

@@ -18,8 +18,8 @@ from compressai.models.utils import conv, deconv
 from torch import nn
 from torch.nn import functional as F
 
-from .conv import Transforms
 from ..registry import register_backbone
+from .conv import Transforms
 
 _MASKED = -100.0  # added to attention logits of keys a query must not see (as in Swin)
 

@@ -12,8 +12,8 @@ from .. import nested
 from ..hyperprior import HyperpriorBase
 from ..registry import register_codec
 from .coder import LayerCoder
-from .constants import GRIDS, LIKELIHOOD_BOUND, MAX_STEP_RATIO, SCALE_BOUND, SELECTORS, VALUE_LIMIT
-from .quantizer import HierarchicalStepSizes, interval_log_mass_ste
+from .constants import DEQUANTISATIONS, GRIDS, LIKELIHOOD_BOUND, MAX_STEP_RATIO, SCALE_BOUND, SELECTORS, VALUE_LIMIT
+from .quantizer import DequantisationGains, HierarchicalStepSizes, interval_log_mass_ste
 from .selection import ExponentSelector, ImportanceSelector
 
 
@@ -21,9 +21,19 @@ from .selection import ExponentSelector, ImportanceSelector
 class DeepHQ(HyperpriorBase):
     """Hierarchical quantiser with `layers` segments, each coding up to all M channels."""
 
-    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, layers: int = 4,
-                 selective: bool = True, mean_grid_bits: int = 8, backbone_options: dict | None = None,
-                 grid: str = "centred", selector: str = "exponent"):
+    def __init__(
+        self,
+        backbone: str = "conv",
+        N: int = 64,
+        M: int = 96,
+        layers: int = 4,
+        selective: bool = True,
+        mean_grid_bits: int = 8,
+        backbone_options: dict | None = None,
+        grid: str = "centred",
+        selector: str = "exponent",
+        dequantisation: str = "midpoint",
+    ):
         if isinstance(layers, bool) or not isinstance(layers, int) or not MIN_LAYERS <= layers <= MAX_LAYERS:
             raise ValueError(f"layers must be an integer in {MIN_LAYERS}..{MAX_LAYERS}, got {layers!r}")
         if not isinstance(selective, bool):
@@ -32,8 +42,12 @@ class DeepHQ(HyperpriorBase):
             raise ValueError(f"grid must be one of {GRIDS}, got {grid!r}")
         if selector not in SELECTORS:
             raise ValueError(f"selector must be one of {SELECTORS}, got {selector!r}")
+        if dequantisation not in DEQUANTISATIONS:
+            raise ValueError(f"dequantisation must be one of {DEQUANTISATIONS}, got {dequantisation!r}")
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
         self.config.update({"layers": layers, "selective": selective, "grid": grid, "selector": selector})
+        if dequantisation != "midpoint":  # the default leaves the config (and the shipped model's) as it was
+            self.config["dequantisation"] = dequantisation
         self.grid = grid
         self.num_levels = layers
         self.selective = selective
@@ -41,6 +55,8 @@ class DeepHQ(HyperpriorBase):
         selector_class = ExponentSelector if selector == "exponent" else ImportanceSelector
         self.selector = selector_class(layers, self.M) if selective else None
         self.max_children = nested.max_children_for(MAX_STEP_RATIO)
+        # No module at all for the midpoint: checkpoints without the gains load unchanged.
+        self.dequantiser = DequantisationGains(layers, self.M) if dequantisation == "learned" else None
 
     @property
     def level_blocks(self) -> list[int]:
@@ -113,12 +129,16 @@ class DeepHQ(HyperpriorBase):
             likelihoods.append(torch.exp(weight * log_ratio))
             child_y_hat = means + (child_lower + child_upper) / 2 + shift
             y_hat = weight * child_y_hat + (1 - weight) * y_hat
-            levels.append(y_hat)
+            levels.append(self.dequantise(y_hat, layer))
             lower = torch.where(coded, child_lower, lower)
             upper = torch.where(coded, child_upper, upper)
             log_mass = torch.where(coded, child_log_mass, log_mass)
             bounded = bounded | coded
         return levels, {"z": a["z_likelihoods"], "y": likelihoods}
+
+    def dequantise(self, y_hat: torch.Tensor, layer: int) -> torch.Tensor:
+        """The latent the synthesis reads after `layer`: the midpoints, times the learned gains."""
+        return y_hat if self.dequantiser is None else self.dequantiser(y_hat, layer)
 
     def _layer_grid(self, step, lower, upper, bounded):
         """(origin, step) of a layer's grid per element (training path): at the mean for an
@@ -187,9 +207,13 @@ class DeepHQ(HyperpriorBase):
             for layer in range(self.num_levels):
                 layer_strings[layer].append(coder.encode_layer(layer, residual))
                 levels[layer].append(coder.latent())
-        y_hat_levels = [torch.stack(level) for level in levels]
-        return {"strings": [z_strings, *layer_strings], "shape": shape,
-                "y_hat": y_hat_levels[-1], "y_hat_levels": y_hat_levels}
+        y_hat_levels = [self.dequantise(torch.stack(level), layer) for layer, level in enumerate(levels)]
+        return {
+            "strings": [z_strings, *layer_strings],
+            "shape": shape,
+            "y_hat": y_hat_levels[-1],
+            "y_hat_levels": y_hat_levels,
+        }
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:
@@ -197,7 +221,7 @@ class DeepHQ(HyperpriorBase):
         for layer in range(layers):
             for b, coder in enumerate(coders):
                 coder.decode_layer(layer, strings[1 + layer][b])
-        y_hat = torch.stack([coder.latent() for coder in coders])
+        y_hat = self.dequantise(torch.stack([coder.latent() for coder in coders]), layers - 1)
         return {"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": layers}
 
     @torch.no_grad()
@@ -210,7 +234,7 @@ class DeepHQ(HyperpriorBase):
         for layer in range(layers):
             for b, coder in enumerate(coders):
                 coder.decode_layer(layer, strings[1 + layer][b])
-            y_hat = torch.stack([coder.latent() for coder in coders])
+            y_hat = self.dequantise(torch.stack([coder.latent() for coder in coders]), layer)
             out.append({"x_hat": self.synthesise(y_hat), "y_hat": y_hat, "levels": layer + 1})
         return out
 

@@ -59,8 +59,9 @@ class LayerCoder:
         origin, grid_step = origin[split], grid_step[split]
         # Tables as wide as this layer's largest family (usually 2-3 children, not the cap).
         width = int(count.max()) if count.size else 1
-        cdfs = nested.quantized_child_cdfs(self.lower[refined], self.upper[refined], first, count,
-                                           grid_step, self.scales[refined], width, origin)
+        cdfs = nested.quantized_child_cdfs(
+            self.lower[refined], self.upper[refined], first, count, grid_step, self.scales[refined], width, origin
+        )
         unique, inverse = nested.distinct_rows(cdfs)
         unique_lengths = (unique < nested.CDF_TOTAL).sum(axis=1) + 1
         child_tables = [row[:n].tolist() for row, n in zip(unique, unique_lengths)]
@@ -81,7 +82,9 @@ class LayerCoder:
         self.lower[fresh] = (bins - 0.5) * step[fresh]
         self.upper[fresh] = (bins + 0.5) * step[fresh]
         self.bounded[fresh] = True
-        lower, upper = nested.child_bounds(self.lower[refined], self.upper[refined], first, count, pieces, grid_step, origin)
+        lower, upper = nested.child_bounds(
+            self.lower[refined], self.upper[refined], first, count, pieces, grid_step, origin
+        )
         self.lower[refined], self.upper[refined] = lower, upper
 
     def encode_layer(self, layer: int, residual: np.ndarray) -> bytes:

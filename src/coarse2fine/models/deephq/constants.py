@@ -2,6 +2,9 @@
 
 GRIDS = ("centred", "mean")  # where a layer's grid sits inside a coded element's interval (nested.py)
 SELECTORS = ("exponent", "threshold")  # the official code's per-channel exponent; a score and thresholds
+# the reconstruction of a coded element: its interval's midpoint, or that times a learned gain per
+# layer and channel (the official code's dequantisation vector IQV beside its quantisation vector QV)
+DEQUANTISATIONS = ("midpoint", "learned")
 MAX_STEP_RATIO = 16.0  # step_{l-1} / step_l <= 16: at most 17 children per parent
 MIN_STEP_RATIO_GAP = 0.01  # step_{l-1} / step_l >= 1.01: strictly decreasing steps
 SCALE_BOUND = 0.11  # CompressAI's lower bound on Gaussian scales

@@ -40,6 +40,21 @@ class HierarchicalStepSizes(nn.Module):
         return torch.exp(torch.cat([finest[None] + above, finest[None]]))
 
 
+class DequantisationGains(nn.Module):
+    """The official code's second learned vector per layer and channel (IQV): layer l
+    reconstructs `(round((y - mean) / QV_l) + mean / QV_l) * IQV_l`, i.e. the value its
+    quantisation steps give, times IQV_l / QV_l. Kept here as that ratio, in log space and
+    started at 0 (IQV = QV: the midpoint), so a gain never changes sign. It acts after the
+    entropy coder, on the latent the synthesis reads, so it moves no coding decision."""
+
+    def __init__(self, layers: int, channels: int):
+        super().__init__()
+        self.log_gains = nn.Parameter(torch.zeros(layers, channels))
+
+    def forward(self, y_hat: torch.Tensor, layer: int) -> torch.Tensor:
+        return y_hat * torch.exp(self.log_gains[layer]).to(y_hat.dtype).view(1, -1, 1, 1)
+
+
 def interval_log_mass_ste(lower, upper, shift, scales):
     """interval_log_mass of [lower, upper) with the straight-through shift of y on both bounds:
     the value is the mass of the interval, the gradient moves y towards the mode."""

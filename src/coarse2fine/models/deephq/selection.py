@@ -17,8 +17,9 @@ class ImportanceSelector(nn.Module):
 
     def __init__(self, layers: int, channels: int):
         super().__init__()
-        self.score = nn.Sequential(nn.Conv2d(2 * channels, channels, 1), nn.LeakyReLU(inplace=True),
-                                   nn.Conv2d(channels, channels, 1))
+        self.score = nn.Sequential(
+            nn.Conv2d(2 * channels, channels, 1), nn.LeakyReLU(inplace=True), nn.Conv2d(channels, channels, 1)
+        )
         nn.init.zeros_(self.score[2].weight)
         nn.init.constant_(self.score[2].bias, SELECT_ALL_SCORE)
         self.first_threshold = nn.Parameter(torch.tensor(0.0))

@@ -9,22 +9,22 @@ import math
 import numpy as np
 import torch
 from compressai.ans import RansDecoder
-from torch import nn
 from compressai.ops import quantize_ste
+from torch import nn
 from torch.nn import functional as F
 
 from coarse2fine import rans
+from coarse2fine.classify import load_classifier
 
 from ..gradcam import PYRAMID_WEIGHTS, classifier_features, gradcam_plus_plus, pyramid_features
-from ..hyperprior import HyperpriorBase
 from ..hyperlatent import single_threaded
+from ..hyperprior import HyperpriorBase
 from ..loss import RunningMeanNormaliser
 from ..registry import register_codec
 from .hyper import separate_hyper_transforms
 from .importance import blend_importance, complexity_map, nested_masks, paper_importance, ranking
 from .rate import _ImageCoder, closest_count, container_bytes, segment_size_estimates
 from .segments import decode_mask, parse_segment, split_base_layer
-from coarse2fine.classify import load_classifier
 
 
 def _segment_rates(target_bpp, train_fractions) -> tuple[list[float], list[float]]:
@@ -55,29 +55,49 @@ LOSS_NORMALISATIONS = {"none", "running_mean"}
 ENTROPY_MODELS = {"shared", "separate"}
 
 
-def _check_options(*, gan, importance, feature_layers, base_channels, M, train_conditions, loss_normalisation,
-                   entropy_models, complexity_weight, feature_weight, train_jitter, classifier_size) -> None:
+def _check_options(
+    *,
+    gan,
+    importance,
+    feature_layers,
+    base_channels,
+    M,
+    train_conditions,
+    loss_normalisation,
+    entropy_models,
+    complexity_weight,
+    feature_weight,
+    train_jitter,
+    classifier_size,
+) -> None:
     """RMPGC's options, each checked before anything is built (a bad one names itself)."""
     if gan:
         raise ValueError("RMPGC's optional GAN term is not implemented; build with gan=False")
     if importance not in ("paper", "continuous"):
-        raise ValueError(f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}")
+        raise ValueError(
+            f"importance must be paper (Eq. 12, Otsu-binarised saliency) or continuous, got {importance!r}"
+        )
     if feature_layers not in ("pyramid", "last"):
-        raise ValueError(f"feature_layers must be pyramid (four scales, the paper's weights) or last, got {feature_layers!r}")
+        raise ValueError(
+            f"feature_layers must be pyramid (four scales, the paper's weights) or last, got {feature_layers!r}"
+        )
     if not 0 <= int(base_channels) < int(M):
         raise ValueError(f"base_channels must be in 0..M-1 ({int(M) - 1}), got {base_channels}")
     if train_conditions not in TRAIN_CONDITIONS:
         raise ValueError(f"train_conditions must be one of {sorted(TRAIN_CONDITIONS)}, got {train_conditions!r}")
     if train_conditions == "paper" and (importance != "paper" or not int(base_channels)):
-        raise ValueError("train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
-                         "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)")
+        raise ValueError(
+            "train_conditions: paper trains U in {0, B, 1}: it needs importance: paper "
+            "(B, the Otsu mask) and base_channels > 0 (what U = 0 decodes)"
+        )
     if loss_normalisation not in LOSS_NORMALISATIONS:
         raise ValueError(f"loss_normalisation must be one of {sorted(LOSS_NORMALISATIONS)}, got {loss_normalisation!r}")
     if entropy_models not in ENTROPY_MODELS:
         raise ValueError(f"entropy_models must be one of {sorted(ENTROPY_MODELS)}, got {entropy_models!r}")
     if entropy_models == "separate" and not int(base_channels):
-        raise ValueError("entropy_models: separate models the base and the enhancement channels apart: "
-                         "it needs base_channels > 0")
+        raise ValueError(
+            "entropy_models: separate models the base and the enhancement channels apart: it needs base_channels > 0"
+        )
     if complexity_weight < 0 or feature_weight < 0 or not 0 <= train_jitter < 1:
         raise ValueError("complexity_weight and feature_weight must be >= 0 and train_jitter in [0, 1)")
     if classifier_size is not None and int(classifier_size) < 32:
@@ -88,18 +108,43 @@ def _check_options(*, gan, importance, feature_layers, base_channels, M, train_c
 class RMPGC(HyperpriorBase):
     """Mask-based progressive coding by target rate; see the module docstring."""
 
-    def __init__(self, backbone: str = "conv", N: int = 64, M: int = 96, target_bpp=(0.1, 0.2, 0.35, 0.6),
-                 classifier: str = "efficientnet_lite0", complexity_weight: float = 0.5,
-                 feature_weight: float = 0.05, gan: bool = False, mean_grid_bits: int = 8,
-                 backbone_options: dict | None = None, train_fractions=None, train_jitter: float = 0.25,
-                 classifier_size: int | None = None, importance: str = "paper", base_channels: int = 0,
-                 feature_layers: str = "pyramid", train_conditions: str = "fractions",
-                 conditioned_decoder: bool = False, loss_normalisation: str = "none",
-                 entropy_models: str = "shared"):
-        _check_options(gan=gan, importance=importance, feature_layers=feature_layers, base_channels=base_channels,
-                       M=M, train_conditions=train_conditions, loss_normalisation=loss_normalisation,
-                       entropy_models=entropy_models, complexity_weight=complexity_weight,
-                       feature_weight=feature_weight, train_jitter=train_jitter, classifier_size=classifier_size)
+    def __init__(
+        self,
+        backbone: str = "conv",
+        N: int = 64,
+        M: int = 96,
+        target_bpp=(0.1, 0.2, 0.35, 0.6),
+        classifier: str = "efficientnet_lite0",
+        complexity_weight: float = 0.5,
+        feature_weight: float = 0.05,
+        gan: bool = False,
+        mean_grid_bits: int = 8,
+        backbone_options: dict | None = None,
+        train_fractions=None,
+        train_jitter: float = 0.25,
+        classifier_size: int | None = None,
+        importance: str = "paper",
+        base_channels: int = 0,
+        feature_layers: str = "pyramid",
+        train_conditions: str = "fractions",
+        conditioned_decoder: bool = False,
+        loss_normalisation: str = "none",
+        entropy_models: str = "shared",
+    ):
+        _check_options(
+            gan=gan,
+            importance=importance,
+            feature_layers=feature_layers,
+            base_channels=base_channels,
+            M=M,
+            train_conditions=train_conditions,
+            loss_normalisation=loss_normalisation,
+            entropy_models=entropy_models,
+            complexity_weight=complexity_weight,
+            feature_weight=feature_weight,
+            train_jitter=train_jitter,
+            classifier_size=classifier_size,
+        )
         super().__init__(backbone, N, M, mean_grid_bits, backbone_options)
         targets, fractions = _segment_rates(target_bpp, train_fractions)
         self.importance = importance
@@ -132,12 +177,23 @@ class RMPGC(HyperpriorBase):
         # Side of the square view Grad-CAM++ and the feature matching see; None: the classifier's
         # own input size. Training on 128 px crops, 128 avoids a 3x upsampled classifier pass.
         self.classifier_size = None if classifier_size is None else int(classifier_size)
-        self.config.update({"target_bpp": targets, "classifier": self.classifier_name,
-                            "complexity_weight": self.complexity_weight, "feature_weight": self.feature_weight,
-                            "gan": False, "train_fractions": fractions, "train_jitter": self.train_jitter,
-                            "classifier_size": self.classifier_size, "importance": importance,
-                            "base_channels": self.base_channels, "feature_layers": feature_layers,
-                            "train_conditions": train_conditions, "conditioned_decoder": bool(conditioned_decoder)})
+        self.config.update(
+            {
+                "target_bpp": targets,
+                "classifier": self.classifier_name,
+                "complexity_weight": self.complexity_weight,
+                "feature_weight": self.feature_weight,
+                "gan": False,
+                "train_fractions": fractions,
+                "train_jitter": self.train_jitter,
+                "classifier_size": self.classifier_size,
+                "importance": importance,
+                "base_channels": self.base_channels,
+                "feature_layers": feature_layers,
+                "train_conditions": train_conditions,
+                "conditioned_decoder": bool(conditioned_decoder),
+            }
+        )
         # Recorded only when they depart from the defaults, so the identity of every model
         # built without them (checkpoints, streams, the shipped baseline) stays what it was.
         if loss_normalisation != "none":
@@ -232,13 +288,17 @@ class RMPGC(HyperpriorBase):
         else:
             # Evaluation follows the coder's rate control (on the estimate, over the padded size).
             all_bits = -torch.log2(y_likelihoods.detach().double())
-            bits = all_bits[:, self.base_channels:].sum(1).flatten(1)
+            bits = all_bits[:, self.base_channels :].sum(1).flatten(1)
             z_bits = (-torch.log2(a["z_likelihoods"].detach().double())).flatten(1).sum(1)
             z_bits = z_bits + all_bits[:, : self.base_channels].flatten(1).sum(1)  # the base layer: fixed
             order = ranking(importance)
             fixed = container_bytes(self)
-            counts = [self.estimated_counts(bits[b, order[b]].cpu().numpy(), fixed + z_bits[b].item() / 8,
-                                            x.shape[-2] * x.shape[-1]) for b in range(batch)]
+            counts = [
+                self.estimated_counts(
+                    bits[b, order[b]].cpu().numpy(), fixed + z_bits[b].item() / 8, x.shape[-2] * x.shape[-1]
+                )
+                for b in range(batch)
+            ]
         if counts is None:
             # U = 0 (the base layer alone), U = B (the enhancement of the salient positions:
             # Eq. 12 puts them at I >= 1), U = 1 (the whole latent)
@@ -257,8 +317,12 @@ class RMPGC(HyperpriorBase):
             if synthesise:
                 x_hats.append(self.synthesis(torch.where(mask | base, y_hat, means), mask))
             previous = mask
-        out = {"x_hat": x_hats, "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
-               "importance": importance, "masks": masks}
+        out = {
+            "x_hat": x_hats,
+            "likelihoods": {"z": a["z_likelihoods"], "y": likelihoods},
+            "importance": importance,
+            "masks": masks,
+        }
         if synthesise and self.loss_normaliser is not None:
             out["normalise"] = self.loss_normaliser
         if synthesise and self.feature_weight > 0:
@@ -313,7 +377,7 @@ class RMPGC(HyperpriorBase):
         bits = -torch.log2(self.gaussian_conditional._likelihood(symbols, scales))
         if self.gaussian_conditional.use_likelihood_bound:
             bits = bits.clamp(max=-math.log2(self.gaussian_conditional.likelihood_lower_bound.bound.item()))
-        bits = bits[:, self.base_channels:].sum(1).flatten(1)  # what masking a position saves
+        bits = bits[:, self.base_channels :].sum(1).flatten(1)  # what masking a position saves
         pixels = int(pixels) if pixels is not None else x.shape[-2] * x.shape[-1]
         fixed = container_bytes(self)
         order = ranking(importance)
@@ -323,17 +387,23 @@ class RMPGC(HyperpriorBase):
         for b in range(x.shape[0]):
             coder = _ImageCoder(self, symbols[b], indexes[b])
             strings, cumulative, report = coder.rate_controlled(
-                order[b].cpu().numpy(), bits[b, order[b]].cpu().numpy(), fixed + len(z_strings[b]), pixels)
+                order[b].cpu().numpy(), bits[b, order[b]].cpu().numpy(), fixed + len(z_strings[b]), pixels
+            )
             for k, (string, mask) in enumerate(zip(strings, cumulative)):
                 segment_strings[k].append(string)
                 keep = torch.from_numpy(mask).to(y.device)
-                enhancement = level_latents[k][b][self.base_channels:]
-                enhancement[:, keep] += symbols[b][self.base_channels:, keep]
+                enhancement = level_latents[k][b][self.base_channels :]
+                enhancement[:, keep] += symbols[b][self.base_channels :, keep]
                 level_latents[k][b][: self.base_channels] += symbols[b][: self.base_channels]
             reports.append(report)
         y_hat_levels = [latent.float() for latent in level_latents]
-        return {"strings": [z_strings, *segment_strings], "shape": shape, "y_hat": y_hat_levels[-1],
-                "y_hat_levels": y_hat_levels, "rate_control": reports}
+        return {
+            "strings": [z_strings, *segment_strings],
+            "shape": shape,
+            "y_hat": y_hat_levels[-1],
+            "y_hat_levels": y_hat_levels,
+            "rate_control": reports,
+        }
 
     @torch.no_grad()
     def decompress(self, strings: list, shape) -> dict:
@@ -355,7 +425,9 @@ class RMPGC(HyperpriorBase):
                     decoder = RansDecoder()
                     decoder.set_stream(rans.guarded(base_bytes, cb * height * width))
                     values = decoder.decode_stream(indexes[b][:cb].reshape(-1).tolist(), cdf, lengths, offsets)
-                    y_hat[b][:cb] += torch.tensor(values, dtype=torch.float64, device=means.device).view(cb, height, width)
+                    y_hat[b][:cb] += torch.tensor(values, dtype=torch.float64, device=means.device).view(
+                        cb, height, width
+                    )
                 count, freqs, mask_bytes, symbol_bytes = parse_segment(payload, remaining, k + 1)
                 if freqs is not None:
                     new = decode_mask(mask_bytes, coded, freqs, count)
@@ -366,7 +438,9 @@ class RMPGC(HyperpriorBase):
                     decoder = RansDecoder()
                     decoder.set_stream(rans.guarded(symbol_bytes, count * enhancement))
                     values = decoder.decode_stream(indexes[b][cb:, keep].reshape(-1).tolist(), cdf, lengths, offsets)
-                    y_hat[b][cb:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(enhancement, count)
+                    y_hat[b][cb:, keep] += torch.tensor(values, dtype=torch.float64, device=means.device).view(
+                        enhancement, count
+                    )
                 coded |= new
             coded_maps.append(torch.from_numpy(coded.copy()))
         y_hat = y_hat.float()

@@ -74,8 +74,9 @@ class _ImageCoder:
             keep = torch.from_numpy(new).to(self.symbols.device)
             cb = self.codec.base_channels
             encoder = BufferedRansEncoder()
-            encoder.encode_with_indexes(self.symbols[cb:, keep].reshape(-1).tolist(),
-                                        self.indexes[cb:, keep].reshape(-1).tolist(), *self.tables)
+            encoder.encode_with_indexes(
+                self.symbols[cb:, keep].reshape(-1).tolist(), self.indexes[cb:, keep].reshape(-1).tolist(), *self.tables
+            )
             symbol_bytes = encoder.flush()
         return pack_segment(count, freqs, mask_bytes, symbol_bytes)
 
@@ -85,8 +86,9 @@ class _ImageCoder:
         if not cb:
             return b""
         encoder = BufferedRansEncoder()
-        encoder.encode_with_indexes(self.symbols[:cb].reshape(-1).tolist(), self.indexes[:cb].reshape(-1).tolist(),
-                                    *self.tables)
+        encoder.encode_with_indexes(
+            self.symbols[:cb].reshape(-1).tolist(), self.indexes[:cb].reshape(-1).tolist(), *self.tables
+        )
         data = encoder.flush()
         return BASE_HEAD.pack(len(data)) + data
 
@@ -134,6 +136,7 @@ class _ImageCoder:
                 status = "off_target"
             strings.append(base + string if not strings else string)
             masks.append(previous.copy())
-            report.append({"target_bpp": target_bpp, "bpp": achieved, "new_positions": pick,
-                           "positions": start, "status": status})
+            report.append(
+                {"target_bpp": target_bpp, "bpp": achieved, "new_positions": pick, "positions": start, "status": status}
+            )
         return strings, masks, report

@@ -53,8 +53,9 @@ def encode_mask(new: np.ndarray, previous: np.ndarray) -> tuple[list[int], bytes
         f0 = round(_CDF_TOTAL * zeros / total) if total else _CDF_TOTAL // 2
         freqs.append(min(max(f0, 1), _MAX_F0))
     encoder = BufferedRansEncoder()
-    encoder.encode_with_indexes(bits.tolist(), contexts.tolist(), _binary_cdfs(freqs), [4] * NUM_CONTEXTS,
-                                [0] * NUM_CONTEXTS)
+    encoder.encode_with_indexes(
+        bits.tolist(), contexts.tolist(), _binary_cdfs(freqs), [4] * NUM_CONTEXTS, [0] * NUM_CONTEXTS
+    )
     return freqs, encoder.flush()
 
 
@@ -130,5 +131,7 @@ def split_base_layer(payload: bytes) -> tuple[bytes, bytes]:
         raise BitstreamError(f"segment 1: {len(payload)} bytes, its base layer length alone needs {BASE_HEAD.size}")
     (length,) = BASE_HEAD.unpack_from(payload, 0)
     if length < _RANS_MIN_BYTES or length % rans.WORD_BYTES or BASE_HEAD.size + length > len(payload):
-        raise BitstreamError(f"segment 1: a base layer of {length} bytes cannot be a rANS stream in {len(payload)} bytes")
-    return bytes(payload[BASE_HEAD.size: BASE_HEAD.size + length]), bytes(payload[BASE_HEAD.size + length:])
+        raise BitstreamError(
+            f"segment 1: a base layer of {length} bytes cannot be a rANS stream in {len(payload)} bytes"
+        )
+    return bytes(payload[BASE_HEAD.size : BASE_HEAD.size + length]), bytes(payload[BASE_HEAD.size + length :])
