@@ -22,8 +22,10 @@ TARGETS = {
     "version": Target(0.3, "<= 0.3 s"),
     "help": Target(0.3, "<= 0.3 s"),
     "info": Target(0.3, "<= 0.3 s"),
-    "encode": Target(1.5, "<= 1.5 s per call"),
-    "decode": Target(1.5, "<= 1.5 s per call"),
+    # a call that codes pays `import torch` first: its target is what it adds to that floor,
+    # measured in the same run (the floor moves with the machine and its load)
+    "encode": Target(0.5, "<= import torch + 0.5 s"),
+    "decode": Target(0.5, "<= import torch + 0.5 s"),
     "eval_per_megapixel": Target(3.0, "<= 3 s per 1-megapixel photo"),
 }
 MEGAPIXEL_SIZE = (1152, 864)  # 0.995 megapixels
@@ -46,10 +48,16 @@ def wall_seconds(command: list[str], repeats: int, cwd: Path = REPO_ROOT) -> flo
     return median_seconds(call, repeats)
 
 
-def _row(name: str, call: str, seconds: float, target: str | None = None, per: str = "call") -> dict:
+def _row(
+    name: str, call: str, seconds: float, target: str | None = None, per: str = "call", floor: float | None = None
+) -> dict:
+    """One call's row; with `floor` (the `import torch` time of the same run) the target is
+    checked on the time above it, which the row keeps as `over_floor`."""
     row = {"name": name, "call": call, "seconds": seconds, "per": per}
+    if floor is not None:
+        row["over_floor"] = seconds - floor
     if target:
-        row |= TARGETS[target].check(seconds)
+        row |= TARGETS[target].check(row.get("over_floor", seconds))
     return row
 
 
@@ -59,12 +67,9 @@ def run(crops: list[dict], repeats: int, eval_images: int = 2) -> dict:
     from coarse2fine.cli.common import default_model
 
     c2f = c2f_command()
+    floor = wall_seconds([sys.executable, "-c", "import torch"], repeats)
     rows = [
-        _row(
-            "import torch (the floor of a call that codes)",
-            'python -c "import torch"',
-            wall_seconds([sys.executable, "-c", "import torch"], repeats),
-        ),
+        _row("import torch (the floor of a call that codes)", 'python -c "import torch"', floor),
         _row("version", "c2f --version", wall_seconds(c2f + ["--version"], repeats), "version"),
         _row("help", "c2f --help", wall_seconds(c2f + ["--help"], repeats), "help"),
     ]
@@ -84,6 +89,7 @@ def run(crops: list[dict], repeats: int, eval_images: int = 2) -> dict:
                 "c2f encode photo.png (512x512)",
                 wall_seconds(c2f + ["encode", str(photo), "-o", str(stream)], repeats),
                 "encode",
+                floor=floor,
             )
         )
         rows.append(
@@ -92,6 +98,7 @@ def run(crops: list[dict], repeats: int, eval_images: int = 2) -> dict:
                 "c2f decode photo.c2f (every level)",
                 wall_seconds(c2f + ["decode", str(stream), "-o", str(decoded)], repeats),
                 "decode",
+                floor=floor,
             )
         )
         rows.append(_row("info", "c2f info photo.c2f", wall_seconds(c2f + ["info", str(stream)], repeats), "info"))

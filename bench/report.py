@@ -150,12 +150,13 @@ def _cli(section: dict) -> list[str]:
         [
             f"`{r['call']}`",
             f"{r['seconds']:.2f} s / {r['per']}",
+            f"{r['over_floor']:+.2f} s" if "over_floor" in r else "",
             r.get("target", ""),
             _verdict(r) if "pass" in r else "",
         ]
         for r in section["rows"]
     ]
-    lines += _table(["call", "wall time", "target", "verdict"], rows)
+    lines += _table(["call", "wall time", "above import torch", "target", "verdict"], rows)
     if section.get("skipped"):
         lines += [f"Not measured: {section['skipped']}.", ""]
     return lines

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 
 import coarse2fine.models.deephq  # noqa: F401  (registers "deephq")
+from coarse2fine.architectures import validate_architecture
 from coarse2fine.coding.codec_io import compress_image, decode_bitstream, decode_every_level, estimated_bits
 from coarse2fine.coding.errors import BitstreamError
 from coarse2fine.container import Bitstream, parse_bitstream
 from coarse2fine.models import C2FLoss, MaskedPrefixCodec, ProgressiveCodec, build_codec, nested
 from coarse2fine.models.deephq import DeepHQ, HierarchicalStepSizes, LayerCoder
+from coarse2fine.plan.config import load_study_config
 
 LAYERS = 4
 
@@ -379,3 +382,23 @@ def test_learned_dequantisation_starts_at_the_midpoint_and_its_gains_reach_every
 def test_dequantisation_refuses_an_unknown_rule():
     with pytest.raises(ValueError, match="dequantisation.*not one of"):
         build_codec("deephq", N=16, M=24, layers=LAYERS, dequantisation="iqv")
+
+
+def test_the_official_overlay_trains_phase_2_as_the_official_code_does():
+    config_dir = Path(__file__).resolve().parent.parent / "config"
+    config = load_study_config(config_dir / "config.yaml", config_dir / "deephq-official.yaml")
+    official = [0.0025, 0.0035, 0.0067, 0.013, 0.025, 0.05, 0.1, 0.2]  # train_phase2_ddp.py
+    steps, selection = config["baselines"]["deephq_steps"], config["baselines"]["deephq"]
+    for job in (steps, selection):
+        validate_architecture(job["architecture"])
+        assert job["architecture"]["dequantisation"] == "learned"
+        # the official spacing, scaled to end where the default's list ends (the base's lambda)
+        assert job["lambdas"] == pytest.approx([lam * 0.05 for lam in official])
+        assert job["lambdas"][-1] == config["baselines"]["hyperprior"]["lambdas"][0]
+    assert steps["architecture"]["selective"] is False and selection["architecture"]["selective"] is True
+    assert selection["source"] == "train" and selection["init"] == "deephq_steps"
+    codec = build_codec(**selection["architecture"])
+    assert codec.dequantiser.log_gains.shape == (8, 96)
+    # every learned step-size and gain parameter is reached by the multiplier
+    names = [n for n, _ in codec.named_parameters() if n.startswith(tuple(steps["lr_multipliers"]))]
+    assert {n.split(".")[0] for n in names} == {"quantizer", "dequantiser"}
