@@ -19,7 +19,9 @@ from test_training import make_dataset, tiny_settings
 STEPS, KILLED_AT = 6, 2
 # the killed job's settings, then what the resumed job changes: every neutral setting
 FIRST = dict(steps=STEPS, checkpoint_every=KILLED_AT, log_every=KILLED_AT, threads=1, workers=0, device="cpu")
-NEUTRAL_CHANGES = dict(checkpoint_every=3, log_every=3, threads=2, workers=1, device="auto", cache_images=False)
+NEUTRAL_CHANGES = dict(
+    checkpoint_every=3, log_every=3, snapshot_every=3, threads=2, workers=1, device="auto", cache_images=False
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")  # train() sets torch's thread count
 
@@ -58,7 +60,7 @@ def place_resume_point(state, tmp_path):
 
 def test_the_changes_cover_every_resume_neutral_setting():
     assert set(NEUTRAL_CHANGES) == RESUME_NEUTRAL
-    assert all(tiny_settings(**FIRST).to_dict()[k] != v for k, v in NEUTRAL_CHANGES.items())
+    assert all(getattr(tiny_settings(**FIRST), k) != v for k, v in NEUTRAL_CHANGES.items())
 
 
 def test_a_job_resumed_with_other_neutral_settings_continues_from_its_resume_point(

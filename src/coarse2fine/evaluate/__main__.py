@@ -40,6 +40,11 @@ COMMANDS = {
         "coarse2fine.evaluate.reports.rd_curve:add_arguments",
         "coarse2fine.evaluate.reports.rd_curve:run_command",
     ),
+    "probe": Command(
+        "a run's snapshots step by step: the coarse prefix's accuracy, predicted clusters, rate and PSNR",
+        "coarse2fine.evaluate.reports.probe:probe_add_arguments",
+        "coarse2fine.evaluate.reports.probe:probe_run_command",
+    ),
 }
 
 if __name__ == "__main__":

@@ -30,6 +30,11 @@ COMMANDS = {
         "coarse2fine.figures.overview:add_arguments",
         "coarse2fine.figures.overview:run_command",
     ),
+    "probe": Command(
+        "the probe's tables and figure: a run's coarse prefix step by step (evaluate probe's CSV)",
+        "coarse2fine.figures.probe:add_arguments",
+        "coarse2fine.figures.probe:run_command",
+    ),
     "publish": Command(
         "copy a run's tables and figures into docs/figures/ with their header, or check them",
         "coarse2fine.figures.publish:add_arguments",

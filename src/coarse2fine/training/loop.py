@@ -33,6 +33,11 @@ from .settings import TrainSettings
 log = logging.getLogger("coarse2fine.training")
 
 
+def snapshot_path(out: Path, step: int) -> Path:
+    """Where a job with `snapshot_every` keeps its weights at `step`: snapshots/ beside its output."""
+    return Path(out).parent / "snapshots" / f"step_{step:06d}.pt"
+
+
 def resume_path(out: Path) -> Path:
     """Where a job keeps its periodic checkpoint: beside, never as, its declared output, so a
     workflow manager that deletes the outputs of a failed job leaves the resume point alone."""
@@ -78,6 +83,8 @@ def train(
     out, log_csv = Path(out), Path(log_csv)
     run = start(settings, runtime, Job(settings, hierarchy, init), resume_path(out))
     dataset, loader = training_data(run, manifest)
+    if settings.snapshot_every and run.step == 0:
+        save_snapshot(run, out)  # the weights it starts from
     steps_per_epoch = len(dataset) / (settings.batch_size * runtime.world_size)
     # rate-distortion jobs still report accuracy if a classifier and a hierarchy are at hand
     # (the loss then has the classifier: job.reads_classifier)
@@ -111,6 +118,8 @@ def train(
             interval = IntervalLog()
         if run.step % settings.checkpoint_every == 0 and run.step < settings.steps:
             save_resume_point(run)
+        if settings.snapshot_every and run.step % settings.snapshot_every == 0:
+            save_snapshot(run, out)
     bar.close()
     if run.step != settings.steps:
         raise RuntimeError(f"the loader ended at step {run.step}, expected {settings.steps}")
@@ -279,6 +288,17 @@ def save_resume_point(run: Run) -> None:
             run.state_path,
         )
     distributed.barrier(run.runtime)
+
+
+def save_snapshot(run: Run, out: Path) -> None:
+    """The codec's weights now, with what a checkpoint records of the job (no optimiser or random
+    state: a snapshot is for reading, not resuming), written atomically by the main process.
+    Nothing the steps compute reads or changes: the weights are read, not updated, and no random
+    number is drawn. The entropy tables the weights carry are the init's, so the snapshot says
+    they are not ready: loading it builds them from its own weights (coding.load_codec)."""
+    if run.runtime.is_main:
+        snapshot = run.job.checkpoint("snapshot", run.step, run.rows, entropy_tables_ready=False)
+        ckpt.save_atomic(snapshot, snapshot_path(out, run.step))
 
 
 def finish(run: Run, out: Path, log_csv: Path) -> dict[str, Any]:

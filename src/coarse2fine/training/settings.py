@@ -63,6 +63,9 @@ class TrainSettings:
     training_quantization: str = _default("codecs.*.training_quantization")
     checkpoint_every: int = _default("train.checkpoint_every")
     log_every: int = _default("train.log_every")
+    # every N steps (and at step 0) the codec's weights to snapshots/step_<N>.pt beside the output,
+    # for probing a run step by step (training/probe.py); 0: none. Nothing trained depends on it.
+    snapshot_every: int = _default("train.snapshot_every")
     seed: int = _default("seed")
     threads: int = _default("train.resources.finetune.threads")
     workers: int = _default("train.workers")
@@ -77,6 +80,10 @@ class TrainSettings:
     # trains its exponents at 1000x); empty: one learning rate.
     lr_multipliers: dict[str, float] = _default("baselines.*.lr_multipliers")
 
+    # Settings left out of the JSON (to_dict) while at these values: a setting added later that
+    # changes nothing a job computes, so that the jobs' settings, and the commands the plan
+    # writes, stay what they were for every configuration that leaves it off.
+    OMITTED_AT: ClassVar[dict[str, Any]] = {"snapshot_every": 0}
     # the settings only a job with a classifier in its loss reads
     CLASSIFIER_FIELDS: ClassVar[frozenset[str]] = frozenset({"classifier_size", "label_smoothing", "task_levels"})
 
@@ -93,6 +100,8 @@ class TrainSettings:
         for key in ("steps", "batch_size", "view", "checkpoint_every", "log_every", "threads"):
             if getattr(self, key) < 1:
                 raise SettingsError(f"{key} must be >= 1, got {getattr(self, key)}")
+        if self.snapshot_every < 0:
+            raise SettingsError(f"snapshot_every must be >= 0 (0: no snapshots), got {self.snapshot_every}")
         if len(self.view_scale) != 2 or not 0 < self.view_scale[0] <= self.view_scale[1] <= 1:
             raise SettingsError(
                 f"view_scale must be [min, max] area fractions with 0 < min <= max <= 1, got {self.view_scale}"
@@ -148,7 +157,8 @@ class TrainSettings:
         return base * self.lr_decay**passed
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        """Every field, but those of OMITTED_AT that hold their omitted value."""
+        return {k: v for k, v in asdict(self).items() if not (k in self.OMITTED_AT and v == self.OMITTED_AT[k])}
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "TrainSettings":
@@ -174,8 +184,8 @@ class TrainSettings:
 
 
 # Settings that may differ between a checkpoint and the job resuming it without changing
-# what the job computes (where and how fast it runs, how often it reports).
-RESUME_NEUTRAL = {"checkpoint_every", "log_every", "threads", "workers", "device", "cache_images"}
+# what the job computes (where and how fast it runs, how often it reports or snapshots).
+RESUME_NEUTRAL = {"checkpoint_every", "log_every", "snapshot_every", "threads", "workers", "device", "cache_images"}
 
 
 def settings_difference(saved: dict[str, Any], current: dict[str, Any], ignore=frozenset()) -> list[str]:
