@@ -271,3 +271,25 @@ def test_a_claim_lists_the_seed_repeats_of_its_method(tmp_path):
     explicit = overlay(tmp_path, "codecs:\n  c2f_seed1: {seed: 42}\n  c2f_seed2: {enabled: false}\n")
     same_seed = plan_of("config/config.yaml", "config/seeds.yaml", explicit)
     assert "repeats" not in same_seed.evaluation.claim_settings("c2f")  # the study's own seed is no repeat
+
+
+def test_each_job_asks_a_cluster_for_what_the_config_gives_it(tmp_path):
+    resources = (
+        "train:\n  resources:\n    finetune: {threads: 3, mem_mb: 5000, runtime: 50, gpus: 2}\n"
+        "evaluate:\n  threads: 4\n"
+    )
+    plan = plan_of("config/config.yaml", overlay(tmp_path, resources))
+    # a GPU job: one task on one node holding its GPUs, with the configured CPUs beside them
+    assert plan.threads("finetune") == 3
+    assert plan.resources("finetune") == {
+        "cpus_per_task": 3,
+        "mem_mb": 5000,
+        "runtime": 50,
+        "gpu": 2,
+        "tasks_per_gpu": 0,
+        "nodes": 1,
+    }
+    assert plan.resources("base") == {"cpus_per_task": 2, "mem_mb": 4000, "runtime": 600, "gpu": 0}
+    assert plan.threads("learned_views") == 4
+    assert plan.resources("learned_views") == {"cpus_per_task": 4, "mem_mb": 4000}
+    assert plan.resources("tables") == {"mem_mb": 3000}

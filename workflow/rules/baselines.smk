@@ -11,23 +11,20 @@ rule train_baseline:
         manifest=MANIFEST,
         init=lambda w: PLAN.training.baseline_init(w.baseline) or [],
     output:
-        model="results/checkpoints/{baseline}/model.pt",
-        log="results/checkpoints/{baseline}/log.csv",
+        **paths.checkpoint_files("{baseline}"),
     params:
         settings=lambda w: as_json(PLAN.training.baseline_settings(w.baseline)),
         init=lambda w, input: f"--init {input.init}" if input.init else "",
         launcher=PLAN.training.launcher("finetune"),
     benchmark:
-        "results/benchmarks/train/{baseline}.tsv"
+        paths.benchmark("train", "{baseline}")
     log:
-        "results/logs/train/{baseline}.log",
+        paths.log("train", "{baseline}"),
     wildcard_constraints:
         baseline=alternatives(PLAN.training.trained_baselines()),
-    threads: PLAN.training.resources("finetune")["threads"]
+    threads: PLAN.threads("finetune")
     resources:
-        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
-        # host has (common.smk, cluster_resources)
-        **training_resources("finetune"),
+        **PLAN.resources("finetune"),
     priority: PRIORITY["baseline_chain"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.init}"
@@ -43,13 +40,12 @@ rule baseline_checkpoint:
     input:
         unpack(lambda w: PLAN.training.shipped_baseline_source(w.baseline)),
     output:
-        model="results/checkpoints/{baseline}/model.pt",
-        log="results/checkpoints/{baseline}/log.csv",
+        **paths.checkpoint_files("{baseline}"),
     params:
         settings=lambda w: as_json(PLAN.training.baseline_settings(w.baseline)),
         retrain=lambda w: f"baselines.{w.baseline}.source: train",
     log:
-        "results/logs/train/{baseline}.log",
+        paths.log("train", "{baseline}"),
     wildcard_constraints:
         baseline=alternatives(PLAN.training.shipped_baselines()),
     shell:

@@ -8,24 +8,24 @@ rule encode_bitstreams:
     conda:
         CONDA_ENV
     input:
-        model="results/checkpoints/{model}/model.pt",
+        model=paths.checkpoint(),
         manifest=MANIFEST,
     output:
-        sizes="results/bitstreams/{model}/sizes.csv",
-        streams=directory("results/bitstreams/{model}/streams"),
+        sizes=paths.sizes(),
+        streams=directory(paths.streams()),
     params:
         settings=lambda w: as_json(config.get("bitstreams", {}) | {"view": config["view"]}),
     benchmark:
-        "results/benchmarks/bitstreams/{model}/encode.tsv"
+        paths.benchmark("bitstreams", "{model}/encode")
     log:
-        "results/logs/bitstreams/{model}/encode.log",
+        paths.log("bitstreams", "{model}/encode"),
     wildcard_constraints:
         model=CODED_MODELS,
     # One thread: a second one shortens this job little (the entropy coding is serial) while it
     # keeps a core from a check or an evaluation that could run beside it.
     threads: 1
     resources:
-        mem_mb=MEM_MB["coding"],
+        **PLAN.resources("coding"),
     priority: PRIORITY["training_chain"]
     shell:
         "python -m coarse2fine.coding encode-split --model {input.model} --manifest {input.manifest}"
@@ -40,21 +40,21 @@ rule check_bitstreams:
     conda:
         CONDA_ENV
     input:
-        model="results/checkpoints/{model}/model.pt",
-        sizes="results/bitstreams/{model}/sizes.csv",
-        streams="results/bitstreams/{model}/streams",
+        model=paths.checkpoint(),
+        sizes=paths.sizes(),
+        streams=paths.streams(),
     output:
-        report="results/bitstreams/{model}/roundtrip.json",
-        decoded=directory("results/bitstreams/{model}/decoded"),
+        report=paths.roundtrip(),
+        decoded=directory(paths.decoded()),
     benchmark:
-        "results/benchmarks/bitstreams/{model}/check.tsv"
+        paths.benchmark("bitstreams", "{model}/check")
     log:
-        "results/logs/bitstreams/{model}/check.log",
+        paths.log("bitstreams", "{model}/check"),
     wildcard_constraints:
         model=CODED_MODELS,
     threads: 1
     resources:
-        mem_mb=MEM_MB["coding"],
+        **PLAN.resources("coding"),
     priority: PRIORITY["training_chain"]
     shell:
         "python -m coarse2fine.coding check-split --model {input.model} --streams {input.streams}"

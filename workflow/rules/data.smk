@@ -5,12 +5,12 @@ rule dataset_manifest:
     conda:
         CONDA_ENV
     output:
-        manifest="data/{dataset}/manifest.csv",
-        info="data/{dataset}/dataset.json",
+        manifest=paths.manifest(),
+        info=paths.dataset_info(),
     params:
         settings=lambda w: as_json(config["dataset"]),
     log:
-        "results/logs/data/{dataset}.log",
+        paths.log("data", "{dataset}"),
     wildcard_constraints:
         dataset=PLAN.dataset,
     shell:

@@ -3,7 +3,6 @@
 # and BD tables, the claims, the receiver, and the headline for DVC.
 EVALUATION = PLAN.evaluation
 ANCHORS = alternatives(ANCHOR_CODECS)
-VIEW_OUTPUTS = {name.split(".")[0]: name for name in VIEW_FILES}
 
 
 rule evaluate_anchor_views:
@@ -12,59 +11,52 @@ rule evaluate_anchor_views:
     input:
         manifest=MANIFEST,
     output:
-        **{key: f"results/metrics/views/anchor/{{anchor}}/{name}" for key, name in VIEW_OUTPUTS.items()},
-        recon=directory("results/metrics/views/anchor/{anchor}/recon"),
+        **paths.view_files(paths.anchor_views_dir()),
+        recon=directory(paths.recon_dir(paths.anchor_views_dir())),
     params:
         settings=lambda w: as_json(EVALUATION.anchor_views_settings(w.anchor)),
         output_dir=lambda w, output: os.path.dirname(output.views),
     benchmark:
-        "results/benchmarks/evaluate/views_{anchor}.tsv"
+        paths.benchmark("evaluate", "views_{anchor}")
     log:
-        "results/logs/evaluate/views_{anchor}.log",
+        paths.log("evaluate", "views_{anchor}"),
     wildcard_constraints:
         anchor=ANCHORS,
-    threads: EVALUATION.settings["threads"]
+    threads: PLAN.threads("anchor_views")
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
-        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["anchor_views"]),
+        **PLAN.resources("anchor_views"),
     shell:
         "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
         " --output-dir {params.output_dir} > {log} 2>&1"
 
 
-rule evaluate_learned_views:
-    conda:
-        CONDA_ENV
+# The same job on a coded model's bitstreams (its views settings name them), on the training
+# chain: a learned model's views are what its tables wait for.
+use rule evaluate_anchor_views as evaluate_learned_views with:
     input:
         manifest=MANIFEST,
-        sizes="results/bitstreams/{model}/sizes.csv",
+        sizes=paths.sizes(),
         # The images the round-trip check decoded (in a fresh process, bit-exact with the
         # encoder's): evaluated as they are, not decoded a second time.
-        decoded="results/bitstreams/{model}/decoded",
-        roundtrip="results/bitstreams/{model}/roundtrip.json",
+        decoded=paths.decoded(),
+        roundtrip=paths.roundtrip(),
         # CPIPS in the same pass: a learned model waits for training anyway, and one job instead
         # of two saves a process start-up per model.
         cpips=lambda w: EVALUATION.cpips_checkpoint(),
     output:
-        **{key: f"results/metrics/views/learned/{{model}}/{name}" for key, name in VIEW_OUTPUTS.items()},
-        recon=directory("results/metrics/views/learned/{model}/recon"),
+        **paths.view_files(paths.learned_views_dir()),
+        recon=directory(paths.recon_dir(paths.learned_views_dir())),
     params:
         settings=lambda w: as_json(EVALUATION.learned_views_settings(w.model)),
-        output_dir=lambda w, output: os.path.dirname(output.views),
     benchmark:
-        "results/benchmarks/evaluate/views/{model}.tsv"
+        paths.benchmark("evaluate", "views/{model}")
     log:
-        "results/logs/evaluate/views/{model}.log",
+        paths.log("evaluate", "views/{model}"),
     wildcard_constraints:
         model=CODED_MODELS,
-    threads: EVALUATION.settings["threads"]
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
-        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["learned_views"]),
+        **PLAN.resources("learned_views"),
     priority: PRIORITY["training_chain"]
-    shell:
-        "python -m coarse2fine.evaluate views --settings {params.settings:q} --manifest {input.manifest}"
-        " --output-dir {params.output_dir} > {log} 2>&1"
 
 
 # An anchor's CPIPS in a job of its own (cpips.csv beside views.csv, joined on the view's key):
@@ -75,22 +67,21 @@ rule evaluate_anchor_cpips:
         CONDA_ENV
     input:
         manifest=MANIFEST,
-        views="results/metrics/views/anchor/{anchor}/views.csv",
+        views=paths.view_files(paths.anchor_views_dir())["views"],
         checkpoint=lambda w: EVALUATION.cpips_checkpoint(),
     output:
-        "results/metrics/views/anchor/{anchor}/cpips.csv",
+        paths.anchor_cpips(),
     params:
         settings=lambda w: as_json(EVALUATION.anchor_views_settings(w.anchor)),
     benchmark:
-        "results/benchmarks/evaluate/cpips/{anchor}.tsv"
+        paths.benchmark("evaluate", "cpips/{anchor}")
     log:
-        "results/logs/evaluate/cpips/{anchor}.log",
+        paths.log("evaluate", "cpips/{anchor}"),
     wildcard_constraints:
         anchor=ANCHORS,
-    threads: EVALUATION.settings["threads"]
+    threads: PLAN.threads("anchor_views")
     resources:
-        # what Slurm is asked for, whatever --cores the submit host has (common.smk, cluster_resources)
-        **cluster_resources(EVALUATION.settings["threads"], MEM_MB["anchor_views"]),
+        **PLAN.resources("anchor_views"),
     shell:
         "python -m coarse2fine.evaluate cpips --settings {params.settings:q} --manifest {input.manifest}"
         " --views {input.views} --checkpoint {input.checkpoint} --output {output} > {log} 2>&1"
@@ -100,30 +91,30 @@ rule evaluate_tables:
     conda:
         CONDA_ENV
     input:
-        hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
+        hierarchy=paths.assignments(),
         views=lambda w: EVALUATION.table_inputs(w.hierarchy),
     output:
-        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
-        summary="results/metrics/tables/{hierarchy}/summary.csv",
-        summary_md="results/metrics/tables/{hierarchy}/summary.md",
-        bd="results/metrics/tables/{hierarchy}/bd.csv",
-        bd_md="results/metrics/tables/{hierarchy}/bd.md",
-        levels="results/metrics/tables/{hierarchy}/levels.json",
-        progressive=multiext("results/metrics/tables/{hierarchy}/progressive_check", ".json", ".md"),
-        prior="results/metrics/tables/{hierarchy}/prior.md",
-        breakdown=multiext("results/metrics/tables/{hierarchy}/breakdown", ".csv", ".md"),
+        per_image=paths.table("per_image.csv"),
+        summary=paths.table("summary.csv"),
+        summary_md=paths.table("summary.md"),
+        bd=paths.table("bd.csv"),
+        bd_md=paths.table("bd.md"),
+        levels=paths.table("levels.json"),
+        progressive=multiext(paths.table("progressive_check"), ".json", ".md"),
+        prior=paths.table("prior.md"),
+        breakdown=multiext(paths.table("breakdown"), ".csv", ".md"),
         # CPIPS perceptual check (rises as JPEG quality falls; correlations), with CPIPS only
-        cpips_check=[f"results/metrics/tables/{{hierarchy}}/{name}" for name in EVALUATION.cpips_check_files()],
+        cpips_check=[paths.table(name) for name in EVALUATION.cpips_check_files()],
     params:
         settings=as_json(EVALUATION.table_settings()),
         views=lambda w: EVALUATION.table_views_dirs(w.hierarchy),
         output_dir=lambda w, output: os.path.dirname(output.per_image),
     benchmark:
-        "results/benchmarks/evaluate/tables_{hierarchy}.tsv"
+        paths.benchmark("evaluate", "tables_{hierarchy}")
     log:
-        "results/logs/evaluate/tables_{hierarchy}.log",
+        paths.log("evaluate", "tables_{hierarchy}"),
     resources:
-        mem_mb=MEM_MB["tables"],
+        **PLAN.resources("tables"),
     shell:
         "python -m coarse2fine.evaluate tables --settings {params.settings:q} --hierarchy {input.hierarchy}"
         " --views {params.views} --output-dir {params.output_dir} > {log} 2>&1"
@@ -133,25 +124,25 @@ rule evaluate_claim:
     conda:
         CONDA_ENV
     input:
-        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
-        levels="results/metrics/tables/{hierarchy}/levels.json",
+        per_image=paths.table("per_image.csv"),
+        levels=paths.table("levels.json"),
     output:
-        md="results/metrics/tables/{hierarchy}/claim/{method}/claim.md",
-        json="results/metrics/tables/{hierarchy}/claim/{method}/claim.json",
-        paired="results/metrics/tables/{hierarchy}/claim/{method}/claim_paired.csv",
-        bd="results/metrics/tables/{hierarchy}/claim/{method}/claim_bd.csv",
+        md=paths.claim_file("claim.md"),
+        json=paths.claim_file("claim.json"),
+        paired=paths.claim_file("claim_paired.csv"),
+        bd=paths.claim_file("claim_bd.csv"),
         # every seed's run pair and their seed average, for the paired-difference figure
-        runs="results/metrics/tables/{hierarchy}/claim/{method}/claim_runs.csv",
-        seeds="results/metrics/tables/{hierarchy}/claim/{method}/claim_seeds.csv",
+        runs=paths.claim_file("claim_runs.csv"),
+        seeds=paths.claim_file("claim_seeds.csv"),
     params:
         settings=lambda w: as_json(EVALUATION.claim_settings(w.method)),
         output_dir=lambda w, output: os.path.dirname(output.md),
     log:
-        "results/logs/evaluate/claim_{hierarchy}_{method}.log",
+        paths.log("evaluate", "claim_{hierarchy}_{method}"),
     wildcard_constraints:
         method=CODEC_NAMES,
     resources:
-        mem_mb=MEM_MB["tables"],
+        **PLAN.resources("tables"),
     shell:
         "python -m coarse2fine.evaluate claim --settings {params.settings:q} --per-image {input.per_image}"
         " --levels {input.levels} --output-dir {params.output_dir} > {log} 2>&1"
@@ -164,19 +155,19 @@ rule evaluate_headline:
     conda:
         CONDA_ENV
     input:
-        summary=f"{EVALUATION.headline_tables}/summary.csv",
-        bd=f"{EVALUATION.headline_tables}/bd.csv",
-        levels=f"{EVALUATION.headline_tables}/levels.json",
+        summary=paths.table("summary.csv", EVALUATION.headline_hierarchy),
+        bd=paths.table("bd.csv", EVALUATION.headline_hierarchy),
+        levels=paths.table("levels.json", EVALUATION.headline_hierarchy),
         claims=EVALUATION.headline_claims(),
     output:
-        metrics=HEADLINE_METRICS,
-        details="results/metrics/details.json",
-        plots=directory("metrics/plots"),
+        metrics=paths.HEADLINE_METRICS,
+        details=paths.HEADLINE_DETAILS,
+        plots=directory(paths.HEADLINE_PLOTS),
     params:
         tables=lambda w, input: os.path.dirname(input.summary),
         judge=EVALUATION.judge,
     log:
-        "results/logs/evaluate/headline.log",
+        paths.log("evaluate", "headline"),
     shell:
         "python -m coarse2fine.evaluate headline --tables {params.tables} --judge {params.judge} --claims {input.claims}"
         " --metrics {output.metrics} --details {output.details} --plots {output.plots} > {log} 2>&1"
@@ -187,16 +178,16 @@ rule evaluate_receiver:
     conda:
         CONDA_ENV
     input:
-        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
+        per_image=paths.table("per_image.csv"),
     output:
-        csv="results/metrics/tables/{hierarchy}/receiver/receiver.csv",
-        md="results/metrics/tables/{hierarchy}/receiver/receiver.md",
+        csv=paths.receiver_file("receiver.csv"),
+        md=paths.receiver_file("receiver.md"),
     params:
         judge=EVALUATION.judge,
         thresholds=" ".join(str(t) for t in EVALUATION.receiver_thresholds()),
         output_dir=lambda w, output: os.path.dirname(output.csv),
     log:
-        "results/logs/evaluate/receiver_{hierarchy}.log",
+        paths.log("evaluate", "receiver_{hierarchy}"),
     shell:
         "python -m coarse2fine.evaluate receiver --per-image {input.per_image} --judge {params.judge}"
         " --thresholds {params.thresholds} --output-dir {params.output_dir} > {log} 2>&1"

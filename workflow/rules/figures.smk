@@ -7,43 +7,43 @@
 OVERVIEW = PLAN.evaluation.overview_inputs()
 
 
-report: os.path.abspath(REPORT_OVERVIEW) if os.path.exists(REPORT_OVERVIEW) else "../report/workflow.rst"
+report: os.path.abspath(paths.REPORT_OVERVIEW) if os.path.exists(paths.REPORT_OVERVIEW) else "../report/workflow.rst"
 
 
 rule evaluation_figures:
     conda:
         CONDA_ENV
     input:
-        summary="results/metrics/tables/{hierarchy}/summary.csv",
-        per_image="results/metrics/tables/{hierarchy}/per_image.csv",
-        levels="results/metrics/tables/{hierarchy}/levels.json",
+        summary=paths.table("summary.csv"),
+        per_image=paths.table("per_image.csv"),
+        levels=paths.table("levels.json"),
         recon=lambda w: PLAN.evaluation.figure_recon_dirs(w.hierarchy),
-        claim=lambda w: figure_claim_tables(w.hierarchy),
+        claim=lambda w: PLAN.evaluation.figure_claim_tables(w.hierarchy),
     output:
-        top1=report("results/figures/{hierarchy}/top1_vs_bpp.png", caption="../report/top1_vs_bpp.rst",
+        top1=report(paths.figure("top1_vs_bpp.png"), caption="../report/top1_vs_bpp.rst",
                     category="Evaluation", subcategory="{hierarchy}", labels={"figure": "top-1 vs bpp", "hierarchy": "{hierarchy}"}),
-        wu_palmer=report("results/figures/{hierarchy}/wu_palmer_vs_bpp.png", caption="../report/wu_palmer_vs_bpp.rst",
+        wu_palmer=report(paths.figure("wu_palmer_vs_bpp.png"), caption="../report/wu_palmer_vs_bpp.rst",
                          category="Evaluation", subcategory="{hierarchy}", labels={"figure": "Wu-Palmer vs bpp", "hierarchy": "{hierarchy}"}),
-        recon=report("results/figures/{hierarchy}/reconstructions.png", caption="../report/reconstructions.rst",
+        recon=report(paths.figure("reconstructions.png"), caption="../report/reconstructions.rst",
                      category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions", "hierarchy": "{hierarchy}"}),
-        confusion=report("results/figures/{hierarchy}/coarse_confusion.png", caption="../report/coarse_confusion.rst",
+        confusion=report(paths.figure("coarse_confusion.png"), caption="../report/coarse_confusion.rst",
                          category="Evaluation", subcategory="{hierarchy}", labels={"figure": "coarse confusion", "hierarchy": "{hierarchy}"}),
-        balanced=report("results/figures/{hierarchy}/balanced_vs_bpp.png", caption="../report/balanced_vs_bpp.rst",
+        balanced=report(paths.figure("balanced_vs_bpp.png"), caption="../report/balanced_vs_bpp.rst",
                         category="Evaluation", subcategory="{hierarchy}", labels={"figure": "balanced accuracy vs bpp", "hierarchy": "{hierarchy}"}),
-        quality=report("results/figures/{hierarchy}/quality_vs_bpp.png", caption="../report/quality_vs_bpp.rst",
+        quality=report(paths.figure("quality_vs_bpp.png"), caption="../report/quality_vs_bpp.rst",
                        category="Evaluation", subcategory="{hierarchy}", labels={"figure": "PSNR and MS-SSIM vs bpp", "hierarchy": "{hierarchy}"}),
-        paired=report("results/figures/{hierarchy}/paired_difference.png", caption="../report/paired_difference.rst",
+        paired=report(paths.figure("paired_difference.png"), caption="../report/paired_difference.rst",
                       category="Evaluation", subcategory="{hierarchy}", labels={"figure": "paired difference", "hierarchy": "{hierarchy}"}),
-        equal_rate=report("results/figures/{hierarchy}/reconstructions_equal_rate.png", caption="../report/reconstructions_equal_rate.rst",
+        equal_rate=report(paths.figure("reconstructions_equal_rate.png"), caption="../report/reconstructions_equal_rate.rst",
                           category="Evaluation", subcategory="{hierarchy}", labels={"figure": "reconstructions at equal rate", "hierarchy": "{hierarchy}"}),
-        pdfs=[f"results/figures/{{hierarchy}}/{name}.pdf" for name in FIGURE_NAMES],
+        pdfs=[paths.figure(f"{name}.pdf") for name in FIGURE_NAMES],
     params:
         settings=as_json(PLAN.evaluation.figure_settings),
         metrics_dir=lambda w, input: os.path.dirname(input.summary),
         output_dir=lambda w, output: os.path.dirname(output.top1),
         claim=lambda w, input: f"--claim-dir {os.path.dirname(input.claim[0])}" if getattr(input, "claim", []) else "",
     log:
-        "results/logs/figures/evaluation_{hierarchy}.log",
+        paths.log("figures", "evaluation_{hierarchy}"),
     shell:
         "python -m coarse2fine.figures evaluation --settings {params.settings:q} --metrics-dir {params.metrics_dir}"
         " --output-dir {params.output_dir} {params.claim} > {log} 2>&1"
@@ -53,15 +53,15 @@ rule receiver_figure:
     conda:
         CONDA_ENV
     input:
-        "results/metrics/tables/{hierarchy}/receiver/receiver.csv",
+        paths.receiver_file("receiver.csv"),
     output:
-        png=report("results/figures/{hierarchy}/receiver.png", caption="../report/receiver.rst",
+        png=report(paths.figure("receiver.png"), caption="../report/receiver.rst",
                    category="Evaluation", subcategory="{hierarchy}", labels={"figure": "receiver", "hierarchy": "{hierarchy}"}),
-        pdf="results/figures/{hierarchy}/receiver.pdf",
+        pdf=paths.figure("receiver.pdf"),
     params:
         stem=lambda w, output: os.path.splitext(output.png)[0],
     log:
-        "results/logs/figures/receiver_{hierarchy}.log",
+        paths.log("figures", "receiver_{hierarchy}"),
     shell:
         "python -m coarse2fine.figures receiver --table {input} --output {params.stem} > {log} 2>&1"
 
@@ -72,13 +72,13 @@ rule hierarchy_figure:
     conda:
         CONDA_ENV
     input:
-        agreement="results/hierarchy/agreement.csv",
-        assignments=[PLAN.hierarchy.assignments(n) for n in PLAN.hierarchy.enabled],
+        agreement=f"{paths.AGREEMENT}.csv",
+        assignments=[paths.assignments(n) for n in PLAN.hierarchy.enabled],
     output:
-        png="results/hierarchy/hierarchy_overview.png",
-        pdf="results/hierarchy/hierarchy_overview.pdf",
+        png=f"{paths.HIERARCHY_OVERVIEW}.png",
+        pdf=f"{paths.HIERARCHY_OVERVIEW}.pdf",
     log:
-        "results/logs/hierarchy/figure.log",
+        paths.log("hierarchy", "figure"),
     shell:
         "python -m coarse2fine.figures hierarchy --agreement {input.agreement} "
         "--assignments {input.assignments} --output {output.png} {output.pdf} > {log} 2>&1"
@@ -89,11 +89,11 @@ rule report_hierarchy_figure:
     conda:
         CONDA_ENV
     input:
-        "results/hierarchy/hierarchy_overview.png",
+        f"{paths.HIERARCHY_OVERVIEW}.png",
     output:
-        report("results/figures/hierarchy_overview.png", caption="../report/hierarchy_overview.rst", category="Hierarchy"),
+        report(paths.REPORT_HIERARCHY_OVERVIEW, caption="../report/hierarchy_overview.rst", category="Hierarchy"),
     log:
-        "results/logs/figures/hierarchy_overview.log",
+        paths.log("figures", "hierarchy_overview"),
     shell:
         "cp {input} {output} 2> {log}"
 
@@ -102,15 +102,15 @@ rule report_tables:
     conda:
         CONDA_ENV
     input:
-        summary="results/metrics/tables/{hierarchy}/summary.csv",
-        bd="results/metrics/tables/{hierarchy}/bd.csv",
+        summary=paths.table("summary.csv"),
+        bd=paths.table("bd.csv"),
     output:
-        summary=report("results/figures/{hierarchy}/summary.csv", caption="../report/summary_table.rst",
+        summary=report(paths.figure("summary.csv"), caption="../report/summary_table.rst",
                        category="Evaluation", subcategory="{hierarchy}", labels={"figure": "summary table", "hierarchy": "{hierarchy}"}),
-        bd=report("results/figures/{hierarchy}/bd.csv", caption="../report/bd_table.rst",
+        bd=report(paths.figure("bd.csv"), caption="../report/bd_table.rst",
                   category="Evaluation", subcategory="{hierarchy}", labels={"figure": "BD table", "hierarchy": "{hierarchy}"}),
     log:
-        "results/logs/figures/tables_{hierarchy}.log",
+        paths.log("figures", "tables_{hierarchy}"),
     shell:
         "(cp {input.summary} {output.summary} && cp {input.bd} {output.bd}) 2> {log}"
 
@@ -121,13 +121,13 @@ rule training_figure:
     input:
         lambda w: PLAN.evaluation.training_logs(w.hierarchy),
     output:
-        png=report("results/figures/{hierarchy}/training_curves.png", caption="../report/training_curves.rst",
+        png=report(paths.figure("training_curves.png"), caption="../report/training_curves.rst",
                    category="Training", labels={"figure": "training curves", "hierarchy": "{hierarchy}"}),
-        pdf="results/figures/{hierarchy}/training_curves.pdf",
+        pdf=paths.figure("training_curves.pdf"),
     params:
         stem=lambda w, output: os.path.splitext(output.png)[0],
     log:
-        "results/logs/figures/training_{hierarchy}.log",
+        paths.log("figures", "training_{hierarchy}"),
     shell:
         "python -m coarse2fine.figures training --logs {input} --output {params.stem} > {log} 2>&1"
 
@@ -140,12 +140,12 @@ rule report_overview:
         description=os.path.relpath(Path(workflow.current_basedir, "..", "report", "workflow.rst")),
         **OVERVIEW,
     output:
-        REPORT_OVERVIEW,
+        paths.REPORT_OVERVIEW,
     params:
         claim=lambda w, input: f"--claim {input.claim}" if "claim" in OVERVIEW else "",
         training=lambda w, input: f"--training {input.training}" if "training" in OVERVIEW else "",
     log:
-        "results/logs/figures/report_overview.log",
+        paths.log("figures", "report_overview"),
     shell:
         "python -m coarse2fine.figures overview --description {input.description} --figure {input.figure}"
         " {params.claim} {params.training} --output {output} > {log} 2>&1"

@@ -8,9 +8,9 @@ rule class_list:
     conda:
         CONDA_ENV
     output:
-        "results/classes/imagenet1k_classes.csv",
+        paths.CLASS_LIST,
     log:
-        "results/logs/hierarchy/class_list.log",
+        paths.log("hierarchy", "class_list"),
     shell:
         "python -m coarse2fine.hierarchy classes --output {output} > {log} 2>&1"
 
@@ -19,9 +19,9 @@ rule hierarchy_wup_similarity:
     conda:
         CONDA_ENV
     output:
-        "results/hierarchy/wup_similarity.npy",
+        paths.WUP_SIMILARITY,
     log:
-        "results/logs/hierarchy/wup_similarity.log",
+        paths.log("hierarchy", "wup_similarity"),
     priority: PRIORITY["hierarchy"]
     shell:
         "python -m coarse2fine.hierarchy wup --output {output} > {log} 2>&1"
@@ -31,11 +31,11 @@ rule hierarchy_embed:
     conda:
         CONDA_ENV
     output:
-        "results/hierarchy/embeddings/{embedding}.npz",
+        paths.embeddings(),
     params:
         settings=lambda w: as_json(PLAN.hierarchy.embeddings[w.embedding]),
     log:
-        "results/logs/hierarchy/embed_{embedding}.log",
+        paths.log("hierarchy", "embed_{embedding}"),
     threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
         embedding=alternatives(PLAN.hierarchy.embeddings),
@@ -52,16 +52,13 @@ rule hierarchy_build:
     input:
         unpack(lambda w: PLAN.hierarchy.build_inputs(w.hierarchy)),
     output:
-        assignments="results/hierarchy/{hierarchy}/assignments.csv",
-        summary="results/hierarchy/{hierarchy}/summary.json",
-        table="results/hierarchy/{hierarchy}/summary.md",
-        clusters="results/hierarchy/{hierarchy}/clusters.md",
+        **paths.hierarchy_files(),
     params:
         settings=lambda w: as_json(PLAN.hierarchy.build_settings(w.hierarchy)),
         embeddings=lambda w, input: f"--embeddings {input.embeddings}" if "embeddings" in input.keys() else "",
         output_dir=lambda w: PLAN.hierarchy.dir(w.hierarchy),
     log:
-        "results/logs/hierarchy/build_{hierarchy}.log",
+        paths.log("hierarchy", "build_{hierarchy}"),
     threads: 1  # small jobs; on one thread they run beside the training warm-up
     wildcard_constraints:
         hierarchy=alternatives(HIERARCHIES),
@@ -75,13 +72,13 @@ rule hierarchy_agreement:
     conda:
         CONDA_ENV
     input:
-        assignments=[PLAN.hierarchy.assignments(n) for n in HIERARCHIES],
-        summaries=[f"{PLAN.hierarchy.dir(n)}/summary.json" for n in HIERARCHIES],
+        assignments=[paths.assignments(n) for n in HIERARCHIES],
+        summaries=[paths.hierarchy_files(n)["summary"] for n in HIERARCHIES],
     output:
-        csv="results/hierarchy/agreement.csv",
-        md="results/hierarchy/agreement.md",
+        csv=f"{paths.AGREEMENT}.csv",
+        md=f"{paths.AGREEMENT}.md",
     log:
-        "results/logs/hierarchy/agreement.log",
+        paths.log("hierarchy", "agreement"),
     shell:
         "python -m coarse2fine.hierarchy agreement --assignments {input.assignments} "
         "--output-csv {output.csv} --output-md {output.md} > {log} 2>&1"

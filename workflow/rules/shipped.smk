@@ -9,13 +9,13 @@ rule shipped_model:
     conda:
         CONDA_ENV
     input:
-        dvc_file="models/{shipped}/model.pt.dvc",
-        provenance="models/{shipped}/provenance.json",
+        dvc_file=paths.shipped_dvc_file(),
+        provenance=paths.shipped_provenance(),
     output:
-        "models/{shipped}/model.pt",
+        paths.shipped_model(),
     wildcard_constraints:
         shipped=alternatives(SHIPPED_MODELS),
     log:
-        "results/logs/shipped/{shipped}.log",
+        paths.log("shipped", "{shipped}"),
     shell:
         "PYTHON=python bash scripts/pull-models.sh {input.dvc_file} > {log} 2>&1"

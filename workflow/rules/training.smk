@@ -12,22 +12,19 @@ rule pretrain_base:
     input:
         manifest=MANIFEST,
     output:
-        model="results/checkpoints/pretrain/{base}/model.pt",
-        log="results/checkpoints/pretrain/{base}/log.csv",
+        **paths.checkpoint_files(paths.base_id("pretrain")),
     params:
         settings=lambda w: as_json(TRAINING.base_settings(w.base)),
         launcher=TRAINING.launcher("base"),
     benchmark:
-        "results/benchmarks/train/pretrain_{base}.tsv"
+        paths.benchmark("train", "pretrain_{base}")
     log:
-        "results/logs/train/pretrain_{base}.log",
+        paths.log("train", "pretrain_{base}"),
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: TRAINING.resources("base")["threads"]
+    threads: PLAN.threads("base")
     resources:
-        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
-        # host has (common.smk, cluster_resources)
-        **training_resources("base"),
+        **PLAN.resources("base"),
     priority: PRIORITY["base"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --threads {threads}"
@@ -40,13 +37,12 @@ rule base_checkpoint:
     input:
         unpack(lambda w: TRAINING.base_source(w.base)),
     output:
-        model="results/checkpoints/base/{base}/model.pt",
-        log="results/checkpoints/base/{base}/log.csv",
+        **paths.checkpoint_files(paths.base_id("base")),
     params:
         settings=lambda w: as_json(TRAINING.base_settings(w.base)),
         source=TRAINING.train["base"]["source"],
     log:
-        "results/logs/train/base_{base}.log",
+        paths.log("train", "base_{base}"),
     wildcard_constraints:
         base=CODEC_NAMES,
     shell:
@@ -63,48 +59,38 @@ rule adapt_base:
         CONDA_ENV
     input:
         manifest=MANIFEST,
-        init="results/checkpoints/base/{base}/model.pt",
+        init=paths.checkpoint(paths.base_id("base")),
     output:
-        model="results/checkpoints/adapt/{base}/model.pt",
-        log="results/checkpoints/adapt/{base}/log.csv",
+        **paths.checkpoint_files(paths.base_id("adapt")),
     params:
         settings=lambda w: as_json(TRAINING.adapt_settings(w.base)),
         launcher=TRAINING.launcher("base"),
     benchmark:
-        "results/benchmarks/train/adapt_{base}.tsv"
+        paths.benchmark("train", "adapt_{base}")
     log:
-        "results/logs/train/adapt_{base}.log",
+        paths.log("train", "adapt_{base}"),
     wildcard_constraints:
         base=CODEC_NAMES,
-    threads: TRAINING.resources("base")["threads"]
+    threads: PLAN.threads("base")
     resources:
-        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
-        # host has (common.smk, cluster_resources)
-        **training_resources("base"),
+        **PLAN.resources("base"),
     priority: PRIORITY["base"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} --init {input.init}"
         " --threads {threads} --output {output.model} --log-csv {output.log} > {log} 2>&1"
 
 
-rule adapted_checkpoint:
-    conda:
-        CONDA_ENV
+# Installed like the base: the shipped adapted base or the one `adapt_base` trained.
+use rule base_checkpoint as adapted_checkpoint with:
     input:
         unpack(lambda w: TRAINING.adapt_source(w.base)),
     output:
-        model="results/checkpoints/adapted/{base}/model.pt",
-        log="results/checkpoints/adapted/{base}/log.csv",
+        **paths.checkpoint_files(paths.base_id("adapted")),
     params:
         settings=lambda w: as_json(TRAINING.adapt_settings(w.base)),
         source="shipped" if TRAINING.train["adapt"].get("source") == "shipped" else "scratch",
     log:
-        "results/logs/train/adapted_{base}.log",
-    wildcard_constraints:
-        base=CODEC_NAMES,
-    shell:
-        "python -m coarse2fine.training install-base --source {params.source} --checkpoint {input.model}"
-        " --settings {params.settings:q} --output {output.model} > {log} 2>&1 && cp {input.log} {output.log}"
+        paths.log("train", "adapted_{base}"),
 
 
 # A fine-tune of a codec whose loss reads the hierarchy: one per (codec, hierarchy, rate point).
@@ -113,28 +99,25 @@ rule train_codec:
         CONDA_ENV
     input:
         manifest=MANIFEST,
-        hierarchy="results/hierarchy/{hierarchy}/assignments.csv",
+        hierarchy=paths.assignments(),
         init=lambda w: TRAINING.base_checkpoint(w.codec) or [],
     output:
-        model="results/checkpoints/{codec}/{hierarchy}/rp{rp}/model.pt",
-        log="results/checkpoints/{codec}/{hierarchy}/rp{rp}/log.csv",
+        **paths.checkpoint_files(paths.finetune_id()),
     params:
         settings=lambda w: as_json(TRAINING.finetune_settings(w.codec, w.rp)),
         init=lambda w, input: f"--init {input.init}" if input.init else "",
         hierarchy=lambda w, input: f"--hierarchy {input.hierarchy}",
         launcher=TRAINING.launcher("finetune"),
     benchmark:
-        "results/benchmarks/train/{codec}/{hierarchy}/rp{rp}.tsv"
+        paths.benchmark("train", paths.finetune_id())
     log:
-        "results/logs/train/{codec}_{hierarchy}_rp{rp}.log",
+        paths.log("train", "{codec}_{hierarchy}_rp{rp}"),
     wildcard_constraints:
         codec=alternatives(TRAINING.codecs_reading_hierarchy()),
         rp=r"\d+",
-    threads: TRAINING.resources("finetune")["threads"]
+    threads: PLAN.threads("finetune")
     resources:
-        # what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever --cores the submit
-        # host has (common.smk, cluster_resources)
-        **training_resources("finetune"),
+        **PLAN.resources("finetune"),
     priority: PRIORITY["training_chain"]
     shell:
         "{params.launcher} train --settings {params.settings:q} --manifest {input.manifest} {params.hierarchy}"
@@ -148,14 +131,13 @@ use rule train_codec as train_codec_without_hierarchy with:
         manifest=MANIFEST,
         init=lambda w: TRAINING.base_checkpoint(w.codec) or [],
     output:
-        model="results/checkpoints/{codec}/rp{rp}/model.pt",
-        log="results/checkpoints/{codec}/rp{rp}/log.csv",
+        **paths.checkpoint_files(paths.finetune_id(hierarchy=None)),
     params:
         hierarchy="",
     benchmark:
-        "results/benchmarks/train/{codec}/rp{rp}.tsv"
+        paths.benchmark("train", paths.finetune_id(hierarchy=None))
     log:
-        "results/logs/train/{codec}_rp{rp}.log",
+        paths.log("train", "{codec}_rp{rp}"),
     wildcard_constraints:
         codec=alternatives(TRAINING.codecs_reading_hierarchy(reads=False)),
         rp=r"\d+",

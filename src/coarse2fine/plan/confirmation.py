@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from coarse2fine.evaluate.settings import ViewsSettings
 
+from . import paths
 from .evaluation import EvaluationPlan
 from .models import Model
 
@@ -26,12 +27,16 @@ class ConfirmationPlan:
         return self.settings.get("name") or "confirm"
 
     @property
+    def dataset(self) -> str:
+        return paths.confirm_dataset(self.name)
+
+    @property
     def root(self) -> str:
-        return f"results/confirm/{self.name}"
+        return paths.confirm_dir(self.name)
 
     @property
     def manifest(self) -> str:
-        return f"data/confirm/{self.name}/manifest.csv"
+        return paths.manifest(self.dataset)
 
     def dataset_settings(self) -> dict:
         folder = self.settings.get("folder")
@@ -40,7 +45,7 @@ class ConfirmationPlan:
                 "the confirmation needs a folder of labelled photos: "
                 "snakemake --cores all confirm --config 'confirm={folder: /path/to/photos}'"
             )
-        return {"name": f"confirm/{self.name}", "kind": "labelled_folder", "folder": {"path": str(folder)}}
+        return {"name": self.dataset, "kind": "labelled_folder", "folder": {"path": str(folder)}}
 
     def models(self) -> list[Model]:
         """Every trained model of a claim method, its ablation and their repeats."""
@@ -52,11 +57,11 @@ class ConfirmationPlan:
         return [m for m in self.evaluation.models.values() if m.codec in codecs and m.hierarchy in hierarchies | {None}]
 
     def views_dir(self, model_id: str) -> str:
-        return f"{self.root}/views/learned/{model_id}"
+        return paths.learned_views_dir(model_id, self.root)
 
     @property
     def reference_dir(self) -> str:
-        return f"{self.root}/views/anchor/uncompressed"
+        return paths.reference_views_dir(self.root)
 
     def views_settings(self, model_id: str | None) -> dict:
         """The judge alone scores; every photo of the folder (its test split)."""
@@ -68,7 +73,7 @@ class ConfirmationPlan:
                 "kind": "coded",
                 "codec": m.codec,
                 "rate_point": m.rate_point,
-                "checkpoint": f"results/checkpoints/{m.id}/model.pt",
+                "checkpoint": paths.checkpoint(m.id),
             }
         settings = {
             "provider": provider,
@@ -89,14 +94,12 @@ class ConfirmationPlan:
         return [self.reference_dir] + [self.views_dir(m.id) for m in self.models() if m.hierarchy in (hierarchy, None)]
 
     def tables_dir(self, hierarchy: str) -> str:
-        return f"{self.root}/tables/{hierarchy}"
+        return paths.tables_dir(hierarchy, self.root)
 
     def targets(self) -> list[str]:
         self.dataset_settings()  # names the missing folder before anything is planned
         out = []
         for hierarchy in self.evaluation.table_hierarchies():
-            out += [f"{self.tables_dir(hierarchy)}/{f}" for f in CONFIRM_TABLE_FILES]
-            for claim in self.evaluation.claim_targets():
-                if f"/{hierarchy}/claim/" in claim:
-                    out.append(f"{self.tables_dir(hierarchy)}/claim/{claim.split('/claim/')[1]}")
+            out += [paths.table(f, hierarchy, self.root) for f in CONFIRM_TABLE_FILES]
+            out += [paths.claim_file("claim.md", hierarchy, m, self.root) for m in self.evaluation.claims_of(hierarchy)]
         return out

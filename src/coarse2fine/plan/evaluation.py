@@ -4,8 +4,9 @@ them, the tables of each hierarchy, the claims, the headline, the receiver and t
 from __future__ import annotations
 
 from coarse2fine.evaluate.settings import TablesSettings, ViewsSettings
-from coarse2fine.evaluate.views.view_files import CPIPS_FILE, REFERENCE_CODEC, VIEW_FILES
+from coarse2fine.evaluate.views.view_files import REFERENCE_CODEC
 
+from . import paths
 from .models import Model
 
 ANCHOR_CODECS = (REFERENCE_CODEC, "jpeg", "webp", "jpeg2000")
@@ -31,23 +32,6 @@ FIGURE_NAMES = (
     "reconstructions",
     "reconstructions_equal_rate",
 )
-# in git (dvc.yaml: cache: false), beside metrics/plots/
-HEADLINE_METRICS = "metrics/headline.json"
-# the opening page of `snakemake --report` (figures/overview.py)
-REPORT_OVERVIEW = "results/figures/report_overview.rst"
-
-
-def anchor_views_dir(anchor: str) -> str:
-    return f"results/metrics/views/anchor/{anchor}"
-
-
-def tables_dir(hierarchy: str) -> str:
-    return f"results/metrics/tables/{hierarchy}"
-
-
-def figures_dir(hierarchy: str) -> str:
-    return f"results/figures/{hierarchy}"
-
 
 # What a repeat of a codec over seeds may change (EvaluationPlan.repeats).
 REPEAT_KEYS = {"seed", "ablation", "rate_points", "enabled"}
@@ -105,7 +89,7 @@ class EvaluationPlan:
     def cpips_checkpoint(self) -> list[str]:
         """The checkpoint whose analysis features CPIPS compares ([] without CPIPS)."""
         model = self.cpips_model_id()
-        return [f"results/checkpoints/{model}/model.pt"] if model else []
+        return [paths.checkpoint(model)] if model else []
 
     def views_settings(self, provider: dict, cpips: str | None = None) -> dict:
         """A views job's settings (evaluate/settings.py), as the JSON the job reads back."""
@@ -125,8 +109,8 @@ class EvaluationPlan:
             "codec": m.codec,
             "rate_point": m.rate_point,
             "layers_are_rate_points": m.layers_are_rate_points,
-            "decoded": f"{m.bitstream_dir}/decoded",
-            "sizes": f"{m.bitstream_dir}/sizes.csv",
+            "decoded": paths.decoded(m.id),
+            "sizes": paths.sizes(m.id),
         }
 
     def anchor_views_settings(self, anchor: str) -> dict:
@@ -139,14 +123,14 @@ class EvaluationPlan:
     def table_views_dirs(self, hierarchy: str) -> list[str]:
         """Every view folder a hierarchy's tables read: the anchors, and its learned models
         (a model trained without a hierarchy, a baseline, belongs in every hierarchy's tables)."""
-        return [anchor_views_dir(a) for a in ANCHOR_CODECS] + [
+        return [paths.anchor_views_dir(a) for a in ANCHOR_CODECS] + [
             m.views_dir for m in self.models.values() if m.hierarchy in (hierarchy, None)
         ]
 
     def table_inputs(self, hierarchy: str) -> list[str]:
-        files = [f"{d}/{f}" for d in self.table_views_dirs(hierarchy) for f in VIEW_FILES]
+        files = [f for d in self.table_views_dirs(hierarchy) for f in paths.view_files(d).values()]
         if self.cpips_checkpoint():
-            files += [f"{anchor_views_dir(a)}/{CPIPS_FILE}" for a in ANCHOR_CODECS]
+            files += [paths.anchor_cpips(a) for a in ANCHOR_CODECS]
         return files
 
     def table_settings(self) -> dict:
@@ -164,7 +148,7 @@ class EvaluationPlan:
         methods = self.training.codecs_reading_hierarchy()
         return sorted(methods, key=lambda name: name != self.claim.get("method", "c2f"))
 
-    def claim_targets(self) -> list[str]:
+    def claims(self) -> list[tuple[str, str]]:
         """(hierarchy, method) pairs where the method and its ablation were trained, with a judge set."""
         if not self.settings.get("judge"):
             return []
@@ -174,11 +158,18 @@ class EvaluationPlan:
             return {m.codec for m in self.models.values() if m.hierarchy in (hierarchy, None)}
 
         return [
-            f"{tables_dir(h)}/claim/{method}/claim.md"
+            (h, method)
             for h in self.table_hierarchies()
             for method in self.claim_methods()
             if {method, self.ablation(method)} <= trained(h)
         ]
+
+    def claim_targets(self) -> list[str]:
+        return [paths.claim_file("claim.md", h, method) for h, method in self.claims()]
+
+    def claims_of(self, hierarchy: str) -> list[str]:
+        """The methods with a claim in this hierarchy's tables."""
+        return [method for h, method in self.claims() if h == hierarchy]
 
     def ablation(self, method: str) -> str:
         """The codec a method is tested against: its own `ablation`, else evaluate.claim's."""
@@ -219,12 +210,13 @@ class EvaluationPlan:
         )
 
     @property
-    def headline_tables(self) -> str:
-        """The headline hierarchy's tables: the first tabulated."""
-        return tables_dir(self.table_hierarchies()[0])
+    def headline_hierarchy(self) -> str:
+        """The hierarchy whose tables give the headline: the first tabulated."""
+        return self.table_hierarchies()[0]
 
     def headline_claims(self) -> list[str]:
-        return [t.replace(".md", ".json") for t in self.claim_targets() if t.startswith(f"{self.headline_tables}/")]
+        headline = self.headline_hierarchy
+        return [paths.claim_file("claim.json", headline, method) for method in self.claims_of(headline)]
 
     def receiver_thresholds(self) -> list[float]:
         return list(self.settings["receiver"]["thresholds"])
@@ -232,48 +224,52 @@ class EvaluationPlan:
     def targets(self) -> list[str]:
         hierarchies = self.table_hierarchies()
         return (
-            [HEADLINE_METRICS]
-            + [f"{tables_dir(h)}/receiver/receiver.md" for h in hierarchies]
-            + [f"{tables_dir(h)}/{f}" for h in hierarchies for f in TABLE_FILES + self.cpips_check_files()]
+            [paths.HEADLINE_METRICS]
+            + [paths.receiver_file("receiver.md", h) for h in hierarchies]
+            + [paths.table(f, h) for h in hierarchies for f in TABLE_FILES + self.cpips_check_files()]
             + self.claim_targets()
         )
 
     # -- figures -----------------------------------------------------------------------------
     def figure_recon_dirs(self, hierarchy: str) -> list[str]:
         """The reconstruction grid reads the saved evaluation crops of every view folder."""
-        return [f"{d}/recon" for d in self.table_views_dirs(hierarchy)]
+        return [paths.recon_dir(d) for d in self.table_views_dirs(hierarchy)]
 
     def training_logs(self, hierarchy: str) -> list[str]:
         """log.csv of every codec model in this hierarchy's tables (the training curves)."""
-        return [
-            f"results/checkpoints/{m.id}/log.csv"
-            for m in self.training.codec_models()
-            if m.hierarchy in (hierarchy, None)
-        ]
+        return [paths.training_log(m.id) for m in self.training.codec_models() if m.hierarchy in (hierarchy, None)]
+
+    def figure_claim_tables(self, hierarchy: str) -> list[str]:
+        """The first claim's per-run and seed-averaged tables of a hierarchy ([] without a claim:
+        the paired-difference figure then says so)."""
+        methods = self.claims_of(hierarchy)
+        if not methods:
+            return []
+        return [paths.claim_file(name, hierarchy, methods[0]) for name in ("claim_runs.csv", "claim_seeds.csv")]
 
     def overview_inputs(self) -> dict:
         """What the report's opening page shows: the headline hierarchy's rate-accuracy figure,
         its first claim and its training curves (each where the run has one)."""
         hierarchy = self.table_hierarchies()[0]
-        inputs = {"figure": f"{figures_dir(hierarchy)}/top1_vs_bpp.png"}
-        claims = [t for t in self.claim_targets() if t.startswith(f"{tables_dir(hierarchy)}/")]
-        if claims:
-            inputs["claim"] = claims[0]
+        inputs = {"figure": paths.figure("top1_vs_bpp.png", hierarchy)}
+        methods = self.claims_of(hierarchy)
+        if methods:
+            inputs["claim"] = paths.claim_file("claim.md", hierarchy, methods[0])
         if self.training_logs(hierarchy):
-            inputs["training"] = f"{figures_dir(hierarchy)}/training_curves.png"
+            inputs["training"] = paths.figure("training_curves.png", hierarchy)
         return inputs
 
     def figure_targets(self) -> list[str]:
         hierarchies = self.table_hierarchies()
         targets = [
-            f"{figures_dir(h)}/{name}.{ext}" for h in hierarchies for name in FIGURE_NAMES for ext in ("png", "pdf")
+            paths.figure(f"{name}.{ext}", h) for h in hierarchies for name in FIGURE_NAMES for ext in ("png", "pdf")
         ]
-        targets += [f"{figures_dir(h)}/{t}" for h in hierarchies for t in ("summary.csv", "bd.csv")]
-        targets += [f"{figures_dir(h)}/receiver.{ext}" for h in hierarchies for ext in ("png", "pdf")]
+        targets += [paths.figure(t, h) for h in hierarchies for t in ("summary.csv", "bd.csv")]
+        targets += [paths.figure(f"receiver.{ext}", h) for h in hierarchies for ext in ("png", "pdf")]
         targets += [
-            f"{figures_dir(h)}/training_curves.{ext}"
+            paths.figure(f"training_curves.{ext}", h)
             for h in hierarchies
             if self.training_logs(h)
             for ext in ("png", "pdf")
         ]
-        return targets + [REPORT_OVERVIEW]
+        return targets + [paths.REPORT_OVERVIEW]

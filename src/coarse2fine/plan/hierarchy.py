@@ -8,10 +8,7 @@ from coarse2fine.hierarchy.config import build_settings, resolve_path
 from coarse2fine.hierarchy.embedders import embedder_settings, embedding_key
 from coarse2fine.hierarchy.methods import uses_embeddings
 
-WUP_SIMILARITY = "results/hierarchy/wup_similarity.npy"
-CLASS_LIST = "results/classes/imagenet1k_classes.csv"
-OVERVIEW = "results/hierarchy/hierarchy_overview"
-HIERARCHY_FILES = ("assignments.csv", "summary.json", "summary.md", "clusters.md")
+from . import paths
 
 
 def alternatives(names) -> str:
@@ -38,29 +35,29 @@ class HierarchyPlan:
         }
 
     def dir(self, name: str) -> str:
-        return f"results/hierarchy/{name}"
+        return paths.hierarchy_dir(name)
 
     def assignments(self, name: str) -> str:
-        return f"{self.dir(name)}/assignments.csv"
+        return paths.assignments(name)
 
     def build_settings(self, name: str) -> dict:
         return build_settings(self.enabled[name])
 
     def build_inputs(self, name: str) -> dict:
         spec = self.enabled[name]
-        inputs = {"wup": WUP_SIMILARITY}
+        inputs = {"wup": paths.WUP_SIMILARITY}
         if uses_embeddings(spec["method"]):
-            inputs["embeddings"] = f"results/hierarchy/embeddings/{embedding_key(embedder_settings(spec))}.npz"
+            inputs["embeddings"] = paths.embeddings(embedding_key(embedder_settings(spec)))
         if spec["method"] == "file":
             inputs["files"] = [str(resolve_path(p)) for p in spec["paths"]]
         return inputs
 
     def targets(self) -> list[str]:
         """Every enabled hierarchy, the agreement table, the overview figure."""
-        targets = [f"{self.dir(name)}/{f}" for name in self.enabled for f in HIERARCHY_FILES]
+        targets = [path for name in self.enabled for path in paths.hierarchy_files(name).values()]
         return targets + [
-            "results/hierarchy/agreement.csv",
-            "results/hierarchy/agreement.md",
-            f"{OVERVIEW}.png",
-            f"{OVERVIEW}.pdf",
+            f"{paths.AGREEMENT}.csv",
+            f"{paths.AGREEMENT}.md",
+            f"{paths.HIERARCHY_OVERVIEW}.png",
+            f"{paths.HIERARCHY_OVERVIEW}.pdf",
         ]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import KW_ONLY, dataclass
 
+from . import paths
+
 
 @dataclass(frozen=True)
 class Model:
@@ -20,12 +22,12 @@ class Model:
 
     @property
     def checkpoint(self) -> str:
-        return f"results/checkpoints/{self.id}/model.pt"
+        return paths.checkpoint(self.id)
 
     @property
     def bitstream_dir(self) -> str:
-        return f"results/bitstreams/{self.id}"
+        return paths.bitstream_dir(self.id)
 
     @property
     def views_dir(self) -> str:
-        return f"results/metrics/views/learned/{self.id}"
+        return paths.learned_views_dir(self.id)

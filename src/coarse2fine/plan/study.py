@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import paths
 from .config import load_hierarchy_config, load_study_config
 from .confirmation import ConfirmationPlan
 from .evaluation import EvaluationPlan
-from .hierarchy import CLASS_LIST, HierarchyPlan
+from .hierarchy import HierarchyPlan
+from .resources import MEM_MB, TRAINING_JOBS, VIEWS_JOBS, cluster_resources
 from .training import TrainingPlan
 
 # The stages in order; `snakemake stage_<name>` builds one (what dvc.yaml's stages run).
@@ -21,7 +23,7 @@ class StudyPlan:
     def __init__(self, config: dict, hierarchy_config: dict):
         self.config = config
         self.dataset = config["dataset"]["name"]
-        self.manifest = f"data/{self.dataset}/manifest.csv"
+        self.manifest = paths.manifest(self.dataset)
         self.hierarchy = HierarchyPlan(config, hierarchy_config)
         self.training = TrainingPlan(config, self.hierarchy)
         self.evaluation = EvaluationPlan(config, self.training, self.hierarchy)
@@ -57,11 +59,31 @@ class StudyPlan:
                 f"name another classifier of evaluate.classifiers"
             )
 
+    def threads(self, job: str) -> int:
+        """A training job's threads (`base`, `finetune`: train.resources) or a views job's
+        (`anchor_views`, `learned_views`: evaluate.threads)."""
+        if job in TRAINING_JOBS:
+            return self.training.resources(job)["threads"]
+        if job in VIEWS_JOBS:
+            return self.evaluation.settings["threads"]
+        raise ValueError(f"no threads for job {job!r}; jobs: {', '.join(TRAINING_JOBS + VIEWS_JOBS)}")
+
+    def resources(self, job: str) -> dict:
+        """A rule's `resources:`: what Slurm is asked for (CPUs, memory, runtime, GPUs), whatever
+        --cores the submit host has (resources.py, cluster_resources). Jobs not sized by the config
+        (`coding`, `tables`) ask for memory alone."""
+        if job in TRAINING_JOBS:
+            wanted = self.training.resources(job)
+            return cluster_resources(wanted["threads"], wanted["mem_mb"], wanted["runtime"], wanted["gpus"])
+        if job in VIEWS_JOBS:
+            return cluster_resources(self.threads(job), MEM_MB[job])
+        return {"mem_mb": MEM_MB[job]}
+
     def stage_targets(self, stage: str) -> list[str]:
         if stage == "data":
             return [self.manifest]
         if stage == "hierarchy":
-            return [CLASS_LIST] + self.hierarchy.targets()
+            return [paths.CLASS_LIST] + self.hierarchy.targets()
         if stage == "training":
             return self.training.targets()
         if stage == "coding":
@@ -69,7 +91,7 @@ class StudyPlan:
         if stage == "evaluate":
             return self.evaluation.targets()
         if stage == "figures":
-            return self.evaluation.figure_targets() + ["results/figures/hierarchy_overview.png"]
+            return self.evaluation.figure_targets() + [paths.REPORT_HIERARCHY_OVERVIEW]
         raise ValueError(f"unknown stage {stage!r}; stages: {', '.join(STAGES)}")
 
     def all_targets(self) -> list[str]:

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from coarse2fine.training.settings import TrainSettings
 
+from . import paths
 from .models import Model
 
 # what a job's settings are made of: every field of TrainSettings, read from the config under
@@ -103,7 +104,7 @@ class TrainingPlan:
             hierarchies = self.train_hierarchies() if self.reads_hierarchy(codec) else [None]
             models += [
                 Model(
-                    f"{codec}/{hierarchy}/rp{rp}" if hierarchy else f"{codec}/rp{rp}",
+                    paths.finetune_id(codec, hierarchy, rp),
                     codec,
                     hierarchy=hierarchy,
                     rate_point=f"rp{rp}",
@@ -143,7 +144,7 @@ class TrainingPlan:
         names = sorted({self.base_name(codec) for codec in self.codecs})
         return [
             Model(
-                f"base/{name}",
+                paths.base_id("base", name),
                 "base" if len(names) == 1 else f"base_{name}",
                 hierarchy=None,
                 rate_point=None,
@@ -208,7 +209,7 @@ class TrainingPlan:
         """The adapted base: shipped (DVC-tracked) or trained here by `adapt_base`."""
         shipped = self.train["adapt"].get("source", "train") == "shipped"
         return _checkpoint_source(
-            f"models/adapted/{base}", f"results/checkpoints/adapt/{base}", shipped, "train.adapt.source: train"
+            paths.base_id("adapted", base), paths.base_id("adapt", base), shipped, "train.adapt.source: train"
         )
 
     def finetune_settings(self, codec: str, rp) -> TrainSettings:
@@ -246,14 +247,13 @@ class TrainingPlan:
         """The base a fine-tune of `codec` starts from (None: from scratch, train.base.source none)."""
         if self.train["base"]["source"] == "none":
             return None
-        folder = "adapted" if self.adapts else "base"
-        return f"results/checkpoints/{folder}/{self.base_name(codec)}/model.pt"
+        return paths.checkpoint(paths.base_id("adapted" if self.adapts else "base", self.base_name(codec)))
 
     def base_source(self, base: str) -> dict:
         """The shipped base (DVC-tracked, with its training log in git) or the one pretrained here."""
         shipped = self.train["base"]["source"] == "shipped"
         return _checkpoint_source(
-            f"models/base/{base}", f"results/checkpoints/pretrain/{base}", shipped, "train.base.source: scratch"
+            paths.base_id("base", base), paths.base_id("pretrain", base), shipped, "train.base.source: scratch"
         )
 
     def trained_baselines(self) -> list[str]:
@@ -266,8 +266,8 @@ class TrainingPlan:
     def shipped_baseline_source(self, name: str) -> dict:
         """A shipped baseline's model.pt and log.csv (models/baselines/<job>/, DVC-tracked)."""
         return _checkpoint_source(
-            f"models/baselines/{name}",
-            "",
+            f"baselines/{name}",
+            None,
             True,
             f"baselines.{name}.source: train (config/train-baselines.yaml; about an hour on one core)",
         )
@@ -284,7 +284,7 @@ class TrainingPlan:
             raise ValueError(
                 f"baselines.{name}.init: {init!r} is neither base/<codec> nor a baseline ({sorted(self.baselines)})"
             )
-        return f"results/checkpoints/{init}/model.pt"
+        return paths.checkpoint(init)
 
     def launcher(self, kind: str) -> str:
         """One process, or torchrun with one process per GPU (DDP) when a job asks for > 1 GPU."""
@@ -298,20 +298,22 @@ class TrainingPlan:
         return dict(self.train["resources"][kind])
 
     def targets(self) -> list[str]:
-        return [f"results/checkpoints/{m.id}/{name}" for m in self.learned_models() for name in ("model.pt", "log.csv")]
+        return [path for m in self.learned_models() for path in paths.checkpoint_files(m.id).values()]
 
     def coding_targets(self) -> list[str]:
-        return [f"{m.bitstream_dir}/{name}" for m in self.coded_models() for name in ("sizes.csv", "roundtrip.json")]
+        return [path for m in self.coded_models() for path in (paths.sizes(m.id), paths.roundtrip(m.id))]
 
 
-def _checkpoint_source(shipped_folder: str, trained_folder: str, shipped: bool, otherwise: str) -> dict:
-    """model.pt and log.csv of a shipped model or of the one a rule trains here. A shipped model
-    missing from the checkout is pulled and verified by the `shipped_model` rule from its DVC file;
-    without that file there is nothing to pull, and the error names the setting that trains it."""
-    if shipped and not Path(shipped_folder, "model.pt").exists() and not Path(shipped_folder, "model.pt.dvc").exists():
+def _checkpoint_source(shipped_id: str, trained_id: str | None, shipped: bool, otherwise: str) -> dict:
+    """model.pt and log.csv of a shipped model (models/<shipped_id>/) or of the one a rule trains
+    here (results/checkpoints/<trained_id>/). A shipped model missing from the checkout is pulled
+    and verified by the `shipped_model` rule from its DVC file; without that file there is nothing
+    to pull, and the error names the setting that trains it."""
+    if not shipped:
+        return paths.checkpoint_files(trained_id)
+    model, dvc_file = paths.shipped_model(shipped_id), paths.shipped_dvc_file(shipped_id)
+    if not Path(model).exists() and not Path(dvc_file).exists():
         raise ValueError(
-            f"{shipped_folder}/model.pt is missing and not tracked ({shipped_folder}/model.pt.dvc does not exist): "
-            f"restore it from git, or set {otherwise}"
+            f"{model} is missing and not tracked ({dvc_file} does not exist): restore it from git, or set {otherwise}"
         )
-    folder = shipped_folder if shipped else trained_folder
-    return {"model": f"{folder}/model.pt", "log": f"{folder}/log.csv"}
+    return paths.model_files(paths.shipped_dir(shipped_id))
