@@ -190,12 +190,15 @@ def test_no_two_modules_of_the_evaluation_and_its_figures_share_a_name():
 
 
 def test_no_function_of_the_package_runs_past_sixty_lines():
-    """A function a reader takes in at once (the house rule; split along what it does)."""
+    """A function a reader takes in at once (the house rule; split along what it does). Counted
+    from the first statement of its body: the formatter writes a long signature one parameter a
+    line, which lengthens the file, not what the function does."""
     long = []
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno - node.lineno >= 60:
-                long.append(
-                    f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({node.end_lineno - node.lineno + 1})"
-                )
+            if not isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+                continue
+            lines = node.end_lineno - node.body[0].lineno + 1
+            if lines > 60:
+                long.append(f"{path.relative_to(PACKAGE)}:{node.lineno} {node.name} ({lines})")
     assert not long, long

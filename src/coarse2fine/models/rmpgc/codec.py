@@ -104,6 +104,24 @@ def _check_options(
         raise ValueError(f"classifier_size must be >= 32 pixels or null, got {classifier_size}")
 
 
+def _loss_normaliser(loss_normalisation: str, levels: int) -> RunningMeanNormaliser | None:
+    """Each loss term over the mean of its own history (C2FLoss reads out["normalise"])."""
+    if loss_normalisation != "running_mean":
+        return None
+    names = [f"{term}_{k}" for term in ("bpp", "mse") for k in range(1, levels + 1)]
+    return RunningMeanNormaliser([*names, "feature_match"])
+
+
+def _condition_map(channels: int) -> nn.Conv2d:
+    """The decoder told which positions' enhancement channels it holds (U, the paper's
+    conditioned decoder): a learned map of U added to the latent, zero at the start so the
+    decoder starts as the backbone's."""
+    condition = nn.Conv2d(1, channels, 3, padding=1)
+    nn.init.zeros_(condition.weight)
+    nn.init.zeros_(condition.bias)
+    return condition
+
+
 @register_codec("rmpgc")
 class RMPGC(HyperpriorBase):
     """Mask-based progressive coding by target rate; see the module docstring."""
@@ -156,20 +174,9 @@ class RMPGC(HyperpriorBase):
             # initialisation is left as it was)
             self.h_a, self.h_s = separate_hyper_transforms(int(N), int(M), self.base_channels)
         self.entropy_models = entropy_models
-        # Each loss term over the mean of its own history (C2FLoss reads out["normalise"]).
-        self.loss_normaliser = None
-        if loss_normalisation == "running_mean":
-            levels = 3 if train_conditions == "paper" else len(targets)
-            names = [f"{term}_{k}" for term in ("bpp", "mse") for k in range(1, levels + 1)]
-            self.loss_normaliser = RunningMeanNormaliser([*names, "feature_match"])
+        self.loss_normaliser = _loss_normaliser(loss_normalisation, 3 if train_conditions == "paper" else len(targets))
         self.loss_normalisation = loss_normalisation
-        # The decoder told which positions' enhancement channels it holds (U, the paper's
-        # conditioned decoder): a learned map of U added to the latent, zero at the start so the
-        # decoder starts as the backbone's.
-        self.condition = nn.Conv2d(1, int(M), 3, padding=1) if conditioned_decoder else None
-        if self.condition is not None:
-            nn.init.zeros_(self.condition.weight)
-            nn.init.zeros_(self.condition.bias)
+        self.condition = _condition_map(int(M)) if conditioned_decoder else None
         self.target_bpp, self.train_fractions = targets, fractions
         self.complexity_weight, self.feature_weight = float(complexity_weight), float(feature_weight)
         self.train_jitter = float(train_jitter)
