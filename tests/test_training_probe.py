@@ -88,12 +88,12 @@ def test_snapshots_change_nothing_a_job_trains(runs):
 
 
 def test_the_probe_scores_each_snapshot_on_the_training_and_held_out_photos(runs, tmp_path):
-    from coarse2fine.evaluate.reports.probe import probe_runs, summarise
+    from coarse2fine.evaluate.reports.probe import SETS, probe_runs, summarise
     from coarse2fine.figures.probe import probe_figure, report_markdown
 
     manifest, hierarchy, root = runs
     folder = root / "snapshots" / "snapshots"
-    per_image = probe_runs({"c2f": folder, "again": folder}, manifest, hierarchy, ["efficientnet_lite0"])
+    per_image = probe_runs({"c2f": folder, "again": folder}, manifest, hierarchy, {"efficientnet_lite0": SETS})
     # 3 labelled training photos and 1 held-out one, at steps 0, 2, 4, for each run
     assert len(per_image) == 2 * 3 * 4
     assert per_image.groupby(["run", "step"])["set"].apply(lambda s: sorted(s)).map(tuple).nunique() == 1
@@ -112,6 +112,10 @@ def test_the_probe_scores_each_snapshot_on_the_training_and_held_out_photos(runs
     shares = one[[f"share_{c}" for c in range(10)]].to_numpy(float)
     assert shares.sum() == pytest.approx(1) and one["modal_share"] == pytest.approx(shares.max())
     assert one["label_modal_share"] == pytest.approx(np.bincount(truth).max() / len(truth))
+    # a classifier that scores the held-out photos only (the judge) has rows for them alone
+    judged = per_image.assign(pred_judge=per_image["pred_efficientnet_lite0"].where(per_image["set"] == "held_out"))
+    judge_rows = summarise(judged, clusters=10).query("classifier == 'judge'")
+    assert set(judge_rows["set"]) == {"held_out"} and len(judge_rows) == 2 * 3
     text = report_markdown(summary, "efficientnet_lite0", None)
     assert "| step " in text and "c2f train" in text and "c2f held-out" in text
     png = probe_figure(summary, "efficientnet_lite0", None, tmp_path / "probe.png")

@@ -47,7 +47,7 @@ def probe_figure(summary: pd.DataFrame, task_classifier: str, judge: str | None,
         panels.append((frame[frame["classifier"] == judge], "balanced", f"coarse balanced accuracy %, {judge}"))
     panels += [
         (task, "modal_share", f"modal share % of the predicted clusters, {task_classifier}"),
-        (task, "bpp", "coarse prefix bpp (the cut's size)"),
+        (task, "bpp", "coarse prefix bpp (likelihood estimate)"),
         (task, "psnr", "coarse prefix PSNR (dB)"),
     ]
     columns = 3
@@ -121,9 +121,10 @@ def report_markdown(summary: pd.DataFrame, task_classifier: str, judge: str | No
     )
     lines = [f"# {title or 'The coarse prefix step by step'}", ""]
     lines += [
-        f"Coarse (K={sum(c.startswith('share_') for c in summary.columns)}) prefix of each snapshot, coded and cut "
-        "after level 1 as the evaluation does. `train`: the labelled training photos (the task term's "
-        "images and labels, seen whole); `held-out`: the evaluation's photos (val + test) and labels.",
+        f"The coarse (K={sum(c.startswith('share_') for c in summary.columns)}) prefix of each snapshot: the "
+        "codec's forward pass in eval mode, the level-1 reconstruction in 8-bit steps, its rate the likelihood "
+        "estimate. `train`: the labelled training photos (the task term's images and labels, seen whole); "
+        "`held-out`: the evaluation's photos (val + test) and labels.",
         "",
         f"## Top-1 / balanced accuracy %, {task_classifier} (the task term's classifier)",
         "",
@@ -167,7 +168,7 @@ def report_markdown(summary: pd.DataFrame, task_classifier: str, judge: str | No
         "",
         _markdown(pd.DataFrame(shares_rows).rename(columns=lambda c: c if c == "what" else f"c{c}")),
         "",
-        "## Coarse prefix: bpp (the cut's size) / PSNR dB",
+        "## Coarse prefix: estimated bpp / PSNR dB (means over the photos)",
         "",
         _markdown(rate),
         "",

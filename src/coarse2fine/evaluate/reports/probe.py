@@ -2,10 +2,14 @@
 photos and on the held-out ones (docs/results.md, section 3).
 
 A job trained with `snapshot_every` leaves `snapshots/step_<n>.pt` beside its output (the weights
-it started from as step 0). For each snapshot, every photo of the probe's two sets, in the
-study's view, is coded into a real stream, cut after level 1 and decoded, as the evaluation does
-(`evaluate.views`: the coded provider and the one measuring loop, so the rate is the cut's size,
-the likelihood estimate beside it, and PSNR and the classifiers' logits are the evaluation's):
+it started from as step 0). For each snapshot, every photo of the probe's two sets, in the study's
+view, goes through the codec's forward pass in eval mode (rounded latents, as coded), batched:
+its level-1 reconstruction, rounded to 8 bits as a decoded stream is, is what PSNR and the
+classifiers see (the evaluation's classifier input, imaging/view.py), and its rate is the
+likelihood estimate of the hyper-latent and block 1 (the `bpp_estimated` of the evaluation's
+tables; the cut's actual size adds the container's bytes). Not the evaluation's real streams:
+a forward pass costs a fraction of coding, and docs/results.md compares the last snapshot's
+numbers with the evaluation's tables of the same weights.
 
 - `train`: the labelled training photos, the images and labels the task term trained on (seen
   here whole, in the evaluation's view, not in the training crops);
@@ -14,7 +18,7 @@ the likelihood estimate beside it, and PSNR and the classifiers' logits are the 
 Per (run, step, set, classifier) the summary gives the coarse top-1 and balanced accuracy against
 those labels (`evaluate.tables.cluster_prior`, the tables' own formula), the share of the photos
 put in each coarse cluster, the modal share and its cluster beside the labels' own, and the
-coarse prefix's bpp (the cut's size and the likelihood estimate), PSNR and MS-SSIM.
+coarse prefix's estimated bpp and its PSNR.
 
     python -m coarse2fine.evaluate probe --run c2f=DIR/snapshots --run rd_only=DIR/snapshots \\
         --manifest data/sample/manifest.csv --hierarchy results/hierarchy/<h>/assignments.csv \\
@@ -25,24 +29,25 @@ The figures stage's `probe` command draws its tables and figure from the summary
 
 from __future__ import annotations
 
-import itertools
 import logging
 import re
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import torch
 
 from coarse2fine.config_schema import schema_default
 from coarse2fine.evaluate.tables.cluster_prior import balanced_accuracy, shares
 
-log = logging.getLogger("coarse2fine.training.probe")
+log = logging.getLogger("coarse2fine.evaluate.probe")
+BATCH = 32
 
 SETS = {"train": ("train",), "held_out": ("val", "test")}
 SNAPSHOT = re.compile(r"step_(\d+)\.pt$")
-# the task term's classifier (the schema's train.classifier) and the embedded default's judge
-# (config/config.yaml's evaluate.judge; the schema has none)
-DEFAULT_CLASSIFIERS = (schema_default("train.classifier"), "efficientnet_lite1")
+# the task term's classifier (the schema's train.classifier), on every photo, and the embedded
+# default's judge (config/config.yaml's evaluate.judge; the schema has none), on the held-out ones
+DEFAULT_CLASSIFIERS = {schema_default("train.classifier"): tuple(SETS), "efficientnet_lite1": ("held_out",)}
 
 
 def snapshot_files(folder: Path) -> list[tuple[int, Path]]:
@@ -67,66 +72,102 @@ def probe_photos(manifest: Path) -> tuple[pd.DataFrame, Path]:
     return photos, root
 
 
-def first_level(provider):
-    """A coded provider that decodes the level-1 cut alone (its views come level by level)."""
-    return lambda path, image: itertools.islice(provider(path, image), 1)
+def photo_views(photos: pd.DataFrame, root: Path, view) -> torch.Tensor:
+    """Every photo in the study's view, stacked (N, 3, size, size)."""
+    from coarse2fine.imaging.photos import image_to_tensor
+    from coarse2fine.imaging.view import open_view
+
+    return torch.cat([image_to_tensor(open_view(Path(root) / path, view)) for path in photos["path"]])
 
 
-def probe_snapshot(path: Path, photos: pd.DataFrame, root: Path, classifiers: dict, level_map) -> pd.DataFrame:
-    """One row per photo: the coarse prefix's rate, PSNR and MS-SSIM, the true coarse cluster and
-    each classifier's prob-sum prediction (`pred_<classifier>`)."""
+def _bits(likelihoods: torch.Tensor) -> torch.Tensor:
+    """Each image's bits under its likelihoods."""
+    return -torch.log2(likelihoods.double()).flatten(1).sum(1)
+
+
+@torch.no_grad()
+def coarse_prefix(codec, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(the level-1 reconstruction of a batch, in 8-bit steps as a decoded image is; each image's
+    estimated bits: the hyper-latent's and block 1's)."""
+    from coarse2fine.models import crop_to_size, pad_to_multiple
+
+    padded, original = pad_to_multiple(x, codec.pad_multiple)
+    out = codec(padded)
+    bits = _bits(out["likelihoods"]["z"]) + _bits(out["likelihoods"]["y"][0])
+    return crop_to_size(out["x_hat"][0], original).clamp(0, 1).mul(255).round().div(255), bits
+
+
+@torch.no_grad()
+def probe_snapshot(path: Path, photos: pd.DataFrame, views, classifiers: dict, level_map) -> pd.DataFrame:
+    """One row per photo: the coarse prefix's estimated bpp and PSNR, the true coarse cluster
+    and each classifier's prob-sum prediction (`pred_<classifier>`; NaN on a set it does not
+    score). `classifiers`: {name: (model, sets)}; `views(study_view)`: the photos in that view."""
     from coarse2fine.classify.levels import prob_sum_predictions
-    from coarse2fine.evaluate.views.measure import measure_views
-    from coarse2fine.evaluate.views.providers.coded import coding_provider
+    from coarse2fine.evaluate.views.image_metrics import psnr
     from coarse2fine.training.checkpoint import load_codec_with_meta
     from coarse2fine.training.settings import TrainSettings
 
-    codec, meta = load_codec_with_meta(path)  # a snapshot's entropy tables built from its weights
+    codec, meta = load_codec_with_meta(path)  # eval mode
     view = TrainSettings.from_dict(meta["settings"]).study_view
-    provider = first_level(coding_provider(codec, "probe", "probe"))
-    frame, logits = measure_views(photos, root, provider, view, classifiers=classifiers)
-    if len(frame) != len(photos) or (frame["level"] != 1).any():
-        raise RuntimeError(f"{path}: expected one level-1 view per photo, got {len(frame)} views")
+    x = views(view)
+    bits, quality, reconstructions = [], [], []
+    for batch in x.split(BATCH):
+        x_hat, batch_bits = coarse_prefix(codec, batch)
+        bits.append(batch_bits)
+        reconstructions.append(x_hat)
+        quality += [psnr(batch[i : i + 1], x_hat[i : i + 1]) for i in range(len(batch))]
+    x_hat = torch.cat(reconstructions)
     out = pd.DataFrame(
         {
             "step": int(meta["step"]),
             "set": photos["set"].to_numpy(),
-            "image": frame["image"],
-            "label_idx": frame["label_idx"],
-            "label_source": frame["label_source"],
-            "bpp": frame["bpp_actual"],
-            "bpp_estimated": frame["bpp_estimated"],
-            "psnr": frame["psnr"],
-            "ms_ssim": frame["ms_ssim"],
+            "image": photos["path"].to_numpy(),
+            "label_idx": photos["label_idx"].to_numpy(),
+            "label_source": photos["label_source"].to_numpy(),
+            "bpp": (torch.cat(bits) / (x.shape[-2] * x.shape[-1])).numpy(),
+            "psnr": quality,
         }
     )
-    labels = pd.array(frame["label_idx"], dtype="Int64")
+    labels = pd.array(photos["label_idx"], dtype="Int64")
     known = ~pd.isna(labels)
     truth = np.full(len(out), np.nan)
     truth[known] = np.asarray(level_map)[np.asarray(labels[known], dtype=np.int64)]
     out["true"] = truth
-    for name, values in logits.items():
-        out[f"pred_{name}"] = prob_sum_predictions(values, [level_map]).at_level(1)
+    for name, (model, sets) in classifiers.items():
+        scored = photos["set"].isin(sets).to_numpy()
+        logits = torch.cat(
+            [model(view.classifier_input(batch, model.input_size)).float() for batch in x_hat[scored].split(BATCH)]
+        )
+        predicted = np.full(len(out), np.nan)
+        predicted[scored] = prob_sum_predictions(logits, [level_map]).at_level(1)
+        out[f"pred_{name}"] = predicted
     return out
 
 
-def probe_runs(
-    runs: dict[str, Path], manifest: Path, hierarchy: Path, classifier_names=DEFAULT_CLASSIFIERS
-) -> pd.DataFrame:
+def probe_runs(runs: dict[str, Path], manifest: Path, hierarchy: Path, classifiers: dict | None = None) -> pd.DataFrame:
     """Every snapshot of every run probed: the per-photo rows of all of them (`run` column)."""
     from coarse2fine.evaluate.views.measure import load_classifiers
     from coarse2fine.hierarchy.assignments import load_hierarchy
 
     level_map = load_hierarchy(hierarchy).level_maps[0]
     photos, root = probe_photos(manifest)
-    classifiers, skipped = load_classifiers(list(classifier_names))
+    cache = {}
+
+    def views(view):
+        if view not in cache:
+            cache[view] = photo_views(photos, root, view)
+        return cache[view]
+
+    classifiers = DEFAULT_CLASSIFIERS if classifiers is None else classifiers
+    models, skipped = load_classifiers(list(classifiers))
     if skipped:
         raise RuntimeError(f"classifiers not available here: {skipped}")
+    classifiers = {name: (models[name], tuple(sets)) for name, sets in classifiers.items()}
     frames = []
     for run, folder in runs.items():
         for step, path in snapshot_files(folder):
             log.info("probing %s step %d (%s): %d photos", run, step, path, len(photos))
-            frames.append(probe_snapshot(path, photos, root, classifiers, level_map).assign(run=run))
+            frames.append(probe_snapshot(path, photos, views, classifiers, level_map).assign(run=run))
     per_image = pd.concat(frames, ignore_index=True)
     return per_image[["run", *[c for c in per_image.columns if c != "run"]]]
 
@@ -156,10 +197,12 @@ def summarise(per_image: pd.DataFrame, clusters: int | None = None) -> pd.DataFr
             "labelled": int(labelled.sum()),
             "label_modal_share": label_modal,
             "label_modal_cluster": int(label_counts.argmax()),
-            **{m: float(group[m].mean()) for m in ("bpp", "bpp_estimated", "psnr", "ms_ssim")},
+            **{m: float(group[m].mean()) for m in ("bpp", "psnr")},
         }
         for name in names:
             predicted = group[f"pred_{name}"].to_numpy(float)
+            if np.isnan(predicted).all():
+                continue  # a classifier that does not score this set (the judge: held-out photos)
             modal, entropy = shares(predicted)
             counts = np.bincount(predicted.astype(int), minlength=clusters)
             rows.append(
@@ -192,9 +235,11 @@ def probe_add_arguments(parser) -> None:
     )
     parser.add_argument("--manifest", type=Path, required=True)
     parser.add_argument("--hierarchy", type=Path, required=True, help="assignments.csv (level 1: the coarse clusters)")
+    task, judge = list(DEFAULT_CLASSIFIERS)
     parser.add_argument(
-        "--classifiers", nargs="+", default=list(DEFAULT_CLASSIFIERS), help="the task term's classifier, the judge"
+        "--classifier", action="append", help=f"a classifier that scores every photo (repeatable; default {task})"
     )
+    parser.add_argument("--judge", default=judge, help="a classifier that scores the held-out photos only ('none')")
     parser.add_argument("--output", type=Path, required=True, help="summary CSV: a row per run, step, set, classifier")
     parser.add_argument("--per-image", type=Path, help="CSV of every photo's rate, quality and predictions")
     parser.add_argument("--threads", type=int, default=2)
@@ -211,7 +256,10 @@ def probe_run_command(args) -> int:
         return 2
     from coarse2fine.hierarchy.assignments import load_hierarchy
 
-    per_image = probe_runs(runs, args.manifest, args.hierarchy, args.classifiers)
+    classifiers = {name: tuple(SETS) for name in args.classifier or list(DEFAULT_CLASSIFIERS)[:1]}
+    if args.judge != "none":
+        classifiers.setdefault(args.judge, ("held_out",))
+    per_image = probe_runs(runs, args.manifest, args.hierarchy, classifiers)
     summary = summarise(per_image, load_hierarchy(args.hierarchy).ks[0])
     args.output.parent.mkdir(parents=True, exist_ok=True)
     summary.to_csv(args.output, index=False)
