@@ -41,10 +41,10 @@ that names it.
 | `operating-point.yaml` | rd_only retrained at raised level-1 lambdas, each coarse prefix scored (docs/operating-point.md) | `--configfile config/config.yaml config/operating-point.yaml` |
 | `preregistered.yaml` | the pre-registered confirmation run: both recipes and their ablation over five seeds (docs/preregistration.md) | `--configfile config/config.yaml config/preregistered.yaml` |
 | `seeds.yaml` | c2f and rd_only with two more seeds at the middle rate point | `--configfile config/config.yaml config/seeds.yaml` |
+| `snapshots.yaml` | every training job also writes its weights every 25 steps (`train.snapshot_every`), for the probe of docs/results.md section 3 | `--configfile config/config.yaml config/snapshots.yaml` |
 | `train-baselines.yaml` | retrains the shipped baselines (DeepHQ's chain, RMPGC) instead of installing them | `--configfile config/config.yaml config/train-baselines.yaml` |
 | `rmpgc-paper.yaml` | RMPGC with its paper's loss scaling (running means), lambda_SFM = 10 and two entropy models (docs/rmpgc.md) | `--configfile config/config.yaml config/rmpgc-paper.yaml` |
 | `rmpgc-paper-vh.yaml` | RMPGC as its paper's section V-H case (B) states it (docs/rmpgc.md) | `--configfile config/config.yaml config/rmpgc-paper-vh.yaml` |
-| `deephq-official.yaml` | DeepHQ's phase 2 as its official code trains it: the official lambda spacing, the learned dequantisation vector (docs/deephq.md) | `--configfile config/config.yaml config/deephq-official.yaml` |
 | `hierarchy.yaml` | the hierarchies to build, keyed by name (`hierarchy.config` names it) | edit an entry: that hierarchy alone is rebuilt |
 | `hierarchy-test.yaml` | the hierarchies of `test.yaml` | |
 | `hierarchy-imagenet.yaml` | the hierarchies of `imagenet.yaml` (CLIP embeddings at paper scale) | |

@@ -384,19 +384,18 @@ def test_dequantisation_refuses_an_unknown_rule():
         build_codec("deephq", N=16, M=24, layers=LAYERS, dequantisation="iqv")
 
 
-def test_the_official_overlay_trains_phase_2_as_the_official_code_does():
-    config_dir = Path(__file__).resolve().parent.parent / "config"
-    config = load_study_config(config_dir / "config.yaml", config_dir / "deephq-official.yaml")
+def test_the_default_trains_phase_2_as_the_official_code_does():
+    config = load_study_config(Path(__file__).resolve().parent.parent / "config" / "config.yaml")
     official = [0.0025, 0.0035, 0.0067, 0.013, 0.025, 0.05, 0.1, 0.2]  # train_phase2_ddp.py
     steps, selection = config["baselines"]["deephq_steps"], config["baselines"]["deephq"]
     for job in (steps, selection):
         validate_architecture(job["architecture"])
         assert job["architecture"]["dequantisation"] == "learned"
-        # the official spacing, scaled to end where the default's list ends (the base's lambda)
+        # the official spacing, scaled to end where the base's lambda is
         assert job["lambdas"] == pytest.approx([lam * 0.05 for lam in official])
         assert job["lambdas"][-1] == config["baselines"]["hyperprior"]["lambdas"][0]
     assert steps["architecture"]["selective"] is False and selection["architecture"]["selective"] is True
-    assert selection["source"] == "train" and selection["init"] == "deephq_steps"
+    assert selection["init"] == "deephq_steps"
     codec = build_codec(**selection["architecture"])
     assert codec.dequantiser.log_gains.shape == (8, 96)
     # every learned step-size and gain parameter is reached by the multiplier
