@@ -89,7 +89,7 @@ def test_snapshots_change_nothing_a_job_trains(runs):
 
 def test_the_probe_scores_each_snapshot_on_the_training_and_held_out_photos(runs, tmp_path):
     from coarse2fine.evaluate.reports.probe import SETS, probe_runs, summarise
-    from coarse2fine.figures.probe import probe_figure, report_markdown
+    from coarse2fine.figures.probe_report import probe_figure, report_markdown
 
     manifest, hierarchy, root = runs
     folder = root / "snapshots" / "snapshots"

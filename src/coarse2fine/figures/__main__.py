@@ -32,8 +32,8 @@ COMMANDS = {
     ),
     "probe": Command(
         "the probe's tables and figure: a run's coarse prefix step by step (evaluate probe's CSV)",
-        "coarse2fine.figures.probe:add_arguments",
-        "coarse2fine.figures.probe:run_command",
+        "coarse2fine.figures.probe_report:add_arguments",
+        "coarse2fine.figures.probe_report:run_command",
     ),
     "publish": Command(
         "copy a run's tables and figures into docs/figures/ with their header, or check them",

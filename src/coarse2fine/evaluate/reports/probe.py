@@ -24,7 +24,7 @@ coarse prefix's estimated bpp and its PSNR.
         --manifest data/sample/manifest.csv --hierarchy results/hierarchy/<h>/assignments.csv \\
         --output probe.csv --per-image probe_images.csv
 
-The figures stage's `probe` command draws its tables and figure from the summary (figures/probe.py).
+The figures stage's `probe` command draws its tables and figure from the summary (figures/probe_report.py).
 """
 
 from __future__ import annotations

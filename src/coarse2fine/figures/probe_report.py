@@ -4,9 +4,11 @@
     python -m coarse2fine.figures probe --probe probe.csv --markdown probe.md --figure probe.png \\
         [--built-by "COMMAND"]
 
-The figure's panels: the task classifier's coarse balanced accuracy and top-1 on the training
-photos (dashed) and the held-out ones (solid); the judge's balanced accuracy; the modal share of
-the predicted clusters beside the labels' (grey); the coarse prefix's bpp and PSNR. With
+The figure's panels, each run a colour, the training photos dashed and the held-out ones solid:
+the task classifier's coarse balanced accuracy and top-1; the judge's balanced accuracy (held-out
+photos); the share of the training labels' modal cluster and the modal share of the predicted
+clusters (the task classifier's, the judge's), the labels' own in grey; the coarse prefix's bpp
+and PSNR. With
 `--built-by`, the table's first line and the PNG's Source text name that command and this
 checkout's commit, as every file of docs/figures/ does (figures/publish.py).
 """
@@ -32,28 +34,14 @@ SET_DASHES = {"training photos": (4, 2), "held-out photos": ""}
 
 
 def probe_figure(summary: pd.DataFrame, task_classifier: str, judge: str | None, path: Path) -> Path:
-    frame = summary.assign(
-        photos=summary["set"].map(SET_NAMES),
-        **{m: 100 * summary[m] for m in ("top1", "balanced", "modal_share", "label_modal_share")},
-    )
-    task = frame[frame["classifier"] == task_classifier]
-    runs = list(dict.fromkeys(frame["run"]))
+    """The panels of the module docstring, one line per run and set of photos."""
+    panels = figure_panels(summary, task_classifier, judge)
+    runs = list(dict.fromkeys(summary["run"]))
     palette = dict(zip(runs, sns.color_palette("tab10", len(runs))))
-    panels = [
-        (task, "balanced", f"coarse balanced accuracy %, {task_classifier}"),
-        (task, "top1", f"coarse top-1 %, {task_classifier}"),
-    ]
-    if judge and judge in set(frame["classifier"]):
-        panels.append((frame[frame["classifier"] == judge], "balanced", f"coarse balanced accuracy %, {judge}"))
-    panels += [
-        (task, "modal_share", f"modal share % of the predicted clusters, {task_classifier}"),
-        (task, "bpp", "coarse prefix bpp (likelihood estimate)"),
-        (task, "psnr", "coarse prefix PSNR (dB)"),
-    ]
-    columns = 3
+    columns = 4
     rows = -(-len(panels) // columns)
-    fig, axes = plt.subplots(rows, columns, figsize=(5.0 * columns, 3.6 * rows), squeeze=False)
-    for ax, (data, column, title) in zip(axes.flat, panels):
+    fig, axes = plt.subplots(rows, columns, figsize=(4.6 * columns, 3.5 * rows), squeeze=False)
+    for ax, (data, column, labels, title) in zip(axes.flat, panels):
         sns.lineplot(
             data=data,
             x="step",
@@ -65,11 +53,11 @@ def probe_figure(summary: pd.DataFrame, task_classifier: str, judge: str | None,
             palette=palette,
             ax=ax,
         )
-        if column == "modal_share":
-            for part, labels in data.groupby("photos")["label_modal_share"]:
-                ax.axhline(labels.iloc[0], color="grey", linestyle=SET_DASHES[part] and "--" or "-", linewidth=1)
-            ax.text(0.01, 0.02, "grey: the labels' modal share", transform=ax.transAxes, fontsize=8, color="grey")
-        ax.set_title(title, fontsize=9)
+        if labels:  # the labels' own value, per set of photos, in grey
+            for part, values in data.groupby("photos")[labels]:
+                ax.axhline(values.iloc[0], color="grey", linestyle="--" if SET_DASHES[part] else "-", linewidth=1)
+            ax.text(0.01, 0.02, "grey: the labels'", transform=ax.transAxes, fontsize=8, color="grey")
+        ax.set_title(title, fontsize=8)
         ax.set_ylabel("")
         ax.grid(alpha=0.3)
         ax.legend().remove()
@@ -83,6 +71,35 @@ def probe_figure(summary: pd.DataFrame, task_classifier: str, judge: str | None,
     fig.savefig(path, dpi=150, bbox_inches="tight")
     plt.close(fig)
     return path
+
+
+def figure_panels(summary: pd.DataFrame, task_classifier: str, judge: str | None) -> list[tuple]:
+    """(rows, column, the labels' column or None, title) of each panel, in percent."""
+    common = summary[summary["set"] == "train"]["label_modal_cluster"].iloc[0]  # the training labels' modal cluster
+    frame = summary.assign(
+        photos=summary["set"].map(SET_NAMES),
+        common=100 * summary[f"share_{common}"],
+        label_common=100 * summary[f"label_share_{common}"],
+        **{m: 100 * summary[m] for m in ("top1", "balanced", "modal_share", "label_modal_share")},
+    )
+    task = frame[frame["classifier"] == task_classifier]
+    judged = frame[frame["classifier"] == judge] if judge else frame.iloc[:0]
+    panels = [
+        (task, "balanced", None, f"coarse balanced accuracy %, {task_classifier}"),
+        (task, "top1", None, f"coarse top-1 %, {task_classifier}"),
+        (judged, "balanced", None, f"coarse balanced accuracy %, {judge}"),
+        (
+            task,
+            "common",
+            "label_common",
+            f"share % of cluster {common} (the training labels' modal one), {task_classifier}",
+        ),
+        (task, "modal_share", "label_modal_share", f"modal share % of the predicted clusters, {task_classifier}"),
+        (judged, "modal_share", "label_modal_share", f"modal share % of the predicted clusters, {judge}"),
+        (task, "bpp", None, "coarse prefix bpp (likelihood estimate)"),
+        (task, "psnr", None, "coarse prefix PSNR (dB)"),
+    ]
+    return [panel for panel in panels if len(panel[0])]
 
 
 # -- the tables -------------------------------------------------------------------------------------
@@ -108,7 +125,6 @@ def report_markdown(summary: pd.DataFrame, task_classifier: str, judge: str | No
     """The probe's tables: accuracy on the training photos against the held-out ones, the modal
     share beside the labels', the predicted clusters at the last step, and the coarse rate and
     PSNR, step by step."""
-    runs = list(dict.fromkeys(summary["run"]))
     both = _cells(summary, task_classifier, lambda r: f"{_pct(r['top1'])} / {_pct(r['balanced'])}")
     modal = _cells(summary, task_classifier, lambda r: f"{_pct(r['modal_share'])} (c{r['modal_cluster']})")
     rate = _cells(summary, task_classifier, lambda r: f"{r['bpp']:.4f} / {r['psnr']:.2f}")
@@ -147,26 +163,10 @@ def report_markdown(summary: pd.DataFrame, task_classifier: str, judge: str | No
     if judge and judge in set(summary["classifier"]):
         judged = _cells(summary, judge, lambda r: f"{_pct(r['modal_share'])} (c{r['modal_cluster']})")
         lines += [f"## Modal share % (modal cluster), {judge}", "", _markdown(judged), ""]
-    last = summary[summary["step"] == summary["step"].max()]
-    share_columns = sorted((c for c in summary.columns if c.startswith("share_")), key=lambda c: int(c.split("_")[1]))
-    shares_rows = []
-    for part in dict.fromkeys(last["set"]):
-        one = last[last["set"] == part].iloc[0]
-        shares_rows.append(
-            {"what": f"labels, {part.replace('_', '-')}", **{c[6:]: _pct(one[f"label_{c}"]) for c in share_columns}}
-        )
-        for row in last[last["set"] == part].itertuples():
-            if row.run in runs:
-                shares_rows.append(
-                    {
-                        "what": f"{row.run}, {row.classifier}, {part.replace('_', '-')}",
-                        **{c[6:]: _pct(getattr(row, c)) for c in share_columns},
-                    }
-                )
     lines += [
-        f"## Share % of each coarse cluster at step {int(summary['step'].max())}",
+        "## Share % of each coarse cluster, step by step",
         "",
-        _markdown(pd.DataFrame(shares_rows).rename(columns=lambda c: c if c == "what" else f"c{c}")),
+        _markdown(shares_table(summary)),
         "",
         "## Coarse prefix: estimated bpp / PSNR dB (means over the photos)",
         "",
@@ -174,6 +174,20 @@ def report_markdown(summary: pd.DataFrame, task_classifier: str, judge: str | No
         "",
     ]
     return "\n".join(lines)
+
+
+def shares_table(summary: pd.DataFrame) -> pd.DataFrame:
+    """The share % of each coarse cluster per step, run, set and classifier, the labels' first."""
+    share_columns = sorted((c for c in summary.columns if c.startswith("share_")), key=lambda c: int(c.split("_")[1]))
+    rename = {c: f"c{c.split('_')[1]}" for c in share_columns}
+    labels_rows = summary.drop_duplicates("set").assign(
+        step="labels", run="", classifier="", **{c: summary.drop_duplicates("set")[f"label_{c}"] for c in share_columns}
+    )
+    table = pd.concat([labels_rows, summary.sort_values(["step", "run", "set", "classifier"])])
+    table = table.assign(photos=table["set"].str.replace("_", "-"), **{c: table[c].map(_pct) for c in share_columns})[
+        ["step", "run", "photos", "classifier", *share_columns]
+    ].rename(columns=rename)
+    return table.astype(str)
 
 
 def add_arguments(parser) -> None:
