@@ -4,12 +4,14 @@ and the probe scores each snapshot's coarse prefix on the training and held-out 
 
 from __future__ import annotations
 
+import argparse
 import json
 
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 from sklearn.metrics import balanced_accuracy_score
 
 from coarse2fine.training import SettingsError, TrainSettings
@@ -120,3 +122,15 @@ def test_the_probe_scores_each_snapshot_on_the_training_and_held_out_photos(runs
     assert "| step " in text and "c2f train" in text and "c2f held-out" in text
     png = probe_figure(summary, "efficientnet_lite0", None, tmp_path / "probe.png")
     assert png.stat().st_size > 10_000
+    # the command: from the summary CSV, with the header docs/figures/ files carry
+    from coarse2fine.figures.probe_report import add_arguments, run_command
+
+    summary.to_csv(tmp_path / "probe.csv", index=False)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
+    out = tmp_path / "docs"
+    argv = ["--probe", str(tmp_path / "probe.csv"), "--markdown", str(out / "p.md"), "--figure", str(out / "p.png")]
+    assert run_command(parser.parse_args([*argv, "--judge", "none", "--built-by", "the probe"])) == 0
+    assert (out / "p.md").read_text().startswith("> Built by `the probe` at commit ")
+    with Image.open(out / "p.png") as image:
+        assert image.text["Source"].startswith("Built by `the probe` at commit ")
